@@ -1,0 +1,209 @@
+"""``relight``: the command-line shell over the engine.
+
+Commands follow Terraform's: validate, plan, apply, destroy, output, state, force-unlock, graph,
+version. Heavy modules are imported inside each command so ``relight version`` starts fast.
+Exit codes: 0 success, 1 error, 2 (with ``-detailed-exitcode``) a plan with changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from relight import __version__
+from relight.cli.args import normalize_argv
+
+__all__ = ["main"]
+
+_EPILOG = """\
+Flags may be written as Terraform writes them (-auto-approve, -var 'k=v', -out=FILE)
+or with two dashes (--auto-approve). Run 'relight COMMAND -h' for a command's flags.
+
+Quick start:
+  relight init                      check the configuration in this directory
+  relight plan                      show what would change
+  relight apply                     make it so (asks for 'yes' first)
+"""
+
+
+def _common_vars(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        dest="vars",
+        type=lambda v: ("var", v),
+        help="set a variable (repeatable)",
+    )
+    p.add_argument(
+        "--var-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        dest="vars",
+        type=lambda v: ("var-file", v),
+        help="read variables from a .tfvars file",
+    )
+
+
+def _common_lock(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lock",
+        default="true",
+        choices=["true", "false"],
+        help="hold the state lock while working (default true)",
+    )
+    p.add_argument(
+        "--lock-timeout",
+        default="0s",
+        metavar="DURATION",
+        help="how long to wait for the lock, e.g. 30s (default 0s)",
+    )
+
+
+def _plan_flags(p: argparse.ArgumentParser) -> None:
+    _common_vars(p)
+    _common_lock(p)
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="limit to ADDR and what it depends on (repeatable)",
+    )
+    p.add_argument(
+        "--replace",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="force replacement of ADDR (repeatable)",
+    )
+    p.add_argument(
+        "--refresh",
+        default="true",
+        choices=["true", "false"],
+        help="read real objects before planning (default true)",
+    )
+    p.add_argument("--refresh-only", action="store_true", help="only update state to match the real objects")
+    p.add_argument(
+        "--parallelism",
+        type=int,
+        default=10,
+        metavar="N",
+        help="at most N concurrent operations (default 10)",
+    )
+    p.add_argument("--no-color", action="store_true", help="plain text output")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--input", default="false", help=argparse.SUPPRESS)
+    p.add_argument("--compact-warnings", action="store_true", help=argparse.SUPPRESS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relight",
+        description="relight: immutable infrastructure with durable data, in Terraform's language.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--chdir", metavar="DIR", help="switch to DIR before doing anything")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("version", help="print the version")
+    sub.add_parser("init", help="check the working directory is ready (no downloads needed)")
+    v = sub.add_parser("validate", help="check the configuration without touching state")
+    v.add_argument("--json", action="store_true", help="machine-readable diagnostics")
+    v.add_argument("--no-color", action="store_true")
+
+    p = sub.add_parser(
+        "plan",
+        help="show what apply would change",
+        description="Refresh, then compare the configuration with the state and "
+        "show the actions needed. Nothing is changed.",
+    )
+    _plan_flags(p)
+    p.add_argument("--destroy", action="store_true", help="plan to destroy everything")
+    p.add_argument("--out", metavar="FILE", help="save the plan to FILE for 'relight apply FILE'")
+    p.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 when there are no changes, 1 on error, 2 when there are changes",
+    )
+
+    a = sub.add_parser(
+        "apply",
+        help="make the changes (asks first unless -auto-approve)",
+        description="Plan and apply, or apply a saved plan file exactly.",
+    )
+    _plan_flags(a)
+    a.add_argument("--auto-approve", action="store_true", help="skip the 'yes' prompt")
+    a.add_argument("--destroy", action="store_true", help="destroy everything")
+    a.add_argument("planfile", nargs="?", help="a plan saved with 'relight plan -out=FILE'")
+
+    d = sub.add_parser("destroy", help="destroy everything relight manages here")
+    _plan_flags(d)
+    d.add_argument("--auto-approve", action="store_true", help="skip the 'yes' prompt")
+
+    o = sub.add_parser("output", help="show output values from the state")
+    o.add_argument("name", nargs="?")
+    o.add_argument("--json", action="store_true")
+    o.add_argument("--raw", action="store_true", help="print a string value without quotes")
+    o.add_argument("--no-color", action="store_true")
+
+    s = sub.add_parser("state", help="inspect and change the state")
+    ssub = s.add_subparsers(dest="state_command", metavar="SUBCOMMAND")
+    ssub.add_parser("list", help="list resource instances").add_argument("addresses", nargs="*")
+    ssub.add_parser("show", help="show one instance's attributes").add_argument("address")
+    rm = ssub.add_parser("rm", help="forget instances without destroying them")
+    rm.add_argument("addresses", nargs="+")
+    _common_lock(rm)
+    mv = ssub.add_parser("mv", help="rename an instance in state")
+    mv.add_argument("source")
+    mv.add_argument("destination")
+    _common_lock(mv)
+    ssub.add_parser("pull", help="print the state as JSON")
+    push = ssub.add_parser("push", help="replace the state with a file's content")
+    push.add_argument("path")
+    push.add_argument("--force", action="store_true", help="allow another lineage or a lower serial")
+    _common_lock(push)
+    ssub.add_parser("history", help="list stored versions of the state")
+
+    f = sub.add_parser("force-unlock", help="remove a stuck state lock by its ID")
+    f.add_argument("lock_id")
+    f.add_argument("--force", action="store_true", help="do not ask for confirmation")
+
+    g = sub.add_parser("graph", help="print the dependency graph (DOT)")
+    g.add_argument("--type", default="plan", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(normalize_argv(args_in))
+    if args.version or args.command == "version":
+        print(f"relight v{__version__}")
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.chdir:
+        try:
+            os.chdir(args.chdir)
+        except OSError as exc:
+            print(f"Error: cannot switch to directory {args.chdir!r}: {exc.strerror}", file=sys.stderr)
+            return 1
+    from relight.cli import commands
+
+    try:
+        return commands.run(args)
+    except KeyboardInterrupt:
+        print("\nInterrupted. Everything that finished was recorded in the state.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,428 @@
+"""Apply a plan: walk its actions in dependency order, in parallel, recording each durably.
+
+Contract: :meth:`Applier.apply` always returns the resulting state, which may be partly updated.
+Every provider call that succeeded is in the journal (fsynced) before anything that depends on
+it starts, so a run killed at any moment loses no record of what it created; the next run
+replays the journal and converges. A failed action stops only what depends on it.
+
+Ordering rules (``A`` depends on ``B``):
+
+* create/update ``A`` waits for create/update ``B``;
+* destroying ``B`` waits for destroying ``A`` (what was using it goes first);
+* a destroy-first replacement creates only after its own destroy;
+* a create-first replacement destroys the old object only after the new one exists and the
+  objects that depend on it have been updated to use it;
+* deleting an orphan ``B`` waits for the updates of objects that used it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+
+from relight.addrs import InstanceAddr
+from relight.diagnostics import Diagnostics
+from relight.engine.conform import conform
+from relight.engine.evaluate import Evaluator
+from relight.engine.hooks import Hook
+from relight.engine.plan import Action, Plan, ResourceChange
+from relight.engine.planner import _ignore_changes
+from relight.engine.providers import ProviderSet
+from relight.lang import Config
+from relight.providers.base import (
+    CreateRequest,
+    DeleteRequest,
+    PlanRequest,
+    ReadDataRequest,
+    UpdateRequest,
+)
+from relight.state import Journal, ObjectState, OutputState, State
+from relight.values import UNKNOWN, Value, is_wholly_known
+
+__all__ = ["Applier"]
+
+
+@dataclass(eq=False)
+class _Node:
+    change: ResourceChange
+    destroy: bool
+    waits: set[_Node] = field(default_factory=set)
+    blocks: list[_Node] = field(default_factory=list)
+    failed: bool = False
+
+    @property
+    def addr(self) -> InstanceAddr:
+        return self.change.addr
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+class Applier:
+    """Carries out one plan against one journal."""
+
+    def __init__(
+        self,
+        config: Config,
+        evaluator: Evaluator,
+        providers: ProviderSet,
+        hook: Hook,
+        journal: Journal,
+        state: State,
+        parallelism: int,
+    ) -> None:
+        self.config = config
+        self.ev = evaluator
+        self.providers = providers
+        self.hook = hook
+        self.journal = journal
+        self.state = state
+        self.parallelism = max(1, parallelism)
+        self.diags = Diagnostics()
+        self._lock = threading.Lock()
+
+    # -- graph --------------------------------------------------------------------------
+    def _build(self, plan: Plan) -> list[_Node]:
+        nodes: list[_Node] = []
+        applies: dict[str, list[_Node]] = {}
+        own: dict[InstanceAddr, dict[bool, _Node]] = {}
+        for change in plan.changes:
+            if change.action is Action.NOOP:
+                continue
+            kinds: list[bool] = []
+            if change.action in (Action.DELETE, Action.REPLACE):
+                kinds.append(True)
+            if change.action in (
+                Action.CREATE,
+                Action.UPDATE,
+                Action.READ,
+                Action.REPLACE,
+                Action.FORGET,
+            ):
+                kinds.append(False)
+            for destroy in kinds:
+                node = _Node(change, destroy)
+                nodes.append(node)
+                own.setdefault(change.addr, {})[destroy] = node
+                if not destroy:
+                    applies.setdefault(str(change.addr.resource), []).append(node)
+        # Indexes by resource address keep building linear in the number of actions.
+        destroy_users: dict[str, list[_Node]] = {}
+        apply_users: dict[str, list[_Node]] = {}
+        apply_prior_users: dict[str, list[_Node]] = {}
+        for node in nodes:
+            if node.destroy:
+                for dep in node.change.prior_dependencies:
+                    destroy_users.setdefault(dep, []).append(node)
+            else:
+                for dep in node.change.dependencies:
+                    apply_users.setdefault(dep, []).append(node)
+                for dep in node.change.prior_dependencies:
+                    apply_prior_users.setdefault(dep, []).append(node)
+        for node in nodes:
+            ch = node.change
+            res = str(ch.addr.resource)
+            if not node.destroy:
+                for dep in ch.dependencies:
+                    node.waits.update(applies.get(dep, ()))
+                if ch.action is Action.REPLACE and not ch.create_first:
+                    node.waits.add(own[ch.addr][True])
+            else:
+                node.waits.update(destroy_users.get(res, ()))
+                if ch.action is Action.REPLACE and ch.create_first:
+                    node.waits.add(own[ch.addr][False])
+                    node.waits.update(apply_users.get(res, ()))
+                if ch.action is Action.DELETE:
+                    node.waits.update(apply_prior_users.get(res, ()))
+            node.waits.discard(node)
+        for node in nodes:
+            for w in node.waits:
+                w.blocks.append(node)
+        return nodes
+
+    # -- walk ---------------------------------------------------------------------------
+    def apply(self, plan: Plan) -> tuple[State, Diagnostics]:
+        """Apply every action; return the resulting (possibly partial) state and diagnostics."""
+        nodes = self._build(plan)
+        self._record_metadata_only(plan)
+        pending = {n: len(n.waits) for n in nodes}
+        ready = deque(n for n in nodes if pending[n] == 0)
+        if self.parallelism == 1:
+            self._walk_serial(ready, pending)
+        else:
+            self._walk_parallel(ready, pending)
+        self._apply_outputs(plan)
+        return self.state, self.diags
+
+    def _finish(self, node: _Node, ok: bool, pending: dict[_Node, int], ready: deque[_Node]) -> None:
+        if not ok:
+            node.failed = True
+        for nxt in node.blocks:
+            if node.failed and not nxt.failed:
+                nxt.failed = True
+                self.hook.apply_skipped(nxt.addr, f"{node.addr} failed")
+            pending[nxt] -= 1
+            if pending[nxt] == 0:
+                if nxt.failed:
+                    self._finish(nxt, False, pending, ready)
+                else:
+                    ready.append(nxt)
+
+    def _walk_serial(self, ready: deque[_Node], pending: dict[_Node, int]) -> None:
+        while ready:
+            node = ready.popleft()
+            self._finish(node, self._run(node), pending, ready)
+
+    def _walk_parallel(self, ready: deque[_Node], pending: dict[_Node, int]) -> None:
+        with ThreadPoolExecutor(self.parallelism) as pool:
+            running: dict[Future[bool], _Node] = {}
+            while ready or running:
+                while ready and len(running) < self.parallelism:
+                    node = ready.popleft()
+                    running[pool.submit(self._run, node)] = node
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    node = running.pop(fut)
+                    self._finish(node, fut.result(), pending, ready)
+
+    def _run(self, node: _Node) -> bool:
+        try:
+            if node.destroy:
+                return self._destroy(node.change)
+            if node.change.action is Action.FORGET:
+                return self._forget(node.change)
+            if node.change.action is Action.READ:
+                return self._read_data(node.change)
+            return self._create_or_update(node.change)
+        except Exception as exc:  # a bug or I/O failure in one action must not lose the others
+            self._error(
+                node.change,
+                f"Unexpected failure applying {node.addr}",
+                f"{type(exc).__name__}: {exc}",
+            )
+            return False
+
+    # -- actions ------------------------------------------------------------------------
+    def _error(self, change: ResourceChange, summary: str, detail: str = "") -> None:
+        with self._lock:
+            self.diags.error(summary, detail, address=str(change.addr))
+
+    def _add(self, change: ResourceChange, diags: Diagnostics) -> None:
+        with self._lock:
+            for d in diags:
+                self.diags.append(replace(d, address=d.address or str(change.addr)))
+
+    def _object(self, change: ResourceChange, attrs: dict[str, Value], tainted: bool = False) -> ObjectState:
+        res = self.config.resources.get(change.addr.resource)
+        lc = res.lifecycle if res is not None else None
+        return ObjectState(
+            attributes=attrs,
+            status="tainted" if tainted else "ready",
+            dependencies=change.dependencies,
+            create_before_destroy=bool(lc and lc.create_before_destroy),
+            prevent_destroy=bool(lc and lc.prevent_destroy),
+        )
+
+    def _record(self, change: ResourceChange, obj: ObjectState | None) -> None:
+        self.journal.set(change.addr, change.provider, obj)
+        with self._lock:
+            self.state.set_current(change.addr, change.provider, obj)
+
+    def _final_config(self, change: ResourceChange) -> dict[str, Value] | None:
+        res = self.config.resources[change.addr.resource]
+        schema = self.providers.resource_schema(res.provider_key, res.type, res.addr.mode == "data")
+        assert schema is not None
+        raw, d = res.body.evaluate(self.ev.instance_scope(change.addr))
+        ranges = {n: a.range for n, a in res.body.attributes.items()}
+        value, d2 = (
+            conform(schema, raw, str(change.addr), res.range, ranges) if not d.has_errors else ({}, Diagnostics())
+        )
+        d.extend(d2)
+        if d.has_errors:
+            self._add(change, d)
+            return None
+        return value
+
+    def _create_or_update(self, change: ResourceChange) -> bool:
+        res = self.config.resources[change.addr.resource]
+        provider = self.providers.get(change.provider)
+        assert provider is not None
+        config = self._final_config(change)
+        if config is None:
+            return False
+        prior = self.state.current(change.addr) if change.action is Action.UPDATE else None
+        if prior is not None:
+            config = _ignore_changes(config, prior.attributes, res.lifecycle.ignore_changes)
+        prior_attrs = prior.attributes if prior is not None else None
+        final = provider.plan_change(PlanRequest(res.type, prior_attrs, config, config))
+        if final.diagnostics.has_errors or final.planned_state is None:
+            self._add(change, final.diagnostics)
+            return False
+        planned = final.planned_state
+        if change.after is not None and not _consistent(change.after, planned):
+            self._error(
+                change,
+                "Provider produced inconsistent final plan",
+                f"When expanding the plan for {change.addr} to include new values learned so far "
+                "during apply, the planned values changed. This is a bug in the provider.",
+            )
+            return False
+        if change.action is Action.REPLACE and change.create_first:
+            self._depose(change)
+        creating = change.action in (Action.CREATE, Action.REPLACE)
+        self.hook.apply_start(change.addr, change.action, False)
+        started = time.monotonic()
+        if creating:
+            resp = provider.create(CreateRequest(res.type, planned, config))
+            new_state, diags = resp.new_state, resp.diagnostics
+        else:
+            assert prior is not None
+            uresp = provider.update(UpdateRequest(res.type, prior.attributes, planned, config, prior.private))
+            new_state, diags = uresp.new_state, uresp.diagnostics
+            if new_state is None and diags.has_errors:
+                new_state = None
+        elapsed = time.monotonic() - started
+        failed = diags.has_errors
+        if new_state is not None:
+            self._record(change, self._object(change, new_state, tainted=failed and creating))
+            self.ev.set_instance(change.addr, new_state)
+        self.hook.apply_done(change.addr, change.action, False, elapsed, _id(new_state), diags)
+        self._add(change, diags)
+        return not failed
+
+    def _depose(self, change: ResourceChange) -> None:
+        old = self.state.current(change.addr)
+        if old is None:
+            return
+        key = uuid.uuid4().hex[:8]
+        self.journal.set_deposed(change.addr, key, change.provider, old)
+        self.journal.set(change.addr, change.provider, None)
+        with self._lock:
+            self.state.set_deposed(change.addr, key, change.provider, old)
+            self.state.set_current(change.addr, change.provider, None)
+
+    def _destroy(self, change: ResourceChange) -> bool:
+        provider = self.providers.get(change.provider)
+        if provider is None:
+            self._error(change, f"Provider {change.provider!r} is not available to destroy {change.addr}")
+            return False
+        inst = self.state.get(change.addr)
+        deposed_key = ""
+        obj = inst.current if inst is not None else None
+        if change.action is Action.REPLACE and change.create_first and inst is not None and inst.deposed:
+            deposed_key, obj = next(iter(inst.deposed.items()))
+        if obj is None:
+            return True  # already gone (deleted outside relight)
+        self.hook.apply_start(change.addr, Action.DELETE, True)
+        started = time.monotonic()
+        resp = provider.delete(DeleteRequest(change.addr.resource.type, obj.attributes, obj.private))
+        elapsed = time.monotonic() - started
+        if not resp.diagnostics.has_errors:
+            if deposed_key:
+                self.journal.set_deposed(change.addr, deposed_key, change.provider, None)
+                with self._lock:
+                    self.state.set_deposed(change.addr, deposed_key, change.provider, None)
+            else:
+                self._record(change, None)
+                if change.action is Action.DELETE:
+                    self.ev.set_instance(change.addr, None)
+        self.hook.apply_done(change.addr, Action.DELETE, True, elapsed, _id(obj.attributes), resp.diagnostics)
+        self._add(change, resp.diagnostics)
+        return not resp.diagnostics.has_errors
+
+    def _forget(self, change: ResourceChange) -> bool:
+        self._record(change, None)
+        self.hook.message(f"{change.addr}: removed from state (the object itself was not destroyed)")
+        return True
+
+    def _read_data(self, change: ResourceChange) -> bool:
+        res = self.config.resources[change.addr.resource]
+        provider = self.providers.get(change.provider)
+        assert provider is not None
+        config = self._final_config(change)
+        if config is None:
+            return False
+        self.hook.apply_start(change.addr, Action.READ, False)
+        started = time.monotonic()
+        resp = provider.read_data(ReadDataRequest(res.type, config))
+        self.hook.apply_done(
+            change.addr,
+            Action.READ,
+            False,
+            time.monotonic() - started,
+            _id(resp.state),
+            resp.diagnostics,
+        )
+        self._add(change, resp.diagnostics)
+        if resp.state is None or resp.diagnostics.has_errors:
+            return False
+        self._record(change, ObjectState(resp.state, dependencies=change.dependencies))
+        self.ev.set_instance(change.addr, resp.state)
+        return True
+
+    def _record_metadata_only(self, plan: Plan) -> None:
+        """No-op changes whose dependencies or protection changed are written without a call."""
+        for change in plan.changes:
+            if change.action is not Action.NOOP:
+                continue
+            obj = self.state.current(change.addr)
+            if obj is None:
+                continue
+            fresh = self._object(change, obj.attributes)
+            if (fresh.dependencies, fresh.prevent_destroy, fresh.create_before_destroy) != (
+                obj.dependencies,
+                obj.prevent_destroy,
+                obj.create_before_destroy,
+            ):
+                self._record(
+                    change,
+                    replace(
+                        obj,
+                        dependencies=fresh.dependencies,
+                        prevent_destroy=fresh.prevent_destroy,
+                        create_before_destroy=fresh.create_before_destroy,
+                    ),
+                )
+
+    def _apply_outputs(self, plan: Plan) -> None:
+        self.ev.forget_locals()
+        outputs: dict[str, OutputState] = {}
+        for name, decl in self.config.outputs.items():
+            value, d = decl.expr.evaluate(self.ev.scope())
+            if d.has_errors:
+                if not self.diags.has_errors:
+                    self.diags.extend(d)
+                prior = self.state.outputs.get(name)
+                if prior is not None:
+                    outputs[name] = prior
+                continue
+            if not is_wholly_known(value):
+                continue
+            outputs[name] = OutputState(value, decl.sensitive)
+        if plan.mode.value == "destroy":
+            outputs = {}
+        if outputs != self.state.outputs:
+            self.journal.set_outputs(outputs)
+            self.state.outputs = outputs
+
+
+def _consistent(planned: Value, final: Value) -> bool:
+    """Known planned values must not change when the final plan is made during apply."""
+    if planned is UNKNOWN:
+        return True
+    if isinstance(planned, dict) and isinstance(final, dict):
+        return all(_consistent(v, final.get(k)) for k, v in planned.items())
+    if isinstance(planned, list) and isinstance(final, list):
+        return len(planned) == len(final) and all(_consistent(a, b) for a, b in zip(planned, final, strict=True))
+    return bool(planned == final)
+
+
+def _id(attrs: dict[str, Value] | None) -> str | None:
+    if not attrs:
+        return None
+    value = attrs.get("id")
+    return str(value) if value is not None and value is not UNKNOWN else None

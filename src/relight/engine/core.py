@@ -1,0 +1,210 @@
+"""The engine API: ``plan`` and ``apply`` (plus ``lock``), used by every shell.
+
+Typical use, as the CLI does it::
+
+    engine = Engine(config, backend, registry, variables, hook)
+    with engine.lock("apply", timeout=0):
+        plan, diags = engine.plan(PlanOptions())
+        state, diags = engine.apply(plan)
+
+:meth:`Engine.apply` always returns the resulting state, which may be partly updated when some
+actions failed; everything that succeeded was recorded durably before anything depending on it
+started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from relight.addrs import InstanceAddr, ResourceAddr
+from relight.diagnostics import Diagnostics
+from relight.engine.applier import Applier
+from relight.engine.evaluate import Evaluator, Expansion
+from relight.engine.graph import ConfigGraph, build_graph
+from relight.engine.hooks import Hook
+from relight.engine.plan import Action, Plan, PlanMode
+from relight.engine.planfile import config_digest
+from relight.engine.planner import Planner, PlanOptions, refresh_state
+from relight.engine.providers import ProviderSet
+from relight.errors import PlanError
+from relight.lang import Config
+from relight.providers.registry import ProviderRegistry
+from relight.state import LockInfo, State, StateBackend
+from relight.values import UNKNOWN, Value
+
+__all__ = ["Engine"]
+
+
+class Engine:
+    """Plans and applies one configuration against one state backend."""
+
+    def __init__(
+        self,
+        config: Config,
+        backend: StateBackend,
+        registry: ProviderRegistry,
+        variables: Mapping[str, Value],
+        hook: Hook | None = None,
+    ) -> None:
+        self.config = config
+        self.backend = backend
+        self.registry = registry
+        self.variables = dict(variables)
+        self.hook = hook or Hook()
+        self._graph: ConfigGraph | None = None
+        self._providers: ProviderSet | None = None
+
+    @contextlib.contextmanager
+    def lock(self, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
+        """Hold the state lock for the duration; raises StateLockedError naming the holder."""
+        with self.backend.lock(operation, timeout) as info:
+            took_over = getattr(info, "took_over_from", None)
+            if took_over:
+                self.hook.message(f"Took over a stale lock left by a run that is no longer running ({took_over}).")
+            yield info
+
+    # -- setup --------------------------------------------------------------------------
+    def _setup(self, state: State | None) -> tuple[ConfigGraph, ProviderSet, Evaluator, Diagnostics]:
+        diags = Diagnostics()
+        if self._graph is None:
+            self._graph, d = build_graph(self.config)
+            diags.extend(d)
+        evaluator = Evaluator(self.config, self.variables)
+        extra = {i.provider for i in state} if state is not None else set()
+        if self._providers is None:
+            self._providers, d = ProviderSet.for_config(self.config, self.registry, evaluator, extra)
+            diags.extend(d)
+        return self._graph, self._providers, evaluator, diags
+
+    # -- plan ---------------------------------------------------------------------------
+    def plan(self, options: PlanOptions | None = None) -> tuple[Plan, Diagnostics]:
+        """Refresh and plan. Reads state; the caller should hold the lock.
+
+        On error diagnostics the returned plan is incomplete and must not be applied.
+        """
+        opts = options or PlanOptions()
+        stored = self.backend.read()
+        graph, providers, ev, diags = self._setup(stored)
+        state = stored.copy()
+        moved = _apply_moved(self.config, state)
+        drift: list[Any] = []
+        if opts.refresh and not diags.has_errors:
+            state, drift, d = refresh_state(state, providers, self.hook, opts.parallelism)
+            diags.extend(d)
+        planner = Planner(self.config, graph, ev, providers, opts)
+        planner.deleted_outside = {d.addr for d in drift if d.kind == "deleted"}
+        changes, outputs, state = ([], [], state) if diags.has_errors else planner.plan(state)
+        diags.extend(planner.diags)
+        diags.extend(ev.diagnostics)
+        plan = Plan(
+            mode=opts.mode,
+            lineage=stored.lineage,
+            serial=stored.serial,
+            changes=changes,
+            drift=drift,
+            outputs=outputs,
+            variables=self.variables,
+            config_digest=config_digest(self.config.sources),
+            targets=opts.targets,
+            refreshed_state=state,
+            expansions={
+                str(a): {"kind": e.kind, "keys": list(e.keys), "each": e.each} for a, e in ev.expansions.items()
+            },
+            moved=moved,
+        )
+        return plan, diags
+
+    # -- apply --------------------------------------------------------------------------
+    def apply(self, plan: Plan, parallelism: int = 10) -> tuple[State, Diagnostics]:
+        """Apply exactly ``plan``. Reads state; the caller should hold the lock.
+
+        Raises PlanError when the plan is stale (the state moved on since it was made) or was
+        made for another configuration. Otherwise always returns the resulting state, which is
+        partly updated when some actions failed (their errors are in the diagnostics).
+        """
+        stored = self.backend.read()
+        if plan.lineage and stored.lineage != plan.lineage:
+            raise PlanError(
+                "Saved plan does not match the given state: it was made for a different state "
+                f"(lineage {plan.lineage}, the current state is {stored.lineage})."
+            )
+        if stored.serial != plan.serial:
+            raise PlanError(
+                "Saved plan is stale: the state was changed by another operation after the plan "
+                f"was created (serial {plan.serial} -> {stored.serial}). Make a new plan."
+            )
+        if plan.config_digest and plan.config_digest != config_digest(self.config.sources):
+            raise PlanError(
+                "Saved plan is stale: the configuration files changed after the plan was created. Make a new plan."
+            )
+        _graph, providers, ev, diags = self._setup(stored)
+        if diags.has_errors:
+            return stored, diags
+        base: State = plan.refreshed_state.copy()
+        _seed_evaluator(ev, plan, base)
+        with self.backend.open_journal(stored) as journal:
+            _journal_differences(journal, stored, base)
+            applier = Applier(self.config, ev, providers, self.hook, journal, base, parallelism)
+            state, d = applier.apply(plan)
+            diags.extend(d)
+            if plan.mode is PlanMode.DESTROY and not d.has_errors:
+                for inst in list(state):
+                    if inst.addr.resource.mode == "data":
+                        journal.set(inst.addr, inst.provider, None)
+                        state.set_current(inst.addr, inst.provider, None)
+            final = journal.commit(state)
+        return final, diags
+
+    def graph(self) -> tuple[ConfigGraph, Diagnostics]:
+        """The configuration's dependency graph (for ``relight graph``)."""
+        graph, d = build_graph(self.config)
+        return graph, d
+
+
+def _apply_moved(config: Config, state: State) -> list[tuple[str, str]]:
+    """Rewrite state addresses for ``moved`` blocks; returns (from, to) pairs that moved."""
+    done: list[tuple[str, str]] = []
+    for mv in config.moved:
+        src, dst = mv.from_, mv.to
+        pairs: list[tuple[InstanceAddr, InstanceAddr]] = []
+        if isinstance(src, ResourceAddr) and isinstance(dst, ResourceAddr):
+            pairs = [(i.addr, dst.instance(i.addr.key)) for i in state.resource_instances(src)]
+        elif isinstance(src, InstanceAddr) and isinstance(dst, InstanceAddr) and state.get(src) is not None:
+            pairs = [(src, dst)]
+        for old, new in pairs:
+            inst = state.get(old)
+            if inst is None or state.get(new) is not None:
+                continue
+            state.remove(old)
+            state.set_current(new, inst.provider, inst.current)
+            done.append((str(old), str(new)))
+    return done
+
+
+def _seed_evaluator(ev: Evaluator, plan: Plan, state: State) -> None:
+    """Give the evaluator every value known before apply: state objects, then planned values."""
+    for text, exp in plan.expansions.items():
+        keys = tuple(exp["keys"])
+        ev.expansions[ResourceAddr.parse(text)] = Expansion(exp["kind"], keys, exp.get("each"))
+    for inst in state:
+        if inst.current is not None:
+            ev.set_instance(inst.addr, inst.current.attributes)
+    for change in plan.changes:
+        if change.action in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.READ):
+            ev.set_instance(change.addr, change.after if change.after is not None else UNKNOWN)
+
+
+def _journal_differences(journal: Any, stored: State, base: State) -> None:
+    """Record what refresh and moves changed, so the journal alone rebuilds ``base``."""
+    for inst in stored:
+        if base.get(inst.addr) is None:
+            journal.remove(inst.addr)
+    for inst in base:
+        if stored.get(inst.addr) != inst:
+            journal.set(inst.addr, inst.provider, inst.current)
+            for key, obj in inst.deposed.items():
+                journal.set_deposed(inst.addr, key, inst.provider, obj)
+    if base.outputs != stored.outputs:
+        journal.set_outputs(base.outputs)

@@ -1,0 +1,486 @@
+"""Refresh and plan: compare configuration with the real world and propose actions.
+
+Steps, in order, each for a reason:
+
+1. ``moved`` blocks rewrite state addresses first, so a rename is not a destroy plus create.
+2. Refresh reads every managed object in parallel (the cloud's latency dominates); an object
+   whose read returns None was deleted outside relight: it is dropped from the refreshed state
+   and reported as drift, so the plan re-creates it and re-plans what depends on it.
+3. Resources are planned in dependency order. Each instance's body is evaluated with the values
+   planned so far (unknown where only apply can tell), fitted to the provider's schema and
+   handed to the provider's ``plan_change``.
+4. Objects in state with no configuration left are planned for deletion, unless a ``removed``
+   block forgets them or their recorded ``prevent_destroy`` refuses it.
+5. Outputs are evaluated last, with every planned value.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from relight.addrs import InstanceAddr, ResourceAddr
+from relight.diagnostics import Diagnostics, SourceRange
+from relight.engine.conform import conform
+from relight.engine.evaluate import Evaluator, Expansion
+from relight.engine.graph import ConfigGraph, Node
+from relight.engine.hooks import Hook
+from relight.engine.plan import Action, Drift, OutputChange, PlanMode, ResourceChange
+from relight.engine.providers import ProviderSet
+from relight.lang import Config, Resource
+from relight.providers.base import PlanRequest, ReadDataRequest, ReadRequest, Schema
+from relight.state import ObjectState, State
+from relight.values import UNKNOWN, Value, is_wholly_known
+
+__all__ = ["PlanOptions", "Planner", "refresh_state"]
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    mode: PlanMode = PlanMode.NORMAL
+    refresh: bool = True
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    parallelism: int = 10
+
+
+def refresh_state(
+    state: State, providers: ProviderSet, hook: Hook, parallelism: int
+) -> tuple[State, list[Drift], Diagnostics]:
+    """Read every managed object; return the refreshed copy, what drifted, and diagnostics."""
+    diags = Diagnostics()
+    todo = [inst for inst in state if inst.current is not None and inst.addr.resource.mode == "managed"]
+    if not todo:
+        return state, [], diags
+
+    def read(addr: InstanceAddr, provider_key: str, obj: ObjectState) -> tuple[object, Diagnostics]:
+        provider = providers.get(provider_key)
+        if provider is None:
+            return obj.attributes, Diagnostics()
+        hook.refresh_start(addr)
+        resp = provider.read(ReadRequest(addr.resource.type, obj.attributes, obj.private))
+        hook.refresh_done(addr, resp.new_state is None and not resp.diagnostics.has_errors)
+        return resp.new_state, resp.diagnostics
+
+    workers = max(1, min(parallelism, len(todo)))
+    if workers == 1 or len(todo) == 1:
+        results = [read(i.addr, i.provider, i.current) for i in todo if i.current is not None]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(read, i.addr, i.provider, i.current) for i in todo if i.current is not None]
+            results = [f.result() for f in futures]
+    refreshed = state.copy()
+    drift: list[Drift] = []
+    for inst, (new_state, d) in zip(todo, results, strict=True):
+        assert inst.current is not None
+        for diag in d:
+            diags.append(replace(diag, address=diag.address or str(inst.addr)))
+        if d.has_errors:
+            continue
+        before = inst.current.attributes
+        if new_state is None:
+            refreshed.set_current(inst.addr, inst.provider, None)
+            drift.append(Drift(inst.addr, "deleted", before, None))
+        elif new_state != before:
+            assert isinstance(new_state, dict)
+            refreshed.set_current(inst.addr, inst.provider, replace(inst.current, attributes=new_state))
+            drift.append(Drift(inst.addr, "updated", before, new_state))
+    return refreshed, drift, diags
+
+
+class Planner:
+    """Builds one :class:`Plan` from a configuration, its graph and a (refreshed) state."""
+
+    def __init__(
+        self,
+        config: Config,
+        graph: ConfigGraph,
+        evaluator: Evaluator,
+        providers: ProviderSet,
+        options: PlanOptions,
+    ) -> None:
+        self.config = config
+        self.graph = graph
+        self.ev = evaluator
+        self.providers = providers
+        self.opts = options
+        self.diags = Diagnostics()
+        self.changes: list[ResourceChange] = []
+        self.changed: set[ResourceAddr] = set()
+        self.planned_keys: set[InstanceAddr] = set()
+        self.replace_requested = {InstanceAddr.parse(a) for a in options.replace}
+        self.allowed = self._targeted_resources()
+        self.deleted_outside: set[InstanceAddr] = set()
+
+    # -- entry point --------------------------------------------------------------------
+    def plan(self, state: State) -> tuple[list[ResourceChange], list[OutputChange], State]:
+        """Plan every resource and output; returns changes, output changes, and the state
+        with data sources read during planning recorded in it."""
+        self.state = state
+        if self.opts.mode is PlanMode.DESTROY:
+            self._plan_destroy()
+            outputs = [
+                OutputChange(n, Action.DELETE, o.value, None, o.sensitive) for n, o in sorted(state.outputs.items())
+            ]
+            return self.changes, outputs, self.state
+        for node in self.graph.order:
+            if node.kind == "resource":
+                addr = self.graph.resources[node]
+                self._plan_resource(self.config.resources[addr], node)
+        if self.opts.mode is PlanMode.NORMAL:
+            self._plan_orphans()
+        else:
+            self.changes = []
+        return self.changes, self._plan_outputs(), self.state
+
+    # -- targets ------------------------------------------------------------------------
+    def _targeted_resources(self) -> set[str] | None:
+        if not self.opts.targets:
+            return None
+        roots = set()
+        for text in self.opts.targets:
+            inst = InstanceAddr.parse(text)
+            roots.add(Node("resource", str(inst.resource)))
+        if self.opts.mode is PlanMode.DESTROY:
+            closure = self.graph.dependents_closure(roots)
+        else:
+            closure = self.graph.dependencies_closure(roots)
+        return {n.name for n in closure if n.kind == "resource"} | {n.name for n in roots}
+
+    def _is_targeted(self, addr: InstanceAddr) -> bool:
+        if self.allowed is None:
+            return True
+        if str(addr.resource) not in self.allowed:
+            return False
+        exact = {InstanceAddr.parse(t) for t in self.opts.targets}
+        same_res = [t for t in exact if t.resource == addr.resource]
+        return not same_res or any(t.key is None or t == addr for t in same_res)
+
+    # -- expansion ----------------------------------------------------------------------
+    def _expand(self, res: Resource) -> Expansion:
+        if res.count is not None:
+            value, d = res.count.evaluate(self.ev.scope())
+            self.diags.extend(d)
+            if d.has_errors:
+                return Expansion("count", (), known=True)
+            if value is UNKNOWN:
+                self._unknown_expansion(res, "count", res.count.range)
+                return Expansion("count", (), known=False)
+            number = _as_count(value)
+            if number is None:
+                self.diags.error(
+                    "Invalid count argument",
+                    f'The "count" value must be a whole number, not {value!r}.',
+                    res.count.range,
+                )
+                return Expansion("count", ())
+            return Expansion("count", tuple(range(number)))
+        if res.for_each is not None:
+            value, d = res.for_each.evaluate(self.ev.scope())
+            self.diags.extend(d)
+            if d.has_errors:
+                return Expansion("for_each", (), {})
+            if not is_wholly_known(value) and not (isinstance(value, dict) and all(isinstance(k, str) for k in value)):
+                self._unknown_expansion(res, "for_each", res.for_each.range)
+                return Expansion("for_each", (), {}, known=False)
+            each = _as_for_each(value)
+            if each is None:
+                self.diags.error(
+                    "Invalid for_each argument",
+                    "The given for_each argument must be a map, or a set of strings, and you "
+                    f"have provided a value of type {type(value).__name__}.",
+                    res.for_each.range,
+                )
+                return Expansion("for_each", (), {})
+            return Expansion("for_each", tuple(sorted(each)), each)
+        return Expansion("single", (None,))
+
+    def _unknown_expansion(self, res: Resource, arg: str, rng: SourceRange) -> None:
+        self.diags.error(
+            f"Invalid {arg} argument",
+            f'The "{arg}" value depends on resource attributes that cannot be determined until '
+            "apply, so relight cannot predict how many instances will be created. To work "
+            "around this, use -target to first apply only the resources that it depends on.",
+            rng,
+        )
+
+    # -- resources ----------------------------------------------------------------------
+    def _plan_resource(self, res: Resource, node: Node) -> None:
+        exp = self._expand(res)
+        self.ev.expansions[res.addr] = exp
+        schema = self.providers.resource_schema(res.provider_key, res.type, data=res.addr.mode == "data")
+        if schema is None:
+            self._missing_type(res)
+            return
+        deps = self.graph.resource_dependencies(node)
+        for key in exp.keys:
+            addr = res.addr.instance(key)
+            self.planned_keys.add(addr)
+            if res.addr.mode == "data":
+                self._plan_data(res, addr, schema, deps)
+            else:
+                self._plan_instance(res, addr, schema, deps)
+
+    def _missing_type(self, res: Resource) -> None:
+        if self.providers.get(res.provider_key) is None:
+            return  # already reported when providers were set up
+        kind = "data source" if res.addr.mode == "data" else "resource type"
+        self.diags.error(
+            f"Invalid {kind}",
+            f'The provider "{res.provider_key}" does not support {kind} "{res.type}".',
+            res.range,
+        )
+
+    def _evaluate_body(self, res: Resource, addr: InstanceAddr, schema: Schema) -> dict[str, Value] | None:
+        raw, d = res.body.evaluate(self.ev.instance_scope(addr))
+        self.diags.extend(d)
+        if d.has_errors:
+            return None
+        ranges = {name: a.range for name, a in res.body.attributes.items()}
+        value, d2 = conform(schema, raw, str(addr), res.range, ranges)
+        self.diags.extend(d2)
+        return None if d2.has_errors else value
+
+    def _plan_instance(self, res: Resource, addr: InstanceAddr, schema: Schema, deps: tuple[str, ...]) -> None:
+        prior_inst = self.state.get(addr)
+        prior = prior_inst.current if prior_inst is not None else None
+        if not self._is_targeted(addr):
+            self.ev.set_instance(addr, prior.attributes if prior else UNKNOWN)
+            return
+        config = self._evaluate_body(res, addr, schema)
+        if config is None:
+            self.ev.set_instance(addr, UNKNOWN)
+            return
+        if prior is not None:
+            config = _ignore_changes(config, prior.attributes, res.lifecycle.ignore_changes)
+        provider = self.providers.get(res.provider_key)
+        assert provider is not None
+        prior_attrs = prior.attributes if prior is not None else None
+        resp = provider.plan_change(PlanRequest(res.type, prior_attrs, config, config))
+        for diag in resp.diagnostics:
+            self.diags.append(replace(diag, address=diag.address or str(addr)))
+        if resp.diagnostics.has_errors or resp.planned_state is None:
+            self.ev.set_instance(addr, UNKNOWN)
+            return
+        planned = resp.planned_state
+        action, reason, requires = self._decide(res, addr, prior, planned, resp.requires_replace)
+        if action is Action.REPLACE and not resp.requires_replace:
+            fresh = provider.plan_change(PlanRequest(res.type, None, config, config))
+            self.diags.extend(fresh.diagnostics)
+            planned = fresh.planned_state or planned
+        if action in (Action.REPLACE,) and (res.lifecycle.prevent_destroy or (prior and prior.prevent_destroy)):
+            self._refuse_destroy(addr, res.range, in_config=True)
+        self.ev.set_instance(addr, planned)
+        sensitive = tuple(n for n, a in schema.attributes.items() if a.sensitive)
+        change = ResourceChange(
+            addr=addr,
+            action=action,
+            provider=res.provider_key,
+            before=prior.attributes if prior is not None else None,
+            after=planned,
+            requires_replace=requires,
+            reason=reason,
+            create_first=res.lifecycle.create_before_destroy,
+            dependencies=deps,
+            prior_dependencies=prior.dependencies if prior is not None else (),
+            prevent_destroy=res.lifecycle.prevent_destroy,
+            sensitive_attrs=sensitive,
+        )
+        if action is not Action.NOOP:
+            self.changed.add(addr.resource)
+        self.changes.append(change)
+
+    def _decide(
+        self,
+        res: Resource,
+        addr: InstanceAddr,
+        prior: ObjectState | None,
+        planned: dict[str, Value],
+        requires: tuple[str, ...],
+    ) -> tuple[Action, str, tuple[str, ...]]:
+        if prior is None:
+            drifted = addr in self.deleted_outside
+            return Action.CREATE, "deleted outside relight" if drifted else "", ()
+        if addr in self.replace_requested:
+            return Action.REPLACE, "as requested", requires
+        if prior.status == "tainted":
+            return Action.REPLACE, "tainted", requires
+        if requires:
+            return Action.REPLACE, "", requires
+        if self._triggered(res, addr):
+            return Action.REPLACE, "replace_triggered_by", requires
+        if planned != prior.attributes:
+            return Action.UPDATE, "", ()
+        return Action.NOOP, "", ()
+
+    def _triggered(self, res: Resource, addr: InstanceAddr) -> bool:
+        for expr in res.lifecycle.replace_triggered_by:
+            for ref in expr.references():
+                if ref.resource is not None and ref.resource in self.changed:
+                    return True
+        return False
+
+    def _plan_data(self, res: Resource, addr: InstanceAddr, schema: Schema, deps: tuple[str, ...]) -> None:
+        config = self._evaluate_body(res, addr, schema)
+        if config is None:
+            self.ev.set_instance(addr, UNKNOWN)
+            return
+        pending = any(ResourceAddr.parse(d) in self.changed for d in deps if not d.startswith("data."))
+        if not is_wholly_known(config) or pending or self.opts.mode is PlanMode.DESTROY:
+            after = {
+                k: (UNKNOWN if v is None and schema.attributes[k].computed else v)
+                for k, v in config.items()
+                if k in schema.attributes
+            }
+            self.ev.set_instance(addr, after)
+            self.changed.add(addr.resource)
+            self.changes.append(ResourceChange(addr, Action.READ, res.provider_key, None, after, dependencies=deps))
+            return
+        provider = self.providers.get(res.provider_key)
+        assert provider is not None
+        resp = provider.read_data(ReadDataRequest(res.type, config))
+        for diag in resp.diagnostics:
+            self.diags.append(replace(diag, address=diag.address or str(addr)))
+        if resp.state is None:
+            self.ev.set_instance(addr, UNKNOWN)
+            return
+        self.ev.set_instance(addr, resp.state)
+        self.state.set_current(addr, res.provider_key, ObjectState(resp.state, dependencies=deps))
+
+    # -- orphans and destroy --------------------------------------------------------------
+    def _plan_orphans(self) -> None:
+        removed = {r.from_: r for r in self.config.removed}
+        for inst in list(self.state):
+            addr = inst.addr
+            if addr in self.planned_keys:
+                continue
+            if addr.resource.mode == "data":
+                self.state.set_current(addr, inst.provider, None)
+                continue
+            if inst.current is None or not self._is_targeted(addr):
+                continue
+            rem = removed.get(addr.resource)
+            if rem is not None and not rem.destroy:
+                self.changes.append(
+                    ResourceChange(
+                        addr,
+                        Action.FORGET,
+                        inst.provider,
+                        inst.current.attributes,
+                        None,
+                        reason="removed block",
+                    )
+                )
+                continue
+            res = self.config.resources.get(addr.resource)
+            reason = "no configuration"
+            if res is not None:
+                reason = "count index out of range" if isinstance(addr.key, int) else "key not in for_each"
+            if inst.current.prevent_destroy and rem is None:
+                self._refuse_destroy(addr, res.range if res else None, in_config=res is not None)
+            self._add_delete(inst.addr, inst.provider, inst.current, reason)
+
+    def _plan_destroy(self) -> None:
+        for inst in list(self.state):
+            if inst.addr.resource.mode == "data":
+                continue
+            if inst.current is None or not self._is_targeted(inst.addr):
+                continue
+            res = self.config.resources.get(inst.addr.resource)
+            protected = inst.current.prevent_destroy or (res is not None and res.lifecycle.prevent_destroy)
+            if protected:
+                self._refuse_destroy(inst.addr, res.range if res else None, in_config=res is not None)
+            self._add_delete(inst.addr, inst.provider, inst.current, "destroy")
+
+    def _add_delete(self, addr: InstanceAddr, provider: str, obj: ObjectState, reason: str) -> None:
+        self.changed.add(addr.resource)
+        self.changes.append(
+            ResourceChange(
+                addr,
+                Action.DELETE,
+                provider,
+                obj.attributes,
+                None,
+                reason=reason,
+                prior_dependencies=obj.dependencies,
+                prevent_destroy=obj.prevent_destroy,
+            )
+        )
+
+    def _refuse_destroy(self, addr: InstanceAddr, rng: SourceRange | None, in_config: bool) -> None:
+        if in_config:
+            detail = (
+                f"Resource {addr} has lifecycle.prevent_destroy set, but the plan calls for this "
+                "resource to be destroyed. To avoid this error and continue with the plan, either "
+                "disable lifecycle.prevent_destroy or reduce the scope of the plan using the "
+                "-target flag."
+            )
+        else:
+            detail = (
+                f"{addr} is protected: prevent_destroy is recorded in the state, and its resource "
+                "block was removed from the configuration. relight will not destroy it. To stop "
+                "managing it without destroying it, add a block\n\n"
+                f"  removed {{\n    from = {addr.resource}\n    lifecycle {{\n      destroy = false\n    }}\n  }}\n\n"
+                f"or run: relight state rm {addr}\n"
+                "To really destroy it, restore the resource block without prevent_destroy, apply, "
+                "then remove the block."
+            )
+        self.diags.error("Instance cannot be destroyed", detail, rng, address=str(addr))
+
+    # -- outputs ------------------------------------------------------------------------
+    def _plan_outputs(self) -> list[OutputChange]:
+        out: list[OutputChange] = []
+        prior = self.state.outputs
+        for name, decl in sorted(self.config.outputs.items()):
+            value, d = decl.expr.evaluate(self.ev.scope())
+            self.diags.extend(d)
+            if d.has_errors:
+                continue
+            old = prior.get(name)
+            if old is None:
+                action = Action.CREATE
+            elif not is_wholly_known(value) or old.value != value:
+                action = Action.UPDATE
+            else:
+                action = Action.NOOP
+            out.append(OutputChange(name, action, old.value if old else None, value, decl.sensitive))
+        for name, old in sorted(prior.items()):
+            if name not in self.config.outputs:
+                out.append(OutputChange(name, Action.DELETE, old.value, None, old.sensitive))
+        return out
+
+
+def _ignore_changes(
+    config: dict[str, Value], prior: dict[str, Value], ignore: tuple[str, ...] | str
+) -> dict[str, Value]:
+    if not ignore:
+        return config
+    names = list(config) if ignore == "all" else list(ignore)
+    out = dict(config)
+    for name in names:
+        if name in prior:
+            out[name] = prior[name]
+    return out
+
+
+def _as_count(value: Value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            return None
+    if isinstance(value, int) and value >= 0:
+        return value
+    return None
+
+
+def _as_for_each(value: Value) -> dict[str, Value] | None:
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items()}
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return {v: v for v in value}
+    return None

@@ -1,0 +1,130 @@
+"""Static checks of references and function names, before anything is evaluated.
+
+Each expression is checked in its context: ``count.index`` only inside a resource that sets
+``count``, ``each.*`` only with ``for_each``, ``self`` only in provisioner and connection blocks.
+The diagnostics point at the reference itself and read like Terraform's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from relight.addrs import ResourceAddr
+from relight.diagnostics import Diagnostics, SourceRange
+from relight.lang.config import Config, Resource
+from relight.lang.expr import (
+    COUNT_DETAIL,
+    EACH_DETAIL,
+    SELF_DETAIL,
+    SPECIAL_FUNCTIONS,
+    Expr,
+    FunctionCall,
+    default_functions,
+    undeclared_resource,
+    unknown_function,
+)
+
+__all__ = ["validate_references"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    count: bool = False
+    each: bool = False
+    self_ok: bool = False
+    resource: ResourceAddr | None = None
+
+
+def validate_references(config: Config) -> Diagnostics:
+    """Report references to undeclared things and references used out of context."""
+    checker = _Checker(config)
+    for res in config.resources.values():
+        checker.resource(res)
+    plain = _Context()
+    for local in config.locals.values():
+        checker.check([local.expr], plain)
+    for output in config.outputs.values():
+        checker.check([output.expr], plain)
+    for prov in config.providers.values():
+        checker.check(prov.body.expressions(), plain)
+    for var in config.variables.values():
+        for val in var.validations:
+            checker.check([val.condition, val.error_message], plain)
+    return checker.diags
+
+
+class _Checker:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.diags = Diagnostics()
+        self.functions = default_functions()
+
+    def resource(self, res: Resource) -> None:
+        ctx = _Context(
+            count=res.count is not None, each=res.for_each is not None, resource=res.addr
+        )
+        self.check(res.body.expressions(), ctx)
+        self.check(res.lifecycle.replace_triggered_by, ctx)
+        meta = [e for e in (res.count, res.for_each) if e is not None]
+        self.check(meta, _Context(resource=res.addr))
+        prov_ctx = _Context(ctx.count, ctx.each, True, res.addr)
+        for block in res.provisioners:
+            self.check(block.body.expressions(), prov_ctx)
+        for ref in res.depends_on:
+            if ref.resource is not None and ref.resource not in self.config.resources:
+                self.diags.error(
+                    "Reference to undeclared resource", undeclared_resource(ref.resource), ref.range
+                )
+
+    def check(self, exprs: Iterable[Expr], ctx: _Context) -> None:
+        for expr in exprs:
+            self._references(expr, ctx)
+            self._functions(expr)
+
+    def _references(self, expr: Expr, ctx: _Context) -> None:
+        cfg = self.config
+        for ref in expr.references():
+            kind = ref.kind
+            if kind == "var" and ref.name not in cfg.variables:
+                self.diags.error(
+                    "Reference to undeclared input variable",
+                    f'An input variable with the name "{ref.name}" has not been declared. This '
+                    f'variable can be declared with a variable "{ref.name}" {{}} block.',
+                    ref.range,
+                )
+            elif kind == "local" and ref.name not in cfg.locals:
+                self.diags.error(
+                    "Reference to undeclared local value",
+                    f'A local value with the name "{ref.name}" has not been declared.',
+                    ref.range,
+                )
+            elif ref.resource is not None:
+                self._resource_ref(ref.resource, ref.range, ctx)
+            elif kind == "count" and not ctx.count:
+                self.diags.error(
+                    'Reference to "count" in non-counted context', COUNT_DETAIL, ref.range
+                )
+            elif kind == "each" and not ctx.each:
+                self.diags.error(
+                    'Reference to "each" in context without for_each', EACH_DETAIL, ref.range
+                )
+            elif kind == "self" and not ctx.self_ok:
+                self.diags.error('Invalid "self" reference', SELF_DETAIL, ref.range)
+
+    def _resource_ref(self, addr: ResourceAddr, rng: SourceRange, ctx: _Context) -> None:
+        if addr not in self.config.resources:
+            self.diags.error("Reference to undeclared resource", undeclared_resource(addr), rng)
+        elif addr == ctx.resource:
+            self.diags.error(
+                "Self-referential block", f"Configuration for {addr} may not refer to itself.", rng
+            )
+
+    def _functions(self, expr: Expr) -> None:
+        for node in expr.walk():
+            if not isinstance(node, FunctionCall) or node.name in SPECIAL_FUNCTIONS:
+                continue
+            if node.name not in self.functions:
+                self.diags.error(
+                    "Call to unknown function", unknown_function(node.name), node.range
+                )

@@ -1,0 +1,285 @@
+"""The provider protocol: one request/response pair per method, schemas, and a schema-driven base.
+
+Failure semantics every provider keeps (the engine relies on them):
+
+* ``create``: a response with error diagnostics and ``new_state`` None created nothing. If the
+  object was created but is broken, return it in ``new_state`` *with* the errors: the engine
+  records it as tainted so the next plan replaces it.
+* ``update``: on error, ``new_state`` is what the object looks like now (None = unchanged prior).
+* ``delete``: on error, the object still exists.
+* ``read``: ``new_state`` None means the object is gone (deleted outside relight).
+
+Values inside requests are plain Python values (see :mod:`relight.values`); planned states may
+hold :data:`relight.values.UNKNOWN` for attributes known only after apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from relight.diagnostics import Diagnostics
+from relight.values import UNKNOWN, Value
+
+__all__ = [
+    "Attribute",
+    "BlockType",
+    "ConfigureRequest",
+    "ConfigureResponse",
+    "CreateRequest",
+    "CreateResponse",
+    "DeleteRequest",
+    "DeleteResponse",
+    "ImportRequest",
+    "ImportResponse",
+    "PlanRequest",
+    "PlanResponse",
+    "Provider",
+    "ProviderSchema",
+    "ReadDataRequest",
+    "ReadDataResponse",
+    "ReadRequest",
+    "ReadResponse",
+    "Schema",
+    "UpdateRequest",
+    "UpdateResponse",
+    "ValidateRequest",
+    "ValidateResponse",
+]
+
+AttrType = Literal["string", "number", "bool", "list", "set", "map", "any"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    """One attribute of a resource schema.
+
+    ``type`` is the outer type; ``element`` the element type of a list/set/map. ``force_new``
+    means a change to it replaces the object. ``default`` applies when the config leaves an
+    optional attribute null.
+    """
+
+    type: AttrType = "string"
+    element: AttrType = "any"
+    required: bool = False
+    optional: bool = False
+    computed: bool = False
+    force_new: bool = False
+    sensitive: bool = False
+    default: Value = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockType:
+    """A nested block (``ingress { ... }``), held in the value as a list of objects."""
+
+    schema: Schema
+    nesting: Literal["list", "set", "single"] = "list"
+    force_new: bool = False
+    min_items: int = 0
+    max_items: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """Attributes and nested blocks of a resource type, data source or provider config."""
+
+    attributes: Mapping[str, Attribute] = field(default_factory=dict)
+    blocks: Mapping[str, BlockType] = field(default_factory=dict)
+    version: int = 0
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSchema:
+    provider: Schema
+    resources: Mapping[str, Schema]
+    data_sources: Mapping[str, Schema] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigureRequest:
+    config: Mapping[str, Value]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigureResponse:
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateRequest:
+    type_name: str
+    config: Mapping[str, Value]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateResponse:
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    type_name: str
+    current_state: Mapping[str, Value]
+    private: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResponse:
+    new_state: dict[str, Value] | None
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    private: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """Plan a change. ``prior_state`` None = create; ``proposed_new_state`` None = delete."""
+
+    type_name: str
+    prior_state: Mapping[str, Value] | None
+    proposed_new_state: Mapping[str, Value] | None
+    config: Mapping[str, Value] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResponse:
+    planned_state: dict[str, Value] | None
+    requires_replace: tuple[str, ...] = ()
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRequest:
+    type_name: str
+    planned_state: Mapping[str, Value]
+    config: Mapping[str, Value]
+
+
+@dataclass(frozen=True, slots=True)
+class CreateResponse:
+    new_state: dict[str, Value] | None
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    private: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRequest:
+    type_name: str
+    prior_state: Mapping[str, Value]
+    planned_state: Mapping[str, Value]
+    config: Mapping[str, Value]
+    private: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateResponse:
+    new_state: dict[str, Value] | None
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    private: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteRequest:
+    type_name: str
+    prior_state: Mapping[str, Value]
+    private: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteResponse:
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRequest:
+    type_name: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResponse:
+    state: dict[str, Value] | None
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadDataRequest:
+    type_name: str
+    config: Mapping[str, Value]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadDataResponse:
+    state: dict[str, Value] | None
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """What the engine calls. One instance serves one ``provider`` block (or the default)."""
+
+    name: str
+
+    def schema(self) -> ProviderSchema: ...
+
+    def configure(self, req: ConfigureRequest) -> ConfigureResponse: ...
+
+    def validate(self, req: ValidateRequest) -> ValidateResponse: ...
+
+    def read(self, req: ReadRequest) -> ReadResponse: ...
+
+    def plan_change(self, req: PlanRequest) -> PlanResponse: ...
+
+    def create(self, req: CreateRequest) -> CreateResponse: ...
+
+    def update(self, req: UpdateRequest) -> UpdateResponse: ...
+
+    def delete(self, req: DeleteRequest) -> DeleteResponse: ...
+
+    def import_(self, req: ImportRequest) -> ImportResponse: ...
+
+    def read_data(self, req: ReadDataRequest) -> ReadDataResponse: ...
+
+
+def schema_plan(schema: Schema, req: PlanRequest) -> PlanResponse:
+    """The default planning rule, driven by the schema.
+
+    Create: config values, defaults for unset optionals, UNKNOWN for unset computed attributes.
+    Update: config values; unset computed attributes keep their prior value. A change in a
+    ``force_new`` attribute or block lists it in ``requires_replace`` and plans as a create.
+    """
+    if req.proposed_new_state is None:
+        return PlanResponse(planned_state=None)
+    proposed = req.proposed_new_state
+    prior = req.prior_state
+    replace: list[str] = []
+    if prior is not None:
+        for name, attr in schema.attributes.items():
+            if attr.force_new and _changed(prior.get(name), proposed.get(name), attr):
+                replace.append(name)
+        for name, block in schema.blocks.items():
+            if block.force_new and prior.get(name) != proposed.get(name):
+                replace.append(name)
+    creating = prior is None or bool(replace)
+    planned: dict[str, Value] = {}
+    for name, attr in schema.attributes.items():
+        value = proposed.get(name)
+        if value is None and attr.default is not None:
+            value = attr.default
+        if value is None and attr.computed:
+            value = UNKNOWN if creating or prior is None else prior.get(name)
+        planned[name] = value
+    for name in schema.blocks:
+        planned[name] = proposed.get(name) if proposed.get(name) is not None else []
+    return PlanResponse(planned_state=planned, requires_replace=tuple(replace))
+
+
+def _changed(before: Value, after: Value, attr: Attribute) -> bool:
+    if after is None and attr.computed:
+        return False
+    if after is UNKNOWN:
+        return True
+    return bool(before != after)

@@ -1,0 +1,200 @@
+"""A small framework for writing providers: resource types as classes, dispatch by type name.
+
+A provider subclasses :class:`BaseProvider` and lists its :class:`ResourceType` and
+:class:`DataSource` classes. Each resource type implements ``create``/``read``/``update``/
+``delete`` (and optionally ``plan``/``import_``/``validate``) over plain dict states; the base
+class turns unexpected exceptions into diagnostics so the engine never sees a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+from relight.diagnostics import Diagnostics
+from relight.providers.base import (
+    ConfigureRequest,
+    ConfigureResponse,
+    CreateRequest,
+    CreateResponse,
+    DeleteRequest,
+    DeleteResponse,
+    ImportRequest,
+    ImportResponse,
+    PlanRequest,
+    PlanResponse,
+    ProviderSchema,
+    ReadDataRequest,
+    ReadDataResponse,
+    ReadRequest,
+    ReadResponse,
+    Schema,
+    UpdateRequest,
+    UpdateResponse,
+    ValidateRequest,
+    ValidateResponse,
+    schema_plan,
+)
+
+__all__ = ["BaseProvider", "DataSource", "ResourceType"]
+
+_R = TypeVar("_R")
+
+
+class ResourceType:
+    """One managed resource type. Override the CRUD methods; ``plan`` defaults to the schema."""
+
+    name: ClassVar[str]
+    schema: ClassVar[Schema]
+
+    def __init__(self, provider: BaseProvider) -> None:
+        self.provider = provider
+
+    def validate(self, req: ValidateRequest) -> ValidateResponse:
+        return ValidateResponse()
+
+    def plan(self, req: PlanRequest) -> PlanResponse:
+        return schema_plan(self.schema, req)
+
+    def create(self, req: CreateRequest) -> CreateResponse:
+        raise NotImplementedError
+
+    def read(self, req: ReadRequest) -> ReadResponse:
+        raise NotImplementedError
+
+    def update(self, req: UpdateRequest) -> UpdateResponse:
+        raise NotImplementedError
+
+    def delete(self, req: DeleteRequest) -> DeleteResponse:
+        raise NotImplementedError
+
+    def import_(self, req: ImportRequest) -> ImportResponse:
+        diags = Diagnostics()
+        diags.error(f"{self.name} does not support import")
+        return ImportResponse(state=None, diagnostics=diags)
+
+
+class DataSource:
+    """One data source type."""
+
+    name: ClassVar[str]
+    schema: ClassVar[Schema]
+
+    def __init__(self, provider: BaseProvider) -> None:
+        self.provider = provider
+
+    def read(self, req: ReadDataRequest) -> ReadDataResponse:
+        raise NotImplementedError
+
+
+class BaseProvider:
+    """Dispatches each request to the resource type or data source it names.
+
+    An exception escaping a type's method is a provider bug or an unexpected vendor failure; it
+    is turned into an error diagnostic naming the call so the engine can record and report it.
+    """
+
+    name: ClassVar[str]
+    provider_schema: ClassVar[Schema] = Schema()
+    resource_types: ClassVar[tuple[type[ResourceType], ...]] = ()
+    data_source_types: ClassVar[tuple[type[DataSource], ...]] = ()
+
+    def __init__(self) -> None:
+        self._resources = {cls.name: cls(self) for cls in self.resource_types}
+        self._data = {cls.name: cls(self) for cls in self.data_source_types}
+        self.config: Mapping[str, Any] = {}
+
+    def schema(self) -> ProviderSchema:
+        return ProviderSchema(
+            provider=self.provider_schema,
+            resources={n: r.schema for n, r in self._resources.items()},
+            data_sources={n: d.schema for n, d in self._data.items()},
+        )
+
+    def configure(self, req: ConfigureRequest) -> ConfigureResponse:
+        self.config = dict(req.config)
+        return ConfigureResponse()
+
+    def resource(self, type_name: str) -> ResourceType:
+        return self._resources[type_name]
+
+    def validate(self, req: ValidateRequest) -> ValidateResponse:
+        return self._guard(
+            "validate",
+            req.type_name,
+            lambda: self.resource(req.type_name).validate(req),
+            ValidateResponse,
+        )
+
+    def read(self, req: ReadRequest) -> ReadResponse:
+        return self._guard(
+            "read",
+            req.type_name,
+            lambda: self.resource(req.type_name).read(req),
+            lambda d: ReadResponse(dict(req.current_state), d),
+        )
+
+    def plan_change(self, req: PlanRequest) -> PlanResponse:
+        return self._guard(
+            "plan",
+            req.type_name,
+            lambda: self.resource(req.type_name).plan(req),
+            lambda d: PlanResponse(None, (), d),
+        )
+
+    def create(self, req: CreateRequest) -> CreateResponse:
+        return self._guard(
+            "create",
+            req.type_name,
+            lambda: self.resource(req.type_name).create(req),
+            lambda d: CreateResponse(None, d),
+        )
+
+    def update(self, req: UpdateRequest) -> UpdateResponse:
+        return self._guard(
+            "update",
+            req.type_name,
+            lambda: self.resource(req.type_name).update(req),
+            lambda d: UpdateResponse(None, d),
+        )
+
+    def delete(self, req: DeleteRequest) -> DeleteResponse:
+        return self._guard(
+            "delete",
+            req.type_name,
+            lambda: self.resource(req.type_name).delete(req),
+            DeleteResponse,
+        )
+
+    def import_(self, req: ImportRequest) -> ImportResponse:
+        return self._guard(
+            "import",
+            req.type_name,
+            lambda: self.resource(req.type_name).import_(req),
+            lambda d: ImportResponse(None, d),
+        )
+
+    def read_data(self, req: ReadDataRequest) -> ReadDataResponse:
+        return self._guard(
+            "read",
+            req.type_name,
+            lambda: self._data[req.type_name].read(req),
+            lambda d: ReadDataResponse(None, d),
+        )
+
+    def _guard(
+        self,
+        call: str,
+        type_name: str,
+        fn: Callable[[], _R],
+        on_error: Callable[[Diagnostics], _R],
+    ) -> _R:
+        try:
+            return fn()
+        except Exception as exc:  # a provider bug must become a diagnostic, not a traceback
+            diags = Diagnostics()
+            diags.error(
+                f"Provider {self.name!r} failed during {call} of {type_name}",
+                f"{type(exc).__name__}: {exc}",
+            )
+            return on_error(diags)

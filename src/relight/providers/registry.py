@@ -1,0 +1,60 @@
+"""The explicit provider registry: built-ins by name, third parties through entry points.
+
+Third-party providers register a factory under the entry-point group ``relight.providers``::
+
+    [project.entry-points."relight.providers"]
+    mycloud = "mypkg.provider:MyCloudProvider"
+
+Nothing is imported until a configuration asks for a provider by name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from importlib.metadata import entry_points
+
+from relight.providers.base import Provider
+
+__all__ = ["BUILTIN", "ProviderRegistry", "UnknownProviderError"]
+
+# name -> "module:attribute"; imported lazily so `relight version` stays fast.
+BUILTIN: Mapping[str, str] = {
+    "terraform": "relight.providers.builtin:TerraformProvider",
+}
+
+
+class UnknownProviderError(LookupError):
+    """No built-in or installed provider has this name."""
+
+
+class ProviderRegistry:
+    """Maps provider names to factories. Tests add fakes with :meth:`register`."""
+
+    def __init__(self, factories: Mapping[str, Callable[[], Provider]] | None = None) -> None:
+        self._factories: dict[str, Callable[[], Provider]] = dict(factories or {})
+
+    def register(self, name: str, factory: Callable[[], Provider]) -> None:
+        self._factories[name] = factory
+
+    def names(self) -> list[str]:
+        found = set(self._factories) | set(BUILTIN)
+        found |= {ep.name for ep in entry_points(group="relight.providers")}
+        return sorted(found)
+
+    def create(self, name: str) -> Provider:
+        """A new provider instance; raises UnknownProviderError naming what is available."""
+        factory = self._factories.get(name) or self._load(name)
+        return factory()
+
+    def _load(self, name: str) -> Callable[[], Provider]:
+        target = BUILTIN.get(name)
+        if target is None:
+            for ep in entry_points(group="relight.providers"):
+                if ep.name == name:
+                    factory: Callable[[], Provider] = ep.load()
+                    return factory
+            raise UnknownProviderError(name)
+        module_name, _, attr = target.partition(":")
+        loaded: Callable[[], Provider] = getattr(importlib.import_module(module_name), attr)
+        return loaded

@@ -1,0 +1,226 @@
+"""The state model: what relight knows about the real objects it manages.
+
+A :class:`State` is one lineage (a UUID naming a state's whole history) at one serial (bumped on
+every changed write), plus outputs and resource instances indexed by address. Objects
+(:class:`ObjectState`, :class:`ResourceInstanceState`, :class:`OutputState`) are frozen and
+treated as immutable: mutators on :class:`State` replace them instead of changing them, so
+:meth:`State.copy` only copies dicts, never attribute trees.
+
+State never holds :data:`relight.values.UNKNOWN`; the codec refuses to write one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Literal
+
+from relight.addrs import InstanceAddr, ResourceAddr
+from relight.values import Value
+
+__all__ = [
+    "UNASSIGNED_LINEAGE",
+    "ObjectState",
+    "ObjectStatus",
+    "OutputState",
+    "ResourceInstanceState",
+    "State",
+]
+
+ObjectStatus = Literal["ready", "tainted"]
+
+# The lineage of a state that was never written: backends assign a UUID on the first write.
+UNASSIGNED_LINEAGE = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectState:
+    """One real object as last recorded.
+
+    ``dependencies`` holds the *direct* resource addresses this object depends on (Terraform
+    stores all transitive ancestors, which makes chained states grow quadratically).
+    ``prevent_destroy`` records protection in state, so deleting the configuration block alone
+    cannot destroy a protected object. ``private`` is provider-private data, opaque to the engine.
+    """
+
+    attributes: dict[str, Value]
+    status: ObjectStatus = "ready"
+    dependencies: tuple[str, ...] = ()
+    create_before_destroy: bool = False
+    prevent_destroy: bool = False
+    private: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = 0
+
+    def tainted(self) -> ObjectState:
+        """This object marked for replacement (a create that failed part-way, or ``-replace``)."""
+        return replace(self, status="tainted")
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceInstanceState:
+    """Everything recorded for one instance address.
+
+    ``current`` is the live object (None while only deposed objects remain). ``deposed`` maps a
+    deposed key to an object replaced under ``create_before_destroy`` and not yet destroyed.
+    """
+
+    addr: InstanceAddr
+    provider: str
+    current: ObjectState | None = None
+    deposed: Mapping[str, ObjectState] = field(default_factory=dict)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.current is None and not self.deposed
+
+
+@dataclass(frozen=True, slots=True)
+class OutputState:
+    """A root module output value; ``sensitive`` hides it from human-readable output."""
+
+    value: Value
+    sensitive: bool = False
+
+
+class State:
+    """A lineage at a serial, with outputs and resource instances indexed by address.
+
+    Not thread-safe: the engine serialises its own mutations. Each mutator replaces whole
+    instance records, so copies taken earlier never observe later changes.
+    """
+
+    __slots__ = ("_by_resource", "_instances", "lineage", "outputs", "serial")
+
+    def __init__(
+        self,
+        lineage: str,
+        serial: int = 0,
+        outputs: Mapping[str, OutputState] | None = None,
+        instances: Mapping[InstanceAddr, ResourceInstanceState] | None = None,
+    ) -> None:
+        self.lineage = lineage
+        self.serial = serial
+        self.outputs: dict[str, OutputState] = dict(outputs or {})
+        self._instances: dict[InstanceAddr, ResourceInstanceState] = {}
+        self._by_resource: dict[ResourceAddr, dict[InstanceAddr, None]] = {}
+        for inst in (instances or {}).values():
+            self._put(inst)
+
+    @classmethod
+    def new(cls, lineage: str | None = None) -> State:
+        """An empty state at serial 0 with a fresh lineage (or the given one)."""
+        return cls(lineage or str(uuid.uuid4()))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def instances(self) -> Mapping[InstanceAddr, ResourceInstanceState]:
+        """A read-only view; change instances through the mutators so indexes stay right."""
+        return MappingProxyType(self._instances)
+
+    def get(self, addr: InstanceAddr) -> ResourceInstanceState | None:
+        return self._instances.get(addr)
+
+    def current(self, addr: InstanceAddr) -> ObjectState | None:
+        inst = self._instances.get(addr)
+        return inst.current if inst is not None else None
+
+    def resource_instances(self, resource: ResourceAddr) -> list[ResourceInstanceState]:
+        """The instances of one resource, in key order. Cost is the resource's size, not n."""
+        addrs = sorted(self._by_resource.get(resource, {}), key=InstanceAddr.sort_key)
+        return [self._instances[a] for a in addrs]
+
+    def resources(self) -> list[ResourceAddr]:
+        return sorted(self._by_resource)
+
+    def addresses(self) -> list[InstanceAddr]:
+        return sorted(self._instances, key=InstanceAddr.sort_key)
+
+    def __iter__(self) -> Iterator[ResourceInstanceState]:
+        return (self._instances[a] for a in self.addresses())
+
+    def __len__(self) -> int:
+        return len(self._instances)
+
+    # -- mutating --------------------------------------------------------------------------
+
+    def set_current(self, addr: InstanceAddr, provider: str, obj: ObjectState | None) -> None:
+        """Record ``obj`` as the live object at ``addr``; None forgets it.
+
+        An instance with neither a current nor a deposed object is dropped entirely.
+        """
+        old = self._instances.get(addr)
+        deposed = old.deposed if old is not None else {}
+        self._put_or_drop(ResourceInstanceState(addr, provider, obj, deposed))
+
+    def set_deposed(
+        self, addr: InstanceAddr, key: str, provider: str, obj: ObjectState | None
+    ) -> None:
+        """Record (or with None, forget) the deposed object ``key`` at ``addr``."""
+        old = self._instances.get(addr)
+        deposed = dict(old.deposed) if old is not None else {}
+        if obj is None:
+            deposed.pop(key, None)
+        else:
+            deposed[key] = obj
+        current = old.current if old is not None else None
+        self._put_or_drop(ResourceInstanceState(addr, provider, current, deposed))
+
+    def remove(self, addr: InstanceAddr) -> None:
+        """Forget everything at ``addr`` (no error if nothing was there)."""
+        if self._instances.pop(addr, None) is None:
+            return
+        siblings = self._by_resource[addr.resource]
+        del siblings[addr]
+        if not siblings:
+            del self._by_resource[addr.resource]
+
+    def set_output(self, name: str, output: OutputState | None) -> None:
+        if output is None:
+            self.outputs.pop(name, None)
+        else:
+            self.outputs[name] = output
+
+    # -- whole-state -----------------------------------------------------------------------
+
+    def copy(self) -> State:
+        """A copy sharing the immutable objects; O(n) dict copies, no attribute copies."""
+        twin = State.__new__(State)
+        twin.lineage = self.lineage
+        twin.serial = self.serial
+        twin.outputs = dict(self.outputs)
+        twin._instances = dict(self._instances)
+        twin._by_resource = {r: dict(a) for r, a in self._by_resource.items()}
+        return twin
+
+    def same_content(self, other: State) -> bool:
+        """True when outputs and instances are equal, whatever the lineage and serial."""
+        return self.outputs == other.outputs and self._instances == other._instances
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, State):
+            return NotImplemented
+        return (
+            self.lineage == other.lineage
+            and self.serial == other.serial
+            and self.same_content(other)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"State(lineage={self.lineage!r}, serial={self.serial}, instances={len(self)})"
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _put_or_drop(self, inst: ResourceInstanceState) -> None:
+        if inst.is_empty:
+            self.remove(inst.addr)
+        else:
+            self._put(inst)
+
+    def _put(self, inst: ResourceInstanceState) -> None:
+        self._instances[inst.addr] = inst
+        self._by_resource.setdefault(inst.addr.resource, {})[inst.addr] = None
