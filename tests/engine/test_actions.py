@@ -64,19 +64,14 @@ def test_force_new_replaces_and_names_attribute(ws: Workspace) -> None:
     state = ws.apply()
     new_a = state.current(InstanceAddr.parse("fake_thing.a"))
     assert new_a is not None and new_a.attributes["id"] != old_id
-    assert (
-        state.current(InstanceAddr.parse("fake_thing.b")).attributes["ref"]
-        == new_a.attributes["id"]
-    )  # type: ignore[union-attr]
+    assert state.current(InstanceAddr.parse("fake_thing.b")).attributes["ref"] == new_a.attributes["id"]  # type: ignore[union-attr]
     # destroy-first: the delete of a came before its create
     calls = [c for c in ws.cloud.calls if c[1] in ("a", "a2") and c[0] != "read"]
     assert calls.index(("delete", "a")) < calls.index(("create", "a2"))
 
 
 def test_create_before_destroy_orders_create_first(ws: Workspace) -> None:
-    cbd = BASE.replace(
-        "size = 1\n}", "size = 1\n  lifecycle {\n    create_before_destroy = true\n  }\n}", 1
-    )
+    cbd = BASE.replace("size = 1\n}", "size = 1\n  lifecycle {\n    create_before_destroy = true\n  }\n}", 1)
     ws.write(cbd)
     ws.apply()
     ws.write(cbd.replace('name = "a"', 'name = "a2"'))
@@ -105,9 +100,7 @@ def test_replace_flag(ws: Workspace) -> None:
     ws.apply()
     plan = ws.plan(replace=("fake_thing.b",))
     assert actions(plan) == {"fake_thing.b": Action.REPLACE}
-    assert plan.changes[-1].reason == "as requested" or any(
-        c.reason == "as requested" for c in plan.changes
-    )
+    assert plan.changes[-1].reason == "as requested" or any(c.reason == "as requested" for c in plan.changes)
 
 
 def test_deleted_outside_is_recreated_and_dependents_replanned(ws: Workspace) -> None:
@@ -125,9 +118,7 @@ def test_deleted_outside_is_recreated_and_dependents_replanned(ws: Workspace) ->
 
 
 def test_prevent_destroy_in_config_refuses(ws: Workspace) -> None:
-    protected = BASE.replace(
-        "size = 1\n}", "size = 1\n  lifecycle {\n    prevent_destroy = true\n  }\n}", 1
-    )
+    protected = BASE.replace("size = 1\n}", "size = 1\n  lifecycle {\n    prevent_destroy = true\n  }\n}", 1)
     ws.write(protected)
     ws.apply()
     ws.write(protected.replace('name = "a"', 'name = "zz"'))
@@ -136,9 +127,7 @@ def test_prevent_destroy_in_config_refuses(ws: Workspace) -> None:
 
 
 def test_prevent_destroy_recorded_in_state_survives_block_removal(ws: Workspace) -> None:
-    protected = BASE.replace(
-        "size = 1\n}", "size = 1\n  lifecycle {\n    prevent_destroy = true\n  }\n}", 1
-    )
+    protected = BASE.replace("size = 1\n}", "size = 1\n  lifecycle {\n    prevent_destroy = true\n  }\n}", 1)
     ws.write(protected)
     state = ws.apply()
     assert state.current(InstanceAddr.parse("fake_thing.a")).prevent_destroy  # type: ignore[union-attr]
@@ -168,9 +157,7 @@ def test_moved_block_renames_without_replacing(ws: Workspace) -> None:
 
 
 def test_ignore_changes(ws: Workspace) -> None:
-    ign = BASE.replace(
-        "size = 1\n}", "size = 1\n  lifecycle {\n    ignore_changes = [size]\n  }\n}", 1
-    )
+    ign = BASE.replace("size = 1\n}", "size = 1\n  lifecycle {\n    ignore_changes = [size]\n  }\n}", 1)
     ws.write(ign)
     ws.apply()
     ws.write(ign.replace("size = 1", "size = 5"))
@@ -198,9 +185,7 @@ def test_count_shrink_deletes_extra(ws: Workspace) -> None:
 
 
 def test_for_each(ws: Workspace) -> None:
-    ws.write(
-        'resource "fake_thing" "m" {\n  for_each = {x = 1, y = 2}\n  name = each.key\n  size = each.value\n}\n'
-    )
+    ws.write('resource "fake_thing" "m" {\n  for_each = {x = 1, y = 2}\n  name = each.key\n  size = each.value\n}\n')
     state = ws.apply()
     assert state.current(InstanceAddr.parse('fake_thing.m["y"]')).attributes["size"] == 2  # type: ignore[union-attr]
 

@@ -544,6 +544,27 @@ CASES: list[Case] = [
     ("upper", ["ǆ"], "Ǆ"),
     ("split", ["", ""], []),
     ("split", ["", "é👍🏽"], ["é", "👍", "🏽"]),
+    ("replace", ["abc", "/b*/", "-"], "-a-c-"),
+    ("regexall", ["b*", "abc"], ["", "b", ""]),
+    ("regexall", ["a|", "baaac"], ["", "a", "a", "a", ""]),
+    ("regex", ["(?<y>\\d+)", "a12"], {"y": "12"}),
+    ("replace", ["abcabc", "/(?P<x>b)/", "<$x>"], "a<b>ca<b>c"),
+    ("format", ["%d %[1]d", 1, 2], Err("too many arguments; only 1 used by format string")),
+    ("format", ["%[2]d %[1]d", 1, 2], "2 1"),
+    ("coalescelist", [None, [1]], Err("coalescelist arguments must be lists or tuples")),
+    (
+        "cidrsubnets",
+        ["10.0.0.0/30", 1, 1, 1],
+        Err("not enough remaining address space for a subnet with a prefix of 31 bits after 10.0.0.2/31"),
+    ),
+    ("cidrsubnets", ["10.0.0.0/16", 17], Err("would extend prefix to 33 bits, which is too long for an IPv4 address")),
+    ("cidrsubnets", ["10.0.0.0/16"], []),
+    ("cidrhost", ["fd00::/120", -1], "fd00::ff"),
+    ("indent", [2, ""], ""),
+    ("flatten", [[None, [None]]], [None, None]),
+    ("index", [[[1]], [1]], 0),
+    ("merge", [{"a": {"b": 1}}, {"a": {"c": 2}}], {"a": {"c": 2}}),
+    ("zipmap", [[], []], {}),
 ]
 
 # Cases whose expected value deliberately differs from Terraform (the oracle skips them).

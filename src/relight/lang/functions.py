@@ -110,9 +110,7 @@ def _parse_number(text: str) -> Number | None:
     """Parse a decimal number string, or return None if it is not one."""
     if not _DECIMAL.fullmatch(text):
         return None
-    if re.fullmatch(r"[+-]?\d+", text):
-        return int(text)
-    return _norm(float(text))
+    return _from_decimal(Decimal(text))
 
 
 def _not_null(value: Value, param: str) -> None:
@@ -192,13 +190,12 @@ def _str_list(value: Value, param: str) -> list[str]:
     return out
 
 
-def _index(value: Value, param: str) -> int:
-    """An index argument: a whole number (Terraform's wording for element and friends)."""
+def _whole(value: Value, param: str, context: str = "") -> int:
+    """A number that must be whole, refused in cty's words (``context`` leads the message)."""
     number = _num(value, param)
     if not isinstance(number, int):
         raise FunctionError(
-            f"{'invalid index: ' if param == 'index' else ''}value must be a whole number, "
-            "between -9223372036854775808 and 9223372036854775807"
+            f"{context}value must be a whole number, between -9223372036854775808 and 9223372036854775807"
         )
     return number
 
@@ -500,7 +497,7 @@ def _go_quote(text: str) -> str:
 
 def _compile(pattern: str, param: str = "pattern") -> re.Pattern[str]:
     """Compile an RE2 pattern as a Python pattern (the syntaxes agree on the common subset)."""
-    translated = pattern.replace("\\z", "\\Z")
+    translated = re.sub(r"\(\?<(?![=!])", "(?P<", pattern.replace("\\z", "\\Z"))
     try:
         return re.compile(translated)
     except re.error as exc:
@@ -541,13 +538,27 @@ def _expand_template(template: str, match: re.Match[str]) -> str:
     return "".join(out)
 
 
+def _go_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Successive matches as Go finds them: an empty match right after a match is ignored."""
+    last_end = -1
+    for match in pattern.finditer(text):
+        if match.start() == match.end() == last_end:
+            continue
+        last_end = match.end()
+        yield match
+
+
 def _fn_replace(ctx: FuncContext, s: Value, substr: Value, replacement: Value) -> Value:
     text = _str(s, "str")
     search = _str(substr, "substr")
     repl = _str(replacement, "replace")
     if len(search) > 1 and search.startswith("/") and search.endswith("/"):
         pattern = _compile(search[1:-1], "substr")
-        return pattern.sub(lambda m: _expand_template(repl, m), text)
+        out, pos = [], 0
+        for match in _go_matches(pattern, text):
+            out += [text[pos : match.start()], _expand_template(repl, match)]
+            pos = match.end()
+        return "".join(out) + text[pos:]
     if search == "":
         return repl + repl.join(text) + repl if text else repl
     return text.replace(search, repl)
@@ -578,7 +589,7 @@ def _fn_regex(ctx: FuncContext, pattern: Value, s: Value) -> Value:
 
 def _fn_regexall(ctx: FuncContext, pattern: Value, s: Value) -> Value:
     compiled = _regex_pattern(pattern)
-    return [_match_result(compiled, m) for m in compiled.finditer(_str(s, "string"))]
+    return [_match_result(compiled, m) for m in _go_matches(compiled, _str(s, "string"))]
 
 
 # --- format ---------------------------------------------------------------------------------
@@ -586,12 +597,13 @@ def _fn_regexall(ctx: FuncContext, pattern: Value, s: Value) -> Value:
 _VERB = re.compile(r"%(?:\[(\d+)\])?([-+# 0]*)(\d+)?(?:\.(\d*))?(?:\[(\d+)\])?(.?)", re.S)
 
 
-def _pad(text: str, flags: str, width: int | None, zero_ok: bool = True) -> str:
+def _pad(text: str, flags: str, width: int | None) -> str:
+    """Pad to ``width`` as Go does: left-justified with "-", zero-filled after any sign with "0"."""
     if width is None or len(text) >= width:
         return text
     if "-" in flags:
         return text.ljust(width)
-    if "0" in flags and zero_ok:
+    if "0" in flags:
         sign = text[0] if text[:1] in ("+", "-", " ") and text[1:2].isdigit() else ""
         return sign + text[len(sign) :].rjust(width - len(sign), "0")
     return text.rjust(width)
@@ -685,7 +697,6 @@ def _format(fmt: str, args: list[Value]) -> str:
     out = []
     pos = 0
     next_arg = 0
-    explicit = False
     used = 0
     while pos < len(fmt):
         cut = fmt.find("%", pos)
@@ -706,7 +717,6 @@ def _format(fmt: str, args: list[Value]) -> str:
             raise FunctionError(f"unsupported format verb '{verb}' in \"{match.group(0)}\" at offset {cut}")
         index = index1 or index2
         if index:
-            explicit = True
             next_arg = int(index) - 1
         if next_arg >= len(args):
             raise FunctionError(
@@ -720,7 +730,7 @@ def _format(fmt: str, args: list[Value]) -> str:
             raise FunctionError(f'unsupported value for "{match.group(0)}" at {cut}: {exc}') from None
         next_arg += 1
         used = max(used, next_arg)
-    if not explicit and used < len(args):
+    if used < len(args):
         raise _invalid("args", f"too many arguments; only {used} used by format string")
     return "".join(out)
 
@@ -778,7 +788,7 @@ def _fn_lookup(ctx: FuncContext, mapping: Value, key: Value, *default: Value) ->
     if name in inputs:
         return inputs[name]
     if default:
-        return default[0] if is_wholly_known(default[0]) else UNKNOWN
+        return default[0]
     raise _invalid("inputMap", f'the given object has no attribute "{name}"')
 
 
@@ -828,7 +838,7 @@ def _fn_element(ctx: FuncContext, seq: Value, index: Value) -> Value:
     _not_null(seq, "list")
     if not isinstance(seq, list):
         raise FunctionError(f"cannot read elements from {_type_name(seq)}")
-    position = _index(index, "index")
+    position = _whole(index, "index", "invalid index: ")
     if not seq:
         raise FunctionError("cannot use element function with an empty list")
     if position < 0:
@@ -863,10 +873,8 @@ def _fn_coalescelist(ctx: FuncContext, *args: Value) -> Value:
     if not args:
         raise FunctionError("at least one argument is required")
     for arg in args:
-        if arg is None:
-            continue
         if not isinstance(arg, list):
-            raise _invalid("vals", "coalescelist arguments must be lists or tuples")
+            raise FunctionError("coalescelist arguments must be lists or tuples")
         if arg:
             return arg
     raise FunctionError("no non-null arguments")
@@ -1105,7 +1113,7 @@ def _fn_pow(ctx: FuncContext, n: Value, power: Value) -> Value:
 
 
 def _fn_signum(ctx: FuncContext, n: Value) -> Value:
-    number = _index(n, "num")
+    number = _whole(n, "num")
     return (number > 0) - (number < 0)
 
 
