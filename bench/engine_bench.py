@@ -339,26 +339,16 @@ def linearity(cases: list[CaseResult]) -> list[dict[str, object]]:
         large = by_key.get((shape, LINEARITY_LARGE))
         if small is None or large is None:
             continue
+        name = f"{shape}: relight apply {LINEARITY_LARGE}/{LINEARITY_SMALL}"
+        name += f" <= {LINEARITY_MAX:g}x"
         a, b = small.relight.apply, large.relight.apply
+        passed: bool | None = None
+        detail = "missing figures"
         if a.ok and b.ok and a.seconds and b.seconds is not None:
             r = b.seconds / a.seconds
-            out.append(
-                {
-                    "target": f"{shape}: relight apply {LINEARITY_LARGE}/{LINEARITY_SMALL} "
-                    f"<= {LINEARITY_MAX:g}x",
-                    "passed": r <= LINEARITY_MAX,
-                    "detail": f"{b.seconds:.2f} s / {a.seconds:.2f} s = {r:.1f}x",
-                }
-            )
-        else:
-            out.append(
-                {
-                    "target": f"{shape}: relight apply {LINEARITY_LARGE}/{LINEARITY_SMALL} "
-                    f"<= {LINEARITY_MAX:g}x",
-                    "passed": None,
-                    "detail": "missing figures",
-                }
-            )
+            passed = r <= LINEARITY_MAX
+            detail = f"{b.seconds:.2f} s / {a.seconds:.2f} s = {r:.1f}x"
+        out.append({"target": name, "passed": passed, "detail": detail})
     return out
 
 

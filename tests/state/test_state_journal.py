@@ -296,9 +296,6 @@ def test_micro_benchmark(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         state = b.read()
         commit_began = time.perf_counter()
         j.commit(state)
-        lines.append(
-            f"journal: commit of 1000 instances: "
-            f"{(time.perf_counter() - commit_began) * 1000:.1f} ms"
-        )
+        lines.append(f"journal: commit of 1000 instances: {(time.perf_counter() - commit_began) * 1000:.1f} ms")
     with capsys.disabled():
         print("\n" + "\n".join(lines))

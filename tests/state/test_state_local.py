@@ -70,10 +70,8 @@ def test_state_files_are_private(tmp_path: Path) -> None:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
-@pytest.mark.parametrize("content", [b"", b"{\"format\": \"relight-state\", ", b"\x00" * 64])
-def test_a_corrupt_snapshot_is_refused_and_never_overwritten(
-    tmp_path: Path, content: bytes
-) -> None:
+@pytest.mark.parametrize("content", [b"", b'{"format": "relight-state", ', b"\x00" * 64])
+def test_a_corrupt_snapshot_is_refused_and_never_overwritten(tmp_path: Path, content: bytes) -> None:
     b = LocalBackend(tmp_path / "relight.tfstate")
     b.write(with_node(b.read(), 1))
     Path(b.path).write_bytes(content)
@@ -143,3 +141,14 @@ def test_the_public_api_is_pinned() -> None:
         "dumps",
         "loads",
     ]
+
+
+def test_a_snapshot_with_outputs_but_no_instances_is_read_back(tmp_path: Path) -> None:
+    # A State with no instances has len() 0; it must still count as a stored snapshot.
+    from relight.state import LocalBackend, OutputState, State
+
+    backend = LocalBackend(str(tmp_path / "relight.tfstate"))
+    state = State.new()
+    state.set_output("x", OutputState(1))
+    backend.write(state)
+    assert backend.read().outputs == {"x": OutputState(1)}

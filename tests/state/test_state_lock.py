@@ -42,9 +42,14 @@ def test_a_held_lock_is_refused_with_the_holder_named(tmp_path: Path) -> None:
         assert time.monotonic() - began >= 0.3
     message = str(err.value)
     assert message.startswith("Error acquiring the state lock")
-    for part in (f"ID:        {held.id}", "Operation: apply", f"Who:       {held.who}",
-                 f"Path:      {b.path}", "-lock-timeout=DURATION",
-                 f"relight force-unlock {held.id}"):
+    for part in (
+        f"ID:        {held.id}",
+        "Operation: apply",
+        f"Who:       {held.who}",
+        f"Path:      {b.path}",
+        "-lock-timeout=DURATION",
+        f"relight force-unlock {held.id}",
+    ):
         assert part in message
     assert err.value.info["ID"] == held.id
 
@@ -79,9 +84,7 @@ HOLDER = textwrap.dedent(
 
 def test_lock_contention_between_processes_and_take_over_after_kill(tmp_path: Path) -> None:
     b = backend(tmp_path)
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, b.path], stdout=subprocess.PIPE, text=True
-    )
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, b.path], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         child_id = child.stdout.readline().strip()
@@ -130,8 +133,7 @@ def test_a_lock_from_another_boot_is_taken_over(tmp_path: Path) -> None:
 def test_a_lock_held_on_another_host_is_never_taken_over(tmp_path: Path) -> None:
     b = backend(tmp_path)
     planted = _plant(b, Host="elsewhere.example", Pid=999_999_999)
-    with pytest.raises(StateLockedError, match=r"pid 999999999 on elsewhere\.example"), \
-            b.lock("apply"):
+    with pytest.raises(StateLockedError, match=r"pid 999999999 on elsewhere\.example"), b.lock("apply"):
         pass
     assert json.loads(Path(b.lock_path).read_text())["ID"] == planted.id
 

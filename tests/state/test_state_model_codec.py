@@ -226,9 +226,7 @@ CORRUPT_CASES: list[tuple[str, bytes, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("data", "problem"), [c[1:] for c in CORRUPT_CASES], ids=[c[0] for c in CORRUPT_CASES]
-)
+@pytest.mark.parametrize(("data", "problem"), [c[1:] for c in CORRUPT_CASES], ids=[c[0] for c in CORRUPT_CASES])
 def test_bad_snapshots_are_refused_with_a_way_out(data: bytes, problem: str) -> None:
     with pytest.raises(StateCorruptError) as err:
         loads(data, "dir/relight.tfstate", restore_from="dir/.relight/history/x/00000001.json")

@@ -400,8 +400,8 @@ class Applier:
                 if prior is not None:
                     outputs[name] = prior
                 continue
-            if not is_wholly_known(value):
-                continue
+            if value is None or not is_wholly_known(value):
+                continue  # like Terraform, a null output is not stored
             outputs[name] = OutputState(value, decl.sensitive)
         if plan.mode.value == "destroy":
             outputs = {}

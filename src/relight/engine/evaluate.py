@@ -152,7 +152,21 @@ class Evaluator:
             assert isinstance(addr.key, int)
             return self.scope(count_index=addr.key, self_value=self_value)
         each = exp.each or {}
-        return self.scope(each_key=addr.key, each_value=each.get(str(addr.key)), self_value=self_value)
+        value = each.get(str(addr.key))
+        if not is_wholly_known(value):
+            value = self._fresh_each_value(addr, value)
+        return self.scope(each_key=addr.key, each_value=value, self_value=self_value)
+
+    def _fresh_each_value(self, addr: InstanceAddr, planned: Value) -> Value:
+        """``each.value`` planned from unknowns (``for_each = other_resource``) is evaluated
+        again during apply, once what it came from is known."""
+        res = self.config.resources.get(addr.resource)
+        if res is None or res.for_each is None:
+            return planned
+        current, diags = res.for_each.evaluate(self.scope())
+        if diags.has_errors or not isinstance(current, dict):
+            return planned
+        return current.get(str(addr.key), planned)
 
     def evaluate(self, expr: Expr, scope: Scope | None = None) -> tuple[Value, Diagnostics]:
         return expr.evaluate(scope if scope is not None else self.scope())

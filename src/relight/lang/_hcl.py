@@ -174,8 +174,14 @@ def parse_body(text: str, filename: str) -> tuple[Body | None, Diagnostics]:
     return compiler.body(tree.body, top=True), diags
 
 
-def parse_expression(text: str, filename: str = "<expression>") -> tuple[Expr | None, Diagnostics]:
-    """Parse one expression (a ``-var`` value, a test case); None when it is invalid."""
+def parse_expression(
+    text: str, filename: str = "<expression>", *, names_as_symbols: bool = False
+) -> tuple[Expr | None, Diagnostics]:
+    """Parse one expression (a ``-var`` value, a test case); None when it is invalid.
+
+    With ``names_as_symbols`` every root name compiles to a plain symbol instead of a
+    reference, so a caller can reject "variables" in a constant context with its own message.
+    """
     diags = Diagnostics()
     source = "x = " + text
     tree = _parse_tree(source, filename, diags)
@@ -185,7 +191,7 @@ def parse_expression(text: str, filename: str = "<expression>") -> tuple[Expr | 
     if len(attrs) != 1 or any(isinstance(c, BlockRule) for c in tree.body.children):
         diags.error("Invalid expression", "Expected exactly one expression.")
         return None, diags
-    compiler = _Compiler(filename, diags, offset=(1, 1))
+    compiler = _Compiler(filename, diags, offset=(1, 1), template_vars=names_as_symbols)
     expr = compiler.expr(attrs[0].expression)
     return expr, diags
 
@@ -201,17 +207,13 @@ def _shift_columns(diags: Diagnostics, filename: str) -> Diagnostics:
     return out
 
 
-def compile_template(
-    text: str, filename: str, diags: Diagnostics, all_names_are_symbols: bool = True
-) -> Expr | None:
+def compile_template(text: str, filename: str, diags: Diagnostics, all_names_are_symbols: bool = True) -> Expr | None:
     """Compile a template file's text (``templatefile``); every root name is a template var."""
     compiler = _Compiler(filename, diags, template_vars=all_names_are_symbols)
     try:
         toks = scan_template(text)
     except TemplateSyntaxError as err:
-        diags.error(
-            "Invalid template", err.message, SourceRange(filename, SourcePos(err.line, err.column))
-        )
+        diags.error("Invalid template", err.message, SourceRange(filename, SourcePos(err.line, err.column)))
         return None
     return compiler.template(toks, Pos(1, 1, 1, 1), compiler.snippet)
 
@@ -300,9 +302,7 @@ class _Compiler:
         meta = node._meta
         if self.offset is None:
             return meta  # type: ignore[no-any-return]
-        return Pos(
-            *self._shift(meta.line, meta.column), *self._shift(meta.end_line, meta.end_column)
-        )
+        return Pos(*self._shift(meta.line, meta.column), *self._shift(meta.end_line, meta.end_column))
 
     def _shift(self, line: int, col: int) -> tuple[int, int]:
         assert self.offset is not None
@@ -390,9 +390,7 @@ class _Compiler:
         node = self._unwrap(node)
         handler = _DISPATCH.get(type(node))
         if handler is None:
-            raise TypeError(
-                f"unexpected syntax node {type(node).__name__}"
-            )  # a bug, not user input
+            raise TypeError(f"unexpected syntax node {type(node).__name__}")  # a bug, not user input
         return handler(self, node)
 
     def _parens(self, node: Any) -> Expr:
@@ -496,9 +494,7 @@ class _Compiler:
             group = is_object and node.ellipsis is not None
         finally:
             self.bound = saved
-        return ForExpr(
-            self.file, self.pos(node), key_var, value_var, coll, key_expr, value_expr, cond, group
-        )
+        return ForExpr(self.file, self.pos(node), key_var, value_var, coll, key_expr, value_expr, cond, group)
 
     # traversals: identifiers, attribute access, indexes and splats
 
@@ -549,8 +545,7 @@ class _Compiler:
             if first is None:
                 return self._invalid(
                     node,
-                    f'The "{name}" object cannot be accessed directly. '
-                    "Instead, access one of its attributes.",
+                    f'The "{name}" object cannot be accessed directly. Instead, access one of its attributes.',
                 )
             return self._ref(name, first, node, ops, 1), 1
         if name in _ROOT_ATTRS:
@@ -589,9 +584,7 @@ class _Compiler:
             )
         return self._resource_ref(ResourceAddr.managed(name, first), node, ops, 1), 1
 
-    def _invalid(
-        self, node: Any, detail: str, summary: str = "Invalid reference"
-    ) -> tuple[Expr, int]:
+    def _invalid(self, node: Any, detail: str, summary: str = "Invalid reference") -> tuple[Expr, int]:
         self.error(node, summary, detail)
         return Literal(self.file, self.pos(node), None), 0
 
@@ -619,9 +612,7 @@ class _Compiler:
     def _span(self, start: Any, end: Any) -> SourceRange:
         a = self.pos(start)
         b = self.pos(end)
-        return SourceRange(
-            self.file, SourcePos(a.line, a.column), SourcePos(b.end_line, b.end_column)
-        )
+        return SourceRange(self.file, SourcePos(a.line, a.column), SourcePos(b.end_line, b.end_column))
 
     @staticmethod
     def _remaining(ops: list[_Op]) -> tuple[str | int, ...]:
@@ -740,9 +731,7 @@ class _Compiler:
                 self._template_error(tok, f"Unexpected %{{{tok.kind}}} directive.")
         return parts, None
 
-    def _nest_if(
-        self, tok: Tok, it: Iterator[Tok], compile_raw: Callable[[Any], Expr]
-    ) -> TemplateIf:
+    def _nest_if(self, tok: Tok, it: Iterator[Tok], compile_raw: Callable[[Any], Expr]) -> TemplateIf:
         cond = compile_raw(tok.raw)
         then, end = self._nest(it, compile_raw, ("else", "endif"))
         otherwise: list[TemplatePart] = []
@@ -752,9 +741,7 @@ class _Compiler:
             self._template_error(tok, "This %{if} directive has no matching %{endif}.")
         return TemplateIf(cond, tuple(then), tuple(otherwise))
 
-    def _nest_for(
-        self, tok: Tok, it: Iterator[Tok], compile_raw: Callable[[Any], Expr]
-    ) -> TemplateFor:
+    def _nest_for(self, tok: Tok, it: Iterator[Tok], compile_raw: Callable[[Any], Expr]) -> TemplateFor:
         coll = compile_raw(tok.raw)
         key_var, value_var = tok.names
         saved = self.bound
@@ -809,8 +796,10 @@ class _Compiler:
                 SourceRange(self.file, SourcePos(err.line, err.column)),
             )
             return Literal(self.file, pos, None)
+        toks = _split_lines(toks)
         if trim:
-            _dedent(toks, body)
+            _apply_strip_markers(toks)
+            _dedent(toks)
         return self.template(toks, pos, self.snippet)
 
 
@@ -822,27 +811,49 @@ def _apply_strip_markers(toks: list[Tok]) -> None:
             toks[i - 1].text = toks[i - 1].text.rstrip(" \t\r\n")
         if tok.strip_right and i + 1 < len(toks) and toks[i + 1].kind == "lit":
             toks[i + 1].text = toks[i + 1].text.lstrip(" \t\r\n")
+        tok.strip_left = tok.strip_right = False
 
 
-def _dedent(toks: list[Tok], body: str) -> None:
-    """``<<-`` heredocs: remove the smallest indentation of the non-blank lines."""
-    indents = [len(ln) - len(ln.lstrip(" \t")) for ln in body.split("\n") if ln.strip()]
-    width = min(indents, default=0)
+def _split_lines(toks: list[Tok]) -> list[Tok]:
+    """Heredoc literals are one token per line in HCL, so a strip marker (``%{~``) only trims
+    the fragment of its own line; we split the same way to get the same results."""
+    out: list[Tok] = []
+    for tok in toks:
+        if tok.kind != "lit" or "\n" not in tok.text[:-1]:
+            out.append(tok)
+            continue
+        line = tok.line
+        for i, chunk in enumerate(tok.text.splitlines(keepends=True)):
+            out.append(Tok("lit", line + i, tok.column if i == 0 else 1, text=chunk))
+    return out
+
+
+def _dedent(toks: list[Tok]) -> None:
+    """``<<-`` heredocs, exactly as HCL flushes them (after strip markers are applied).
+
+    Lines that are entirely whitespace do not count; a line that starts with an interpolation
+    or directive has no indentation, so then nothing is removed.
+    """
+    width: int | None = None
+    at_line_start = True
+    line_starts: list[Tok] = []
+    for tok in toks:
+        if at_line_start:
+            at_line_start = False
+            if tok.kind == "lit":
+                trimmed = tok.text.lstrip()
+                if not (trimmed == "" and tok.text.endswith("\n")):
+                    spaces = len(tok.text) - len(trimmed)
+                    width = spaces if width is None else min(width, spaces)
+                    line_starts.append(tok)
+            else:
+                width = 0
+        if tok.kind == "lit" and tok.text.endswith("\n"):
+            at_line_start = True
     if not width:
         return
-    at_line_start = True
-    for tok in toks:
-        if tok.kind != "lit":
-            at_line_start = False
-            continue
-        lines = tok.text.split("\n")
-        for i, line in enumerate(lines):
-            if i > 0 or at_line_start:
-                prefix = line[:width]
-                cut = len(prefix) - len(prefix.lstrip(" \t"))
-                lines[i] = line[cut:]
-        tok.text = "\n".join(lines)
-        at_line_start = tok.text.endswith("\n")
+    for tok in line_starts:
+        tok.text = tok.text[width:]
 
 
 _DISPATCH: dict[type, Callable[[_Compiler, Any], Expr]] = {

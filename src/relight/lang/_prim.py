@@ -66,7 +66,7 @@ def type_name(value: Value) -> str:
 
 def normalize_number(num: int | float) -> int | float:
     """Integral floats become ints so equal numbers look equal."""
-    if isinstance(num, float) and num.is_integer() and abs(num) < 2**63:
+    if isinstance(num, float) and num.is_integer():
         return int(num)
     return num
 
@@ -76,7 +76,7 @@ def format_number(num: int | float) -> str:
         return str(num)
     if math.isinf(num):
         return "Infinity" if num > 0 else "-Infinity"
-    if num.is_integer() and abs(num) < 2**63:
+    if num.is_integer():
         return str(int(num))
     return format(num, ".15g")
 

@@ -41,9 +41,7 @@ class TemplateSyntaxError(ValueError):
 
 
 _IF_RE = re.compile(r"^if\s+(.+)$", re.S)
-_FOR_RE = re.compile(
-    r"^for\s+([A-Za-z_][A-Za-z0-9_-]*)\s*(?:,\s*([A-Za-z_][A-Za-z0-9_-]*)\s*)?\s+in\s+(.+)$", re.S
-)
+_FOR_RE = re.compile(r"^for\s+([A-Za-z_][A-Za-z0-9_-]*)\s*(?:,\s*([A-Za-z_][A-Za-z0-9_-]*)\s*)?\s+in\s+(.+)$", re.S)
 
 
 class _Scanner:
@@ -167,9 +165,7 @@ class _Scanner:
             names: tuple[str | None, str] = (first, second) if second else (None, first)
             eline, ecol = self.where(offset + match.start(3))
             return Tok("for", line, col, raw=(coll.strip(), eline, ecol), names=names)
-        raise self.error(
-            "Invalid template directive: expected if, else, endif, for or endfor", offset
-        )
+        raise self.error("Invalid template directive: expected if, else, endif, for or endfor", offset)
 
 
 def scan_template(text: str, line: int = 1, column: int = 1) -> list[Tok]:

@@ -245,9 +245,7 @@ def _load_files(directory: str, names: list[str], loader: _Loader, diags: Diagno
 
 _RESOURCE_META: Final = frozenset({"count", "for_each", "provider", "depends_on"})
 _RESOURCE_META_BLOCKS: Final = frozenset({"lifecycle", "provisioner", "connection"})
-_VARIABLE_ATTRS: Final = frozenset(
-    {"type", "default", "description", "sensitive", "nullable", "ephemeral"}
-)
+_VARIABLE_ATTRS: Final = frozenset({"type", "default", "description", "sensitive", "nullable", "ephemeral"})
 _OUTPUT_ATTRS: Final = frozenset({"value", "description", "sensitive", "depends_on", "ephemeral"})
 
 
@@ -368,9 +366,7 @@ class _Loader:
             return ()
         items = attr.expr.items if isinstance(attr.expr, TupleCons) else None
         if items is None:
-            self.diags.error(
-                "Invalid depends_on", "depends_on must be a list of references.", attr.range
-            )
+            self.diags.error("Invalid depends_on", "depends_on must be a list of references.", attr.range)
             return ()
         out: list[Reference] = []
         for item in items:
@@ -406,11 +402,7 @@ class _Loader:
         if not self._labels(block, 2, "the resource type and name"):
             return
         type_, name = block.labels
-        addr = (
-            ResourceAddr.data(type_, name)
-            if block.type == "data"
-            else ResourceAddr.managed(type_, name)
-        )
+        addr = ResourceAddr.data(type_, name) if block.type == "data" else ResourceAddr.managed(type_, name)
         if addr in self.resources:
             kind = "data" if block.type == "data" else "resource"
             self.diags.error(
@@ -559,8 +551,7 @@ class _Loader:
             except ConversionError as err:
                 self.diags.error(
                     "Invalid default value for variable",
-                    f"This default value is not compatible with the variable's type "
-                    f"constraint: {err}.",
+                    f"This default value is not compatible with the variable's type constraint: {err}.",
                     attrs["default"].range,
                 )
         validations = []
@@ -573,9 +564,7 @@ class _Loader:
                     vblock.range,
                 )
                 continue
-            validations.append(
-                Validation(vattrs["condition"].expr, vattrs["error_message"].expr, vblock.range)
-            )
+            validations.append(Validation(vattrs["condition"].expr, vattrs["error_message"].expr, vblock.range))
         self.variables[name] = Variable(
             name=name,
             type=type_,
@@ -697,9 +686,7 @@ class _Loader:
     def removed_block(self, block: Block) -> None:
         attrs = block.body.attributes
         if "from" not in attrs:
-            self.diags.error(
-                "Missing required argument", 'A removed block requires "from".', block.range
-            )
+            self.diags.error("Missing required argument", 'A removed block requires "from".', block.range)
             return
         src = self._move_addr(attrs["from"])
         if src is None:
@@ -718,9 +705,7 @@ class _Loader:
 
     def relight_block(self, block: Block) -> None:
         if self.relight is not None:
-            self.diags.error(
-                "Duplicate relight block", "Only one relight block is allowed.", block.range
-            )
+            self.diags.error("Duplicate relight block", "Only one relight block is allowed.", block.range)
             return
         self.relight = block.body
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Final, Protocol
 from typing import Literal as TLiteral
 
@@ -338,9 +340,7 @@ def object_key(key: Value, rng: SourceRange) -> str:
     try:
         text = to_string(key)
     except ConversionError:
-        raise fail(
-            rng, "Incorrect key type", "Can't use this value as a key: string required."
-        ) from None
+        raise fail(rng, "Incorrect key type", "Can't use this value as a key: string required.") from None
     assert isinstance(text, str)
     return text
 
@@ -492,9 +492,7 @@ class ScopeRef(Expr):
             try:
                 return scope.resource(ref.resource)
             except KeyError:
-                raise fail(
-                    ref.range, "Reference to undeclared resource", undeclared_resource(ref.resource)
-                ) from None
+                raise fail(ref.range, "Reference to undeclared resource", undeclared_resource(ref.resource)) from None
         return self._special(scope)
 
     def _special(self, scope: Scope) -> Value:
@@ -505,9 +503,7 @@ class ScopeRef(Expr):
             return scope.count_index
         if ref.kind == "each":
             if not scope.has_each:
-                raise fail(
-                    ref.range, 'Reference to "each" in context without for_each', EACH_DETAIL
-                )
+                raise fail(ref.range, 'Reference to "each" in context without for_each', EACH_DETAIL)
             return scope.each_key if ref.name == "key" else scope.each_value
         if ref.kind == "path":
             paths = {"module": scope.path_module, "root": scope.path_root, "cwd": scope.path_cwd}
@@ -524,8 +520,7 @@ COUNT_DETAIL: Final = (
     'when the "count" argument is set.'
 )
 EACH_DETAIL: Final = (
-    'The "each" object can be used only in "module" or "resource" blocks, and only when the '
-    '"for_each" argument is set.'
+    'The "each" object can be used only in "module" or "resource" blocks, and only when the "for_each" argument is set.'
 )
 SELF_DETAIL: Final = (
     'The "self" object is not available in this context. This object can be used only in '
@@ -552,9 +547,7 @@ class Symbol(Expr):
         try:
             return scope.symbols[self.name]
         except KeyError:
-            raise fail(
-                self.range, "Unknown variable", f'There is no variable named "{self.name}".'
-            ) from None
+            raise fail(self.range, "Unknown variable", f'There is no variable named "{self.name}".') from None
 
 
 class GetAttr(Expr):
@@ -617,10 +610,8 @@ class Splat(Expr):
         for item in items:
             value = item
             for step, key in zip(self.steps, keys, strict=True):
-                if isinstance(step, str):
-                    value = get_attr(value, step, rng)
-                else:
-                    value = index_value(value, key, rng)
+                is_attr = isinstance(step, str)
+                value = get_attr(value, key, rng) if is_attr else index_value(value, key, rng)
             out.append(value)
         return out
 
@@ -630,9 +621,7 @@ def get_attr(value: Value, name: str, rng: SourceRange) -> Value:
     if isinstance(value, dict):
         if name in value:
             return value[name]
-        raise fail(
-            rng, "Unsupported attribute", f'This object does not have an attribute named "{name}".'
-        )
+        raise fail(rng, "Unsupported attribute", f'This object does not have an attribute named "{name}".')
     if value is UNKNOWN:
         return UNKNOWN
     if value is None:
@@ -699,9 +688,7 @@ def index_value(value: Value, key: Value, rng: SourceRange) -> Value:
 class FunctionCall(Expr):
     __slots__ = ("args", "expand", "name")
 
-    def __init__(
-        self, file: str, pos: PosLike, name: str, args: tuple[Expr, ...], expand: bool
-    ) -> None:
+    def __init__(self, file: str, pos: PosLike, name: str, args: tuple[Expr, ...], expand: bool) -> None:
         super().__init__(file, pos)
         self.name = name
         self.args = args
@@ -751,8 +738,7 @@ class FunctionCall(Expr):
             raise fail(
                 self.range,
                 "Not enough function arguments",
-                f'Function "{self.name}" expects at least {spec.min_args} argument(s), '
-                f"but {count} were given.",
+                f'Function "{self.name}" expects at least {spec.min_args} argument(s), but {count} were given.',
             )
         if spec.max_args is not None and count > spec.max_args:
             raise fail(
@@ -773,15 +759,12 @@ class FunctionCall(Expr):
         raise fail(
             self.range,
             "Error in function call",
-            'Call to function "try" failed: no expression succeeded:\n- '
-            + "\n- ".join(errors or ["no arguments"]),
+            'Call to function "try" failed: no expression succeeded:\n- ' + "\n- ".join(errors or ["no arguments"]),
         )
 
     def _can(self, scope: Scope) -> Value:
         if len(self.args) != 1:
-            raise fail(
-                self.range, "Incorrect number of arguments", 'Function "can" expects one argument.'
-            )
+            raise fail(self.range, "Incorrect number of arguments", 'Function "can" expects one argument.')
         try:
             value = self.args[0].ev(scope)
         except EvalError:
@@ -815,7 +798,20 @@ class Conditional(Expr):
         cond = _condition(self.cond.ev(scope), self.cond.range)
         if cond is UNKNOWN:
             return UNKNOWN
-        return self.if_true.ev(scope) if cond else self.if_false.ev(scope)
+        chosen, other = (self.if_true, self.if_false) if cond else (self.if_false, self.if_true)
+        value = chosen.ev(scope)
+        # Like HCL, both results are unified to one type: a number or bool next to a string
+        # becomes a string. Errors in the branch not taken are ignored.
+        if isinstance(value, int | float) and _is_string(other, scope):
+            return to_string(value)
+        return value
+
+
+def _is_string(expr: Expr, scope: Scope) -> bool:
+    try:
+        return isinstance(expr.ev(scope), str)
+    except EvalError:
+        return False
 
 
 def _condition(value: Value, rng: SourceRange) -> Value:
@@ -828,9 +824,7 @@ def _condition(value: Value, rng: SourceRange) -> Value:
     try:
         return to_bool(value)
     except ConversionError:
-        raise fail(
-            rng, "Incorrect condition type", "The condition expression must be of type bool."
-        ) from None
+        raise fail(rng, "Incorrect condition type", "The condition expression must be of type bool.") from None
 
 
 _ARITH: Final = frozenset({"+", "-", "*", "/", "%"})
@@ -879,21 +873,13 @@ class BinaryOp(Expr):
         try:
             return to_number(value)
         except ConversionError as err:
-            raise fail(
-                expr.range, "Invalid operand", f"Unsuitable value for {side} operand: {err}."
-            ) from None
+            raise fail(expr.range, "Invalid operand", f"Unsuitable value for {side} operand: {err}.") from None
 
     def _arith(self, op: str, a: int | float, b: int | float) -> Value:
-        if op == "+":
-            return normalize_number(a + b)
-        if op == "-":
-            return normalize_number(a - b)
-        if op == "*":
-            return normalize_number(a * b)
+        if op in ("+", "-", "*"):
+            return _exact(op, a, b)
         if b == 0:
-            raise fail(
-                self.range, "Operation failed", "Error during operation: can't divide by zero."
-            )
+            raise fail(self.range, "Operation failed", "Error during operation: can't divide by zero.")
         if op == "/":
             if isinstance(a, int) and isinstance(b, int) and a % b == 0:
                 return a // b
@@ -918,9 +904,7 @@ class BinaryOp(Expr):
         try:
             result = to_bool(value)
         except ConversionError as err:
-            raise fail(
-                expr.range, "Invalid operand", f"Unsuitable value for {side} operand: {err}."
-            ) from None
+            raise fail(expr.range, "Invalid operand", f"Unsuitable value for {side} operand: {err}.") from None
         if result is None:
             raise fail(
                 expr.range,
@@ -949,9 +933,7 @@ class UnaryOp(Expr):
         try:
             result = to_number(value) if self.op == "-" else to_bool(value)
         except ConversionError as err:
-            raise fail(
-                self.range, "Invalid operand", f"Unsuitable value for unary operand: {err}."
-            ) from None
+            raise fail(self.range, "Invalid operand", f"Unsuitable value for unary operand: {err}.") from None
         if result is None:
             raise fail(
                 self.range,
@@ -959,6 +941,16 @@ class UnaryOp(Expr):
                 f"Unsuitable value for unary operand: {want} is required.",
             )
         return normalize_number(-result) if self.op == "-" else not result
+
+
+def _exact(op: str, a: int | float, b: int | float) -> Value:
+    """Terraform's numbers are decimal, so 0.1 + 0.2 is 0.3: floats are added as decimals."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b if op == "+" else a - b if op == "-" else a * b
+    if math.isinf(a) or math.isinf(b) or math.isnan(a) or math.isnan(b):
+        return normalize_number(a + b if op == "+" else a - b if op == "-" else a * b)
+    x, y = Decimal(repr(a)), Decimal(repr(b))
+    return normalize_number(float(x + y if op == "+" else x - y if op == "-" else x * y))
 
 
 def deep_equal(a: Value, b: Value) -> Value:
@@ -1009,8 +1001,7 @@ def iterate(coll: Value, rng: SourceRange) -> list[tuple[Value, Value]]:
     raise fail(
         rng,
         "Iteration over non-iterable value",
-        f"A value of type {type_name(coll)} cannot be used as the collection in a 'for' "
-        "expression.",
+        f"A value of type {type_name(coll)} cannot be used as the collection in a 'for' expression.",
     )
 
 

@@ -1163,6 +1163,12 @@ def _fn_parseint(ctx: FuncContext, number: Value, base: Value) -> Value:
 # ---------------------------------------------------------------------------------------------
 
 
+def _fn_sensitivity(ctx: FuncContext, v: Value) -> Value:
+    """``sensitive``/``nonsensitive``: the value itself. Sensitivity is tracked per output and
+    per schema attribute, not per value, so marking a value changes nothing else."""
+    return v
+
+
 def _fn_tostring(ctx: FuncContext, v: Value) -> Value:
     if v is None:
         return None
@@ -1749,6 +1755,8 @@ _SPECS = [
     _spec("parseint", _fn_parseint, 2),
     # type conversion
     _spec("tostring", _fn_tostring, 1),
+    _spec("sensitive", _fn_sensitivity, 1, handles_unknown=True),
+    _spec("nonsensitive", _fn_sensitivity, 1, handles_unknown=True),
     _spec("tonumber", _fn_tonumber, 1),
     _spec("tobool", _fn_tobool, 1),
     _spec("tolist", _fn_tolist, 1),

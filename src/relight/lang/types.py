@@ -239,18 +239,30 @@ def _convert(value: Value, t: TypeConstraint) -> Value:
         return _primitive(value, t)
     if isinstance(t, ListType | SetType):
         if not isinstance(value, list):
-            raise ConversionError(f"{t} required")
+            raise ConversionError(f"{_friendly(t)} required")
         out = [_at(i, v, t.element) for i, v in enumerate(value)]
         return _as_set(out) if isinstance(t, SetType) else out
     if isinstance(t, MapType):
         if not isinstance(value, dict):
-            raise ConversionError(f"{t} required")
+            raise ConversionError(f"{_friendly(t)} required")
         return {k: _at(k, v, t.element) for k, v in value.items()}
     if isinstance(t, TupleType):
         if not isinstance(value, list) or len(value) != len(t.elements):
             raise ConversionError(f"tuple required with {len(t.elements)} elements")
         return [_at(i, v, et) for i, (v, et) in enumerate(zip(value, t.elements, strict=True))]
     return _object(value, t)
+
+
+def _friendly(t: TypeConstraint) -> str:
+    """Terraform's wording: "list of string", "map of number"."""
+    if isinstance(t, ListType | SetType | MapType):
+        kind = "list" if isinstance(t, ListType) else "set" if isinstance(t, SetType) else "map"
+        return f"{kind} of {_friendly(t.element)}"
+    if isinstance(t, ObjectType):
+        return "object"
+    if isinstance(t, TupleType):
+        return "tuple"
+    return str(t)
 
 
 def _primitive(value: Value, t: PrimitiveType) -> Value:
@@ -275,9 +287,7 @@ def _as_set(items: list[Value]) -> list[Value]:
     for item in items:
         if item not in out or item is UNKNOWN:
             out.append(item)
-    if all(isinstance(i, str) for i in out) or all(
-        isinstance(i, int | float) and not isinstance(i, bool) for i in out
-    ):
+    if all(isinstance(i, str) for i in out) or all(isinstance(i, int | float) and not isinstance(i, bool) for i in out):
         out.sort()
     return out
 

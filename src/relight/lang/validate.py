@@ -61,9 +61,7 @@ class _Checker:
         self.functions = default_functions()
 
     def resource(self, res: Resource) -> None:
-        ctx = _Context(
-            count=res.count is not None, each=res.for_each is not None, resource=res.addr
-        )
+        ctx = _Context(count=res.count is not None, each=res.for_each is not None, resource=res.addr)
         self.check(res.body.expressions(), ctx)
         self.check(res.lifecycle.replace_triggered_by, ctx)
         meta = [e for e in (res.count, res.for_each) if e is not None]
@@ -73,9 +71,7 @@ class _Checker:
             self.check(block.body.expressions(), prov_ctx)
         for ref in res.depends_on:
             if ref.resource is not None and ref.resource not in self.config.resources:
-                self.diags.error(
-                    "Reference to undeclared resource", undeclared_resource(ref.resource), ref.range
-                )
+                self.diags.error("Reference to undeclared resource", undeclared_resource(ref.resource), ref.range)
 
     def check(self, exprs: Iterable[Expr], ctx: _Context) -> None:
         for expr in exprs:
@@ -102,13 +98,9 @@ class _Checker:
             elif ref.resource is not None:
                 self._resource_ref(ref.resource, ref.range, ctx)
             elif kind == "count" and not ctx.count:
-                self.diags.error(
-                    'Reference to "count" in non-counted context', COUNT_DETAIL, ref.range
-                )
+                self.diags.error('Reference to "count" in non-counted context', COUNT_DETAIL, ref.range)
             elif kind == "each" and not ctx.each:
-                self.diags.error(
-                    'Reference to "each" in context without for_each', EACH_DETAIL, ref.range
-                )
+                self.diags.error('Reference to "each" in context without for_each', EACH_DETAIL, ref.range)
             elif kind == "self" and not ctx.self_ok:
                 self.diags.error('Invalid "self" reference', SELF_DETAIL, ref.range)
 
@@ -116,15 +108,11 @@ class _Checker:
         if addr not in self.config.resources:
             self.diags.error("Reference to undeclared resource", undeclared_resource(addr), rng)
         elif addr == ctx.resource:
-            self.diags.error(
-                "Self-referential block", f"Configuration for {addr} may not refer to itself.", rng
-            )
+            self.diags.error("Self-referential block", f"Configuration for {addr} may not refer to itself.", rng)
 
     def _functions(self, expr: Expr) -> None:
         for node in expr.walk():
             if not isinstance(node, FunctionCall) or node.name in SPECIAL_FUNCTIONS:
                 continue
             if node.name not in self.functions:
-                self.diags.error(
-                    "Call to unknown function", unknown_function(node.name), node.range
-                )
+                self.diags.error("Call to unknown function", unknown_function(node.name), node.range)

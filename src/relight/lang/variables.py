@@ -76,22 +76,21 @@ def _auto_files(directory: str) -> list[str]:
     return [os.path.normpath(os.path.join(directory, n)) for n in out]
 
 
-def _raw(
-    decl: Variable, raw: str, source: str, given: dict[str, _Given], diags: Diagnostics
-) -> None:
+def _raw(decl: Variable, raw: str, source: str, given: dict[str, _Given], diags: Diagnostics) -> None:
     if decl.parse_literally:
         given[decl.name] = _Given(raw, None, source)
         return
     filename = f"<value for var.{decl.name}>"
-    expr, pdiags = parse_expression(raw, filename)
+    expr, pdiags = parse_expression(raw, filename, names_as_symbols=True)
     diags.extend(pdiags)
     if expr is None:
         return
-    if expr.references():
-        diags.error("Variables not allowed", "Variables may not be used here.", expr.range)
-        return
     value, ediags = expr.evaluate(Scope())
-    diags.extend(ediags)
+    for diag in ediags:
+        if diag.summary == "Unknown variable":  # a free name: Terraform's wording for constants
+            diags.error("Variables not allowed", "Variables may not be used here.", diag.subject)
+        else:
+            diags.append(diag)
     if not ediags.has_errors:
         given[decl.name] = _Given(value, None, source)
 
@@ -150,9 +149,7 @@ def _load_file(config: Config, path: str, given: dict[str, _Given], diags: Diagn
             given[attr.name] = _Given(value, attr.expr.range, path)
 
 
-def _load_json(
-    config: Config, path: str, text: str, given: dict[str, _Given], diags: Diagnostics
-) -> None:
+def _load_json(config: Config, path: str, text: str, given: dict[str, _Given], diags: Diagnostics) -> None:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -218,9 +215,7 @@ def _finalize(decl: Variable, given: _Given | None, diags: Diagnostics) -> Value
         return _MISSING
 
 
-def _validate(
-    decl: Variable, values: Mapping[str, Value], given: _Given | None, diags: Diagnostics
-) -> None:
+def _validate(decl: Variable, values: Mapping[str, Value], given: _Given | None, diags: Diagnostics) -> None:
     scope = Scope(variables=values)
     for rule in decl.validations:
         ok, cdiags = rule.condition.evaluate(scope)

@@ -68,8 +68,8 @@ class LocalBackend:
         scan = self._scan_journal()
         relation = self._relation(snapshot, scan)
         if relation != "live" or scan is None:
-            return snapshot or State(UNASSIGNED_LINEAGE)
-        state = snapshot or State(scan.lineage)
+            return snapshot if snapshot is not None else State(UNASSIGNED_LINEAGE)
+        state = snapshot if snapshot is not None else State(scan.lineage)
         apply_records(state, scan.records, self.journal_path, self._restore_hint())
         return state
 
