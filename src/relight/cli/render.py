@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 
 from relight.engine.plan import Action, Drift, OutputChange, Plan, PlanMode, ResourceChange
 from relight.values import UNKNOWN, Value
@@ -312,7 +311,3 @@ def _has_unknown(value: Value) -> bool:
     if isinstance(value, list):
         return any(_has_unknown(v) for v in value)
     return False
-
-
-def render_outputs(outputs: Mapping[str, object], color: bool = False) -> str:
-    return "\n".join(f"{k} = {v}" for k, v in outputs.items())

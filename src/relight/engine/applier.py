@@ -283,8 +283,6 @@ class Applier:
             assert prior is not None
             uresp = provider.update(UpdateRequest(res.type, prior.attributes, planned, config, prior.private))
             new_state, diags = uresp.new_state, uresp.diagnostics
-            if new_state is None and diags.has_errors:
-                new_state = None
         elapsed = time.monotonic() - started
         failed = diags.has_errors
         if new_state is not None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from relight.diagnostics import Diagnostics, SourceRange
-from relight.providers.base import Attribute, BlockType, Schema
+from relight.providers.base import BlockType, Schema
 from relight.values import UNKNOWN, Value
 
 __all__ = ["conform"]
@@ -167,8 +167,3 @@ def _to_bool(value: Value) -> Value:
     if value in ("false", "0", 0):
         return False
     raise _Mismatch("a bool is required")
-
-
-def attribute_is_sensitive(schema: Schema, name: str) -> bool:
-    attr: Attribute | None = schema.attributes.get(name)
-    return bool(attr and attr.sensitive)

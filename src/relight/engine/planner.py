@@ -268,7 +268,7 @@ class Planner:
             fresh = provider.plan_change(PlanRequest(res.type, None, config, config))
             self.diags.extend(fresh.diagnostics)
             planned = fresh.planned_state or planned
-        if action in (Action.REPLACE,) and (res.lifecycle.prevent_destroy or (prior and prior.prevent_destroy)):
+        if action is Action.REPLACE and (res.lifecycle.prevent_destroy or (prior and prior.prevent_destroy)):
             self._refuse_destroy(addr, res.range, in_config=True)
         self.ev.set_instance(addr, planned)
         sensitive = tuple(n for n, a in schema.attributes.items() if a.sensitive)
