@@ -126,6 +126,7 @@ def test_the_public_api_is_pinned() -> None:
     import relight.state
 
     assert sorted(relight.state.__all__) == [
+        "CreateIntent",
         "DEFAULT_STATE_FILE",
         "Journal",
         "LocalBackend",

@@ -23,6 +23,7 @@ import uuid
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from relight.addrs import InstanceAddr
 from relight.diagnostics import Diagnostics
@@ -40,8 +41,8 @@ from relight.providers.base import (
     ReadDataRequest,
     UpdateRequest,
 )
-from relight.state import Journal, ObjectState, OutputState, State
-from relight.values import UNKNOWN, Value, is_wholly_known
+from relight.state import CreateIntent, Journal, ObjectState, OutputState, State
+from relight.values import UNKNOWN, Value, is_wholly_known, strip_unknown
 
 __all__ = ["Applier"]
 
@@ -228,9 +229,12 @@ class Applier:
         )
 
     def _record(self, change: ResourceChange, obj: ObjectState | None) -> None:
-        self.journal.set(change.addr, change.provider, obj)
+        intent_done = change.addr in self.state.intents
+        self.journal.set(change.addr, change.provider, obj, intent_done=intent_done)
         with self._lock:
             self.state.set_current(change.addr, change.provider, obj)
+            if intent_done:
+                self.state.intents.pop(change.addr, None)
 
     def _final_config(self, change: ResourceChange) -> dict[str, Value] | None:
         res = self.config.resources[change.addr.resource]
@@ -277,7 +281,8 @@ class Applier:
         self.hook.apply_start(change.addr, change.action, False)
         started = time.monotonic()
         if creating:
-            resp = provider.create(CreateRequest(res.type, planned, config))
+            token = self._intend(change, planned)
+            resp = provider.create(CreateRequest(res.type, planned, config, token))
             new_state, diags = resp.new_state, resp.diagnostics
         else:
             assert prior is not None
@@ -288,9 +293,24 @@ class Applier:
         if new_state is not None:
             self._record(change, self._object(change, new_state, tainted=failed and creating))
             self.ev.set_instance(change.addr, new_state)
+        if creating and change.addr in self.state.intents:
+            self.journal.set_intent(change.addr, None)
+            with self._lock:
+                self.state.intents.pop(change.addr, None)
         self.hook.apply_done(change.addr, change.action, False, elapsed, _id(new_state), diags)
         self._add(change, diags)
         return not failed
+
+    def _intend(self, change: ResourceChange, planned: dict[str, Value]) -> str:
+        """A fresh idempotency token; journaled first when the provider can find by it."""
+        token = uuid.uuid4().hex
+        schema = self.providers.resource_schema(change.provider, change.addr.resource.type)
+        if schema is not None and schema.recoverable:
+            intent = CreateIntent(token, change.provider, strip_unknown(planned), _now())
+            self.journal.set_intent(change.addr, intent)
+            with self._lock:
+                self.state.intents[change.addr] = intent
+        return token
 
     def _depose(self, change: ResourceChange) -> None:
         old = self.state.current(change.addr)
@@ -319,6 +339,8 @@ class Applier:
         started = time.monotonic()
         resp = provider.delete(DeleteRequest(change.addr.resource.type, obj.attributes, obj.private))
         elapsed = time.monotonic() - started
+        if resp.retained:
+            self._retain(change, obj, dict(resp.retained))
         if not resp.diagnostics.has_errors:
             if deposed_key:
                 self.journal.set_deposed(change.addr, deposed_key, change.provider, None)
@@ -331,6 +353,14 @@ class Applier:
         self.hook.apply_done(change.addr, Action.DELETE, True, elapsed, _id(obj.attributes), resp.diagnostics)
         self._add(change, resp.diagnostics)
         return not resp.diagnostics.has_errors
+
+    def _retain(self, change: ResourceChange, obj: ObjectState, kept: dict[str, Value]) -> None:
+        record = {"address": str(change.addr), "object_id": _id(obj.attributes), "at": _now(), **kept}
+        self.journal.retain(record)
+        with self._lock:
+            self.state.retained.append(record)
+        what = kept.get("snapshot_id") or kept
+        self.hook.message(f"{change.addr}: kept {what} (taken before destroy; recorded in state)")
 
     def _forget(self, change: ResourceChange) -> bool:
         self._record(change, None)
@@ -404,7 +434,10 @@ class Applier:
         if plan.mode.value == "destroy":
             outputs = {}
         if outputs != self.state.outputs:
-            self.journal.set_outputs(outputs)
+            # Outputs are derived: the commit that follows stores them durably, and a run that dies
+            # first loses nothing the next run cannot recompute. So this record waits for no fsync.
+            with self.journal.batch(durable=False):
+                self.journal.set_outputs(outputs)
             self.state.outputs = outputs
 
 
@@ -424,3 +457,7 @@ def _id(attrs: dict[str, Value] | None) -> str | None:
         return None
     value = attrs.get("id")
     return str(value) if value is not None and value is not UNKNOWN else None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

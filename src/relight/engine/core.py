@@ -22,16 +22,17 @@ from relight.addrs import InstanceAddr, ResourceAddr
 from relight.diagnostics import Diagnostics
 from relight.engine.applier import Applier
 from relight.engine.evaluate import Evaluator, Expansion
-from relight.engine.graph import ConfigGraph, build_graph
+from relight.engine.graph import ConfigGraph, Node, build_graph
 from relight.engine.hooks import Hook
 from relight.engine.plan import Action, Plan, PlanMode
 from relight.engine.planfile import config_digest
-from relight.engine.planner import Planner, PlanOptions, refresh_state
+from relight.engine.planner import Planner, PlanOptions, refresh_state, resolve_intents
 from relight.engine.providers import ProviderSet
 from relight.errors import PlanError
 from relight.lang import Config
+from relight.providers.base import ImportRequest, ReadRequest
 from relight.providers.registry import ProviderRegistry
-from relight.state import LockInfo, State, StateBackend
+from relight.state import LockInfo, ObjectState, State, StateBackend
 from relight.values import UNKNOWN, Value
 
 __all__ = ["Engine"]
@@ -90,8 +91,12 @@ class Engine:
         state = stored.copy()
         moved = _apply_moved(self.config, state)
         drift: list[Any] = []
+        if state.intents and not diags.has_errors:
+            drift, d = resolve_intents(state, providers, self.hook)
+            diags.extend(d)
         if opts.refresh and not diags.has_errors:
-            state, drift, d = refresh_state(state, providers, self.hook, opts.parallelism)
+            state, found, d = refresh_state(state, providers, self.hook, opts.parallelism)
+            drift.extend(found)
             diags.extend(d)
         planner = Planner(self.config, graph, ev, providers, opts)
         planner.deleted_outside = {d.addr for d in drift if d.kind == "deleted"}
@@ -145,7 +150,8 @@ class Engine:
         base: State = plan.refreshed_state.copy()
         _seed_evaluator(ev, plan, base)
         with self.backend.open_journal(stored) as journal:
-            _journal_differences(journal, stored, base)
+            with journal.batch():
+                _journal_differences(journal, stored, base)
             applier = Applier(self.config, ev, providers, self.hook, journal, base, parallelism)
             state, d = applier.apply(plan)
             diags.extend(d)
@@ -155,6 +161,59 @@ class Engine:
                         journal.set(inst.addr, inst.provider, None)
                         state.set_current(inst.addr, inst.provider, None)
             final = journal.commit(state)
+        return final, diags
+
+    def import_(self, address: str, import_id: str) -> tuple[State, Diagnostics]:
+        """Bring an existing object under management at ``address`` (``relight import``).
+
+        The provider finds the object by ``import_id`` and reads it; it is recorded in state
+        and nothing in the cloud changes. Errors (no such block, already managed, not found)
+        leave the state untouched. The caller should hold the lock.
+        """
+        diags = Diagnostics()
+        stored = self.backend.read()
+        try:
+            addr = InstanceAddr.parse(address)
+        except ValueError as exc:
+            diags.error("Invalid address", str(exc))
+            return stored, diags
+        res = self.config.resources.get(addr.resource)
+        if res is None or addr.resource.mode != "managed":
+            diags.error(
+                "Configuration for import target does not exist",
+                f"The configuration does not contain a resource block for {addr.resource}. Add one "
+                "(the arguments can be filled in after import, guided by the next plan).",
+            )
+            return stored, diags
+        if stored.current(addr) is not None:
+            diags.error(
+                "Resource already managed by relight",
+                f"relight is already managing {addr} in the state. To import to this address you "
+                f"must first remove the existing object from the state (relight state rm {addr}).",
+            )
+            return stored, diags
+        graph, providers, _ev, d = self._setup(stored)
+        diags.extend(d)
+        provider = providers.get(res.provider_key)
+        if diags.has_errors or provider is None:
+            return stored, diags
+        resp = provider.import_(ImportRequest(res.type, import_id))
+        diags.extend(resp.diagnostics)
+        if resp.state is None or resp.diagnostics.has_errors:
+            return stored, diags
+        read = provider.read(ReadRequest(res.type, resp.state))
+        diags.extend(read.diagnostics)
+        if read.new_state is None:
+            diags.error("Cannot import non-existent remote object", f"{import_id} was not found by a read.")
+            return stored, diags
+        deps = graph.resource_dependencies(Node("resource", str(addr.resource)))
+        state = stored.copy()
+        obj = ObjectState(read.new_state, dependencies=deps, prevent_destroy=res.lifecycle.prevent_destroy)
+        with self.backend.open_journal(stored) as journal:
+            journal.set(addr, res.provider_key, obj)
+            state.set_current(addr, res.provider_key, obj)
+            final = journal.commit(state)
+        self.hook.message(f"{addr}: Import complete [id={read.new_state.get('id')}]")
         return final, diags
 
     def graph(self) -> tuple[ConfigGraph, Diagnostics]:
@@ -208,3 +267,6 @@ def _journal_differences(journal: Any, stored: State, base: State) -> None:
                 journal.set_deposed(inst.addr, key, inst.provider, obj)
     if base.outputs != stored.outputs:
         journal.set_outputs(base.outputs)
+    for addr in stored.intents:
+        if addr not in base.intents:
+            journal.set_intent(addr, None)

@@ -55,7 +55,8 @@ class ResourceChange:
     ``before`` is the prior (refreshed) object, ``after`` the planned one (may hold UNKNOWN).
     ``requires_replace`` names the attributes that force a replacement; ``reason`` says why an
     action was chosen when it is not obvious (tainted, requested, deleted outside, orphaned...).
-    ``create_first`` is True for create_before_destroy replacements.
+    ``create_first`` is True for create_before_destroy replacements. ``before_destroy`` is
+    what the provider will do to keep data before destroying the prior object (a snapshot).
     """
 
     addr: InstanceAddr
@@ -71,6 +72,7 @@ class ResourceChange:
     prevent_destroy: bool = False
     sensitive_attrs: tuple[str, ...] = ()
     deposed: str = ""
+    before_destroy: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,7 @@ class Drift:
     """An object that changed outside relight, found by refresh."""
 
     addr: InstanceAddr
-    kind: str  # "deleted" | "updated"
+    kind: str  # "deleted" | "updated" | "adopted" (found after a create cut short by a crash)
     before: dict[str, Value] | None
     after: dict[str, Value] | None
 
@@ -116,6 +118,8 @@ class Plan:
             return True
         if any(o.action is not Action.NOOP for o in self.outputs):
             return True
+        if any(d.kind == "adopted" for d in self.drift):
+            return True  # objects found after a crash must reach the state file
         return self.mode is PlanMode.REFRESH_ONLY and bool(self.drift)
 
     def counts(self) -> tuple[int, int, int]:

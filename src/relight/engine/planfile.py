@@ -71,6 +71,7 @@ def _change_to_json(c: ResourceChange) -> dict[str, Any]:
         "prior_dependencies": list(c.prior_dependencies),
         "prevent_destroy": c.prevent_destroy,
         "sensitive_attrs": list(c.sensitive_attrs),
+        "before_destroy": c.before_destroy,
     }
 
 
@@ -88,6 +89,7 @@ def _change_from_json(d: dict[str, Any]) -> ResourceChange:
         prior_dependencies=tuple(d["prior_dependencies"]),
         prevent_destroy=d["prevent_destroy"],
         sensitive_attrs=tuple(d["sensitive_attrs"]),
+        before_destroy=d.get("before_destroy", ""),
     )
 
 

@@ -28,11 +28,11 @@ from relight.engine.hooks import Hook
 from relight.engine.plan import Action, Drift, OutputChange, PlanMode, ResourceChange
 from relight.engine.providers import ProviderSet
 from relight.lang import Config, Resource
-from relight.providers.base import PlanRequest, ReadDataRequest, ReadRequest, Schema
+from relight.providers.base import FindCreatedRequest, PlanRequest, ReadDataRequest, ReadRequest, Schema
 from relight.state import ObjectState, State
 from relight.values import UNKNOWN, Value, is_wholly_known
 
-__all__ = ["PlanOptions", "Planner", "refresh_state"]
+__all__ = ["PlanOptions", "Planner", "refresh_state", "resolve_intents"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,39 @@ class PlanOptions:
     targets: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
     parallelism: int = 10
+
+
+def resolve_intents(state: State, providers: ProviderSet, hook: Hook) -> tuple[list[Drift], Diagnostics]:
+    """Settle creates that a crashed run started but never recorded (``state.intents``).
+
+    For each, the provider looks for the object by the create's token. A found object is
+    adopted into ``state`` (as the current object, or as a deposed one if the address already
+    has a current object) and reported as "adopted" drift; either way the intent is dropped
+    from ``state``. A failed lookup keeps the intent and is an error: planning without knowing
+    whether the object exists could create a duplicate.
+    """
+    diags = Diagnostics()
+    drift: list[Drift] = []
+    for addr, intent in sorted(state.intents.items(), key=lambda item: str(item[0])):
+        provider = providers.get(intent.provider)
+        if provider is None:
+            continue
+        resp = provider.find_created(FindCreatedRequest(addr.resource.type, intent.token, intent.planned))
+        for diag in resp.diagnostics:
+            diags.append(replace(diag, address=diag.address or str(addr)))
+        if resp.diagnostics.has_errors:
+            continue
+        del state.intents[addr]
+        if resp.new_state is None:
+            continue
+        obj = ObjectState(resp.new_state)
+        if state.current(addr) is None:
+            state.set_current(addr, intent.provider, obj)
+        else:
+            state.set_deposed(addr, intent.token[:8], intent.provider, obj)
+        drift.append(Drift(addr, "adopted", None, resp.new_state))
+        hook.message(f"{addr}: found {resp.new_state.get('id')}, created by an interrupted run; adopted into state")
+    return drift, diags
 
 
 def refresh_state(
@@ -270,6 +303,7 @@ class Planner:
             planned = fresh.planned_state or planned
         if action is Action.REPLACE and (res.lifecycle.prevent_destroy or (prior and prior.prevent_destroy)):
             self._refuse_destroy(addr, res.range, in_config=True)
+        keep = self._before_destroy(res.provider_key, addr, prior) if action is Action.REPLACE else ""
         self.ev.set_instance(addr, planned)
         sensitive = tuple(n for n, a in schema.attributes.items() if a.sensitive)
         change = ResourceChange(
@@ -285,6 +319,7 @@ class Planner:
             prior_dependencies=prior.dependencies if prior is not None else (),
             prevent_destroy=res.lifecycle.prevent_destroy,
             sensitive_attrs=sensitive,
+            before_destroy=keep,
         )
         if action is not Action.NOOP:
             self.changed.add(addr.resource)
@@ -392,6 +427,16 @@ class Planner:
                 self._refuse_destroy(inst.addr, res.range if res else None, in_config=res is not None)
             self._add_delete(inst.addr, inst.provider, inst.current, "destroy")
 
+    def _before_destroy(self, provider_key: str, addr: InstanceAddr, prior: ObjectState | None) -> str:
+        """What the provider will do to keep data before destroying ``prior`` ("" = nothing)."""
+        provider = self.providers.get(provider_key)
+        if provider is None or prior is None:
+            return ""
+        resp = provider.plan_change(PlanRequest(addr.resource.type, prior.attributes, None, None))
+        for diag in resp.diagnostics:
+            self.diags.append(replace(diag, address=diag.address or str(addr)))
+        return resp.before_destroy
+
     def _add_delete(self, addr: InstanceAddr, provider: str, obj: ObjectState, reason: str) -> None:
         self.changed.add(addr.resource)
         self.changes.append(
@@ -404,6 +449,7 @@ class Planner:
                 reason=reason,
                 prior_dependencies=obj.dependencies,
                 prevent_destroy=obj.prevent_destroy,
+                before_destroy=self._before_destroy(provider, addr, obj),
             )
         )
 

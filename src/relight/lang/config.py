@@ -19,6 +19,7 @@ from typing import Literal as TLiteral
 
 from relight.addrs import InstanceAddr, ResourceAddr
 from relight.diagnostics import Diagnostics, SourceRange
+from relight.lang._cache import cached_parse
 from relight.lang._hcl import parse_body
 from relight.lang._prim import ConversionError, to_bool
 from relight.lang.body import Attribute, Block, Body
@@ -234,7 +235,7 @@ def _load_files(directory: str, names: list[str], loader: _Loader, diags: Diagno
             syntax_ok = False
             continue
         loader.sources[path] = text
-        body, file_diags = parse_body(text, path)
+        body, file_diags = cached_parse(text, path, parse_body)
         diags.extend(file_diags)
         if body is None:
             syntax_ok = False

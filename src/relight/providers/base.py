@@ -31,6 +31,7 @@ __all__ = [
     "CreateResponse",
     "DeleteRequest",
     "DeleteResponse",
+    "FindCreatedRequest",
     "ImportRequest",
     "ImportResponse",
     "PlanRequest",
@@ -90,6 +91,9 @@ class Schema:
     blocks: Mapping[str, BlockType] = field(default_factory=dict)
     version: int = 0
     description: str = ""
+    # True when create marks the object with the request's token and find_created can look it
+    # up: the engine then journals each create's token first, so a crash loses no object.
+    recoverable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,16 +150,25 @@ class PlanRequest:
 
 @dataclass(frozen=True, slots=True)
 class PlanResponse:
+    """``before_destroy`` (delete plans only) says what the provider will do to keep data before
+    it destroys the object, e.g. "snapshot vol-0abc before destroy"; the plan shows it."""
+
     planned_state: dict[str, Value] | None
     requires_replace: tuple[str, ...] = ()
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    before_destroy: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class CreateRequest:
+    """``token`` is unique per create attempt and journaled before the call: a provider that
+    marks the new object with it (a tag, a client token) can find it again after a crash, see
+    :class:`FindCreatedRequest`."""
+
     type_name: str
     planned_state: Mapping[str, Value]
     config: Mapping[str, Value]
+    token: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +203,21 @@ class DeleteRequest:
 
 @dataclass(frozen=True, slots=True)
 class DeleteResponse:
+    """``retained`` describes what the delete kept on purpose (a final snapshot); the engine
+    records it in state and reports it."""
+
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    retained: Mapping[str, Value] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FindCreatedRequest:
+    """Find the object a create with this ``token`` made, if any (the run died before its result
+    was recorded). A :class:`ReadResponse` with ``new_state`` None means nothing was created."""
+
+    type_name: str
+    token: str
+    planned_state: Mapping[str, Value] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +268,8 @@ class Provider(Protocol):
 
     def import_(self, req: ImportRequest) -> ImportResponse: ...
 
+    def find_created(self, req: FindCreatedRequest) -> ReadResponse: ...
+
     def read_data(self, req: ReadDataRequest) -> ReadDataResponse: ...
 
 
@@ -278,6 +307,8 @@ def schema_plan(schema: Schema, req: PlanRequest) -> PlanResponse:
 
 
 def _changed(before: Value, after: Value, attr: Attribute) -> bool:
+    if after is None and attr.default is not None:
+        after = attr.default
     if after is None and attr.computed:
         return False
     if after is UNKNOWN:

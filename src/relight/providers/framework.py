@@ -19,6 +19,7 @@ from relight.providers.base import (
     CreateResponse,
     DeleteRequest,
     DeleteResponse,
+    FindCreatedRequest,
     ImportRequest,
     ImportResponse,
     PlanRequest,
@@ -36,9 +37,22 @@ from relight.providers.base import (
     schema_plan,
 )
 
-__all__ = ["BaseProvider", "DataSource", "ResourceType"]
+__all__ = ["BaseProvider", "CallError", "DataSource", "ResourceType"]
 
 _R = TypeVar("_R")
+
+
+class CallError(Exception):
+    """A vendor call that failed in a way the user can act on (refused, not found, throttled).
+
+    Providers raise it with a ready-made summary and detail; the framework turns it into exactly
+    that diagnostic, without the "provider failed" wrapping reserved for bugs.
+    """
+
+    def __init__(self, summary: str, detail: str = "") -> None:
+        super().__init__(summary if not detail else f"{summary}: {detail}")
+        self.summary = summary
+        self.detail = detail
 
 
 class ResourceType:
@@ -72,6 +86,11 @@ class ResourceType:
         diags = Diagnostics()
         diags.error(f"{self.name} does not support import")
         return ImportResponse(state=None, diagnostics=diags)
+
+    def find_created(self, req: FindCreatedRequest) -> ReadResponse:
+        """The object a crashed create left behind. The default knows of no way to look, so it
+        reports nothing; cloud resources override it (see :class:`FindCreatedRequest`)."""
+        return ReadResponse(None)
 
 
 class DataSource:
@@ -174,6 +193,14 @@ class BaseProvider:
             lambda d: ImportResponse(None, d),
         )
 
+    def find_created(self, req: FindCreatedRequest) -> ReadResponse:
+        return self._guard(
+            "recovery lookup",
+            req.type_name,
+            lambda: self.resource(req.type_name).find_created(req),
+            lambda d: ReadResponse(None, d),
+        )
+
     def read_data(self, req: ReadDataRequest) -> ReadDataResponse:
         return self._guard(
             "read",
@@ -191,6 +218,10 @@ class BaseProvider:
     ) -> _R:
         try:
             return fn()
+        except CallError as exc:
+            diags = Diagnostics()
+            diags.error(exc.summary, exc.detail)
+            return on_error(diags)
         except Exception as exc:  # a provider bug must become a diagnostic, not a traceback
             diags = Diagnostics()
             diags.error(

@@ -11,6 +11,7 @@ from relight.state.local import DEFAULT_STATE_FILE, LocalBackend
 from relight.state.locks import LockInfo
 from relight.state.model import (
     UNASSIGNED_LINEAGE,
+    CreateIntent,
     ObjectState,
     ObjectStatus,
     OutputState,
@@ -21,6 +22,7 @@ from relight.state.model import (
 __all__ = [
     "DEFAULT_STATE_FILE",
     "UNASSIGNED_LINEAGE",
+    "CreateIntent",
     "Journal",
     "LocalBackend",
     "LockInfo",

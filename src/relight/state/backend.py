@@ -13,11 +13,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from relight.addrs import InstanceAddr
 from relight.state.locks import LockInfo
-from relight.state.model import ObjectState, OutputState, State
+from relight.state.model import CreateIntent, ObjectState, OutputState, State
 
 __all__ = ["Journal", "StateBackend", "VersionInfo"]
 
@@ -41,7 +41,7 @@ class Journal(Protocol):
     final state to compact; leaving without it keeps the records for the next ``read``.
     """
 
-    def set(self, addr: InstanceAddr, provider: str, obj: ObjectState | None) -> None: ...
+    def set(self, addr: InstanceAddr, provider: str, obj: ObjectState | None, *, intent_done: bool = False) -> None: ...
 
     def set_deposed(
         self, addr: InstanceAddr, key: str, provider: str, obj: ObjectState | None
@@ -50,6 +50,12 @@ class Journal(Protocol):
     def remove(self, addr: InstanceAddr) -> None: ...
 
     def set_outputs(self, outputs: Mapping[str, OutputState]) -> None: ...
+
+    def set_intent(self, addr: InstanceAddr, intent: CreateIntent | None) -> None: ...
+
+    def retain(self, record: Mapping[str, Any]) -> None: ...
+
+    def batch(self, durable: bool = True) -> AbstractContextManager[None]: ...
 
     def commit(self, final: State) -> State: ...
 

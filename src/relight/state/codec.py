@@ -17,7 +17,7 @@ from typing import Any, NoReturn, TypeVar, cast
 
 from relight.addrs import InstanceAddr, InstanceKey, ResourceAddr
 from relight.errors import StateCorruptError
-from relight.state.model import ObjectState, OutputState, State
+from relight.state.model import CreateIntent, ObjectState, OutputState, State
 from relight.values import Unknown
 
 __all__ = [
@@ -43,10 +43,7 @@ _T = TypeVar("_T")
 def corrupt_message(source: str, problem: str, restore_from: str | None) -> str:
     """The one wording for unreadable state, so every refusal tells the user what to do."""
     where = restore_from or "a backup"
-    return (
-        f"{source}: {problem}; the file was left untouched. "
-        f"Restore it from {where} or fix it by hand"
-    )
+    return f"{source}: {problem}; the file was left untouched. Restore it from {where} or fix it by hand"
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -100,10 +97,7 @@ def object_to_json(obj: ObjectState, canonical: bool = False) -> dict[str, Any]:
 
 def outputs_to_json(outputs: dict[str, OutputState], canonical: bool = False) -> dict[str, Any]:
     tidy = _canonical if canonical else _same
-    return {
-        n: {"value": tidy(outputs[n].value), "sensitive": outputs[n].sensitive}
-        for n in sorted(outputs)
-    }
+    return {n: {"value": tidy(outputs[n].value), "sensitive": outputs[n].sensitive} for n in sorted(outputs)}
 
 
 def _same(value: Any) -> Any:
@@ -133,7 +127,38 @@ def dumps(state: State) -> bytes:
         "outputs": outputs_to_json(state.outputs, canonical=True),
         "resources": resources,
     }
+    if state.retained:
+        doc["retained"] = [_canonical(r) for r in state.retained]
+    if state.intents:
+        doc["create_intents"] = {
+            str(a): intent_to_json(i) for a, i in sorted(state.intents.items(), key=lambda x: str(x[0]))
+        }
     return _json_bytes(doc, 2) + b"\n"
+
+
+def intent_to_json(intent: CreateIntent) -> dict[str, Any]:
+    return {"token": intent.token, "provider": intent.provider, "planned": intent.planned, "started": intent.started}
+
+
+def intent_from_json(r: Reader, doc: dict[str, Any], where: str) -> CreateIntent:
+    return CreateIntent(
+        r.get(doc, "token", str, where),
+        r.get(doc, "provider", str, where),
+        r.opt(doc, "planned", dict, {}, where),
+        r.opt(doc, "started", str, "", where),
+    )
+
+
+def intents_from_json(r: Reader, doc: dict[str, Any], where: str) -> dict[InstanceAddr, CreateIntent]:
+    out: dict[InstanceAddr, CreateIntent] = {}
+    for raw_addr, raw in doc.items():
+        at = f"{where}.{raw_addr}"
+        try:
+            addr = InstanceAddr.parse(raw_addr)
+        except ValueError as exc:
+            r.fail(at, str(exc))
+        out[addr] = intent_from_json(r, r.check(raw, dict, at), at)
+    return out
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -164,8 +189,7 @@ class Reader:
         # bool is an int in Python; a serial of `true` is still wrong.
         ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         if not ok:
-            self.fail(where, f"expected {_KIND_NAMES.get(kind, kind.__name__)}, "
-                             f"found {_json_kind(value)}")
+            self.fail(where, f"expected {_KIND_NAMES.get(kind, kind.__name__)}, found {_json_kind(value)}")
         return cast(_T, value)
 
     def parse_json(self, data: bytes) -> object:
@@ -179,7 +203,11 @@ class Reader:
 
 _KIND_NAMES: dict[type, str] = {
     # bool before int: True is an int to isinstance.
-    dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
 }
 
 
@@ -232,9 +260,7 @@ def _resource(r: Reader, doc: dict[str, Any], where: str, state: State) -> None:
     mode = r.get(doc, "mode", str, where)
     if mode not in ("managed", "data"):
         r.fail(f"{where}.mode", f'expected "managed" or "data", found {mode!r}')
-    ctor: Callable[[str, str], ResourceAddr] = (
-        ResourceAddr.managed if mode == "managed" else ResourceAddr.data
-    )
+    ctor: Callable[[str, str], ResourceAddr] = ResourceAddr.managed if mode == "managed" else ResourceAddr.data
     resource = ctor(r.get(doc, "type", str, where), r.get(doc, "name", str, where))
     provider = r.get(doc, "provider", str, where)
     for i, raw in enumerate(r.get(doc, "instances", list, where)):
@@ -244,9 +270,7 @@ def _resource(r: Reader, doc: dict[str, Any], where: str, state: State) -> None:
         obj = object_from_json(r, entry, at)
         deposed = r.opt(entry, "deposed", str, "", at)
         prior = state.get(addr)
-        taken = prior is not None and (
-            prior.deposed.get(deposed) is not None if deposed else prior.current is not None
-        )
+        taken = prior is not None and (prior.deposed.get(deposed) is not None if deposed else prior.current is not None)
         if taken:
             r.fail(at, f"{addr} is recorded twice")
         if deposed:
@@ -269,10 +293,15 @@ def loads(data: bytes, source: str, restore_from: str | None = None) -> State:
         r.fail("", f'not a relight state file: "format" is {fmt!r}, expected "{FORMAT}"{hint}')
     version = r.get(doc, "version", int, "")
     if version != VERSION:
-        r.fail("", f"state format version {version} is not supported (this relight reads "
-                   f"version {VERSION}); upgrade relight")
+        r.fail(
+            "",
+            f"state format version {version} is not supported (this relight reads version {VERSION}); upgrade relight",
+        )
     state = State(r.get(doc, "lineage", str, ""), r.get(doc, "serial", int, ""))
     state.outputs = outputs_from_json(r, r.get(doc, "outputs", dict, ""), "outputs")
     for i, raw in enumerate(r.get(doc, "resources", list, "")):
         _resource(r, r.check(raw, dict, f"resources[{i}]"), f"resources[{i}]", state)
+    for i, raw in enumerate(r.opt(doc, "retained", list, [], "")):
+        state.retained.append(r.check(raw, dict, f"retained[{i}]"))
+    state.intents = intents_from_json(r, r.opt(doc, "create_intents", dict, {}, ""), "create_intents")
     return state

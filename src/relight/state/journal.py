@@ -12,10 +12,11 @@ and ignores it; a damaged line followed by good ones is corruption and is refuse
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from relight.addrs import InstanceAddr
 from relight.errors import StateError
 from relight.state import codec
-from relight.state.model import UNASSIGNED_LINEAGE, ObjectState, OutputState, State
+from relight.state.model import UNASSIGNED_LINEAGE, CreateIntent, ObjectState, OutputState, State
 
 __all__ = ["JOURNAL_FORMAT", "JournalScan", "LocalJournal", "apply_records", "scan_journal"]
 
@@ -103,6 +104,9 @@ def apply_records(
             outputs = r.get(rec, "outputs", dict, where)
             state.outputs = codec.outputs_from_json(r, outputs, f"{where}.outputs")
             continue
+        if op == "retain":
+            state.retained.append(r.get(rec, "record", dict, where))
+            continue
         raw_addr = r.get(rec, "addr", str, where)
         try:
             addr = InstanceAddr.parse(raw_addr)
@@ -111,12 +115,22 @@ def apply_records(
         if op == "remove":
             state.remove(addr)
             continue
+        if op == "intent":
+            raw_intent = rec.get("intent")
+            if raw_intent is None:
+                state.intents.pop(addr, None)
+            else:
+                at = f"{where}.intent"
+                state.intents[addr] = codec.intent_from_json(r, r.check(raw_intent, dict, at), at)
+            continue
         provider = r.get(rec, "provider", str, where)
         raw_obj = rec.get("object")
         obj = None if raw_obj is None else codec.object_from_json(
             r, r.check(raw_obj, dict, f"{where}.object"), f"{where}.object")
         if op == "set":
             state.set_current(addr, provider, obj)
+            if rec.get("intent_done"):
+                state.intents.pop(addr, None)
         elif op == "set_deposed":
             state.set_deposed(addr, r.get(rec, "deposed", str, where), provider, obj)
         else:
@@ -153,14 +167,20 @@ class LocalJournal:
         self._failure: StateError | None = None
         self._records = prior_records
         self._closed = False
+        self._batch_thread: int | None = None
         self.fsyncs = 0
 
     # -- recording -------------------------------------------------------------------------
 
-    def set(self, addr: InstanceAddr, provider: str, obj: ObjectState | None) -> None:
-        """Durably record ``obj`` as the current object at ``addr`` (None: it is gone)."""
-        self._append({"op": "set", "addr": str(addr), "provider": provider,
-                      "object": _object(obj)})
+    def set(self, addr: InstanceAddr, provider: str, obj: ObjectState | None, *, intent_done: bool = False) -> None:
+        """Durably record ``obj`` as the current object at ``addr`` (None: it is gone).
+
+        ``intent_done`` also clears the create intent at ``addr`` in the same record.
+        """
+        record: dict[str, Any] = {"op": "set", "addr": str(addr), "provider": provider, "object": _object(obj)}
+        if intent_done:
+            record["intent_done"] = True
+        self._append(record)
 
     def set_deposed(
         self, addr: InstanceAddr, key: str, provider: str, obj: ObjectState | None
@@ -173,6 +193,16 @@ class LocalJournal:
         """Durably record that nothing at ``addr`` is managed any more."""
         self._append({"op": "remove", "addr": str(addr)})
 
+    def set_intent(self, addr: InstanceAddr, intent: CreateIntent | None) -> None:
+        """Durably record that a create is about to start (or, with None, that it finished)."""
+        self._append(
+            {"op": "intent", "addr": str(addr), "intent": None if intent is None else codec.intent_to_json(intent)}
+        )
+
+    def retain(self, record: Mapping[str, Any]) -> None:
+        """Durably record something a delete kept on purpose (a final snapshot)."""
+        self._append({"op": "retain", "record": dict(record)})
+
     def set_outputs(self, outputs: Mapping[str, OutputState]) -> None:
         """Durably record the complete set of root outputs."""
         self._append({"op": "outputs", "outputs": codec.outputs_to_json(dict(outputs))})
@@ -180,6 +210,23 @@ class LocalJournal:
     @property
     def record_count(self) -> int:
         return self._records
+
+    @contextlib.contextmanager
+    def batch(self, durable: bool = True) -> Iterator[None]:
+        """Record several changes from this thread with one fsync: each recording call inside
+        returns at once, and leaving the block returns only when all of them are durable.
+
+        With ``durable=False`` leaving does not wait either: the records reach the disk with the
+        next flush or at commit, unsynced. Only for records the next run can recompute.
+        """
+        self._batch_thread = threading.get_ident()
+        try:
+            yield
+        finally:
+            self._batch_thread = None
+            if durable:
+                with self._cond:
+                    self._wait_durable(self._queued)
 
     def _append(self, record: dict[str, Any]) -> None:
         line = codec.encode_line(record)  # encode outside the lock; may raise on UNKNOWN
@@ -191,16 +238,20 @@ class LocalJournal:
                                  f"commit the state instead") from self._failure
             self._queue.append(line)
             self._queued += 1
-            seq = self._queued
-            while self._durable < seq:
-                if self._failure is not None:
-                    # A fresh exception per caller: threads must not share one traceback.
-                    raise StateError(str(self._failure)) from self._failure.__cause__
-                if self._flushing:
-                    self._cond.wait()
-                else:
-                    self._flush_locked()
             self._records += 1
+            if self._batch_thread != threading.get_ident():
+                self._wait_durable(self._queued)
+
+    def _wait_durable(self, seq: int) -> None:
+        """Block (holding the condition) until record ``seq`` is durable, flushing if needed."""
+        while self._durable < seq:
+            if self._failure is not None:
+                # A fresh exception per caller: threads must not share one traceback.
+                raise StateError(str(self._failure)) from self._failure.__cause__
+            if self._flushing:
+                self._cond.wait()
+            else:
+                self._flush_locked()
 
     def _flush_locked(self) -> None:
         """Write and fsync everything queued; called with the lock held, releases it meanwhile."""
@@ -262,8 +313,12 @@ class LocalJournal:
                 raise StateError(f"{self.path}: the journal was already committed or closed")
             self._closed = True
             # Let records already queued by other threads reach the disk before the file closes.
-            while self._flushing or (self._durable < self._queued and self._failure is None):
+            while self._flushing:
                 self._cond.wait()
+            if self._queue and self._failure is None:  # lazy records (batch(durable=False))
+                with contextlib.suppress(OSError):
+                    _write_all(self._fd, b"".join(self._queue))
+                self._queue = []
         os.close(self._fd)
 
     def __enter__(self) -> LocalJournal:

@@ -144,7 +144,7 @@ class LocalBackend:
                     f"newer (serial {current.serial}). Read it again, or use -force"
                 )
         result = _with_lineage(state)
-        result.serial = max(state.serial, current.serial if current else 0) + 1
+        result.serial = max(state.serial, current.serial if current is not None else 0) + 1
         self._install(result)
         self._archive_journal(result.serial)
         return result
@@ -188,12 +188,12 @@ class LocalBackend:
         """
         if scan is None:
             return "none"
-        serial = snapshot.serial if snapshot else 0
+        serial = snapshot.serial if snapshot is not None else 0
         if scan.base_serial < serial:
             return "stale"
         if scan.base_serial == serial and (snapshot is None or snapshot.lineage == scan.lineage):
             return "live"
-        found = f"serial {serial} lineage {snapshot.lineage}" if snapshot else "no snapshot"
+        found = f"serial {serial} lineage {snapshot.lineage}" if snapshot is not None else "no snapshot"
         raise StateCorruptError(
             codec.corrupt_message(
                 self.journal_path,
@@ -205,8 +205,8 @@ class LocalBackend:
         )
 
     def _check_not_moved(self, state: State, snapshot: State | None) -> None:
-        serial = snapshot.serial if snapshot else 0
-        lineage = snapshot.lineage if snapshot else state.lineage
+        serial = snapshot.serial if snapshot is not None else 0
+        lineage = snapshot.lineage if snapshot is not None else state.lineage
         if (lineage, serial) != (state.lineage, state.serial):
             raise StateError(
                 f"{self.path} changed since it was read (now serial {serial}, lineage "

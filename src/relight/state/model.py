@@ -22,6 +22,7 @@ from relight.values import Value
 
 __all__ = [
     "UNASSIGNED_LINEAGE",
+    "CreateIntent",
     "ObjectState",
     "ObjectStatus",
     "OutputState",
@@ -84,6 +85,22 @@ class OutputState:
     sensitive: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class CreateIntent:
+    """A create that was started but whose result is not recorded yet.
+
+    Journaled before the provider call, cleared after it. One still present when a run starts
+    means that run died mid-call: the object may exist in the cloud, marked with ``token``, and
+    the next plan asks the provider to find it (see ``Provider.find_created``). ``planned`` is
+    the known part of the planned object, for providers that find objects by their arguments.
+    """
+
+    token: str
+    provider: str
+    planned: Mapping[str, Any] = field(default_factory=dict)
+    started: str = ""
+
+
 class State:
     """A lineage at a serial, with outputs and resource instances indexed by address.
 
@@ -91,7 +108,7 @@ class State:
     instance records, so copies taken earlier never observe later changes.
     """
 
-    __slots__ = ("_by_resource", "_instances", "lineage", "outputs", "serial")
+    __slots__ = ("_by_resource", "_instances", "intents", "lineage", "outputs", "retained", "serial")
 
     def __init__(
         self,
@@ -103,6 +120,9 @@ class State:
         self.lineage = lineage
         self.serial = serial
         self.outputs: dict[str, OutputState] = dict(outputs or {})
+        # What deletes kept on purpose (final snapshots of destroyed volumes), oldest first.
+        self.retained: list[dict[str, Any]] = []
+        self.intents: dict[InstanceAddr, CreateIntent] = {}
         self._instances: dict[InstanceAddr, ResourceInstanceState] = {}
         self._by_resource: dict[ResourceAddr, dict[InstanceAddr, None]] = {}
         for inst in (instances or {}).values():
@@ -191,13 +211,20 @@ class State:
         twin.lineage = self.lineage
         twin.serial = self.serial
         twin.outputs = dict(self.outputs)
+        twin.retained = list(self.retained)
+        twin.intents = dict(self.intents)
         twin._instances = dict(self._instances)
         twin._by_resource = {r: dict(a) for r, a in self._by_resource.items()}
         return twin
 
     def same_content(self, other: State) -> bool:
-        """True when outputs and instances are equal, whatever the lineage and serial."""
-        return self.outputs == other.outputs and self._instances == other._instances
+        """True when outputs, instances and records are equal, whatever the lineage and serial."""
+        return (
+            self.outputs == other.outputs
+            and self._instances == other._instances
+            and self.retained == other.retained
+            and self.intents == other.intents
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, State):
