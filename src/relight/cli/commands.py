@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -214,6 +215,9 @@ def _confirm(destroy: bool) -> bool:
 
 def cmd_apply(args: argparse.Namespace, destroy: bool = False) -> int:
     from relight.engine import read_plan
+    from relight.providers.clock import CLOCK
+
+    started, (cloud_before, _calls) = time.monotonic(), CLOCK.snapshot()
 
     destroy = destroy or bool(getattr(args, "destroy", False))
     config, diags = _load(args)
@@ -277,6 +281,9 @@ def cmd_apply(args: argparse.Namespace, destroy: bool = False) -> int:
         print(f"\nDestroy complete! Resources: {gone} destroyed.")
     else:
         print(f"\nApply complete! Resources: {add} added, {change} changed, {gone} destroyed.")
+    total, cloud = time.monotonic() - started, CLOCK.snapshot()[0] - cloud_before
+    if cloud > 0:
+        print(f"Took {total:.1f}s: {cloud:.1f}s waiting on the cloud API, {max(0.0, total - cloud):.1f}s in relight.")
     _print_outputs(state.outputs)
     return 0
 
@@ -408,6 +415,30 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    config, diags = _load(args)
+    if config is None or diags.has_errors:
+        _print_diags(diags, config.sources if config else None, _color(args))
+        return 1
+    variables, d = _variables(args, config)
+    diags.extend(d)
+    if diags.has_errors:
+        _print_diags(diags, config.sources, _color(args))
+        return 1
+    engine = _engine(args, config, variables)
+    with _maybe_lock(engine, args, "import"):
+        _state, d = engine.import_(args.address, args.id)
+    diags.extend(d)
+    _print_diags(diags, config.sources, _color(args))
+    if diags.has_errors:
+        return 1
+    print(
+        "\nImport successful!\n\nThe resources that were imported are shown above. These resources are now in\n"
+        "your relight state and will henceforth be managed by relight."
+    )
+    return 0
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init,
     "validate": cmd_validate,
@@ -418,6 +449,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "state": cmd_state,
     "force-unlock": cmd_force_unlock,
     "graph": cmd_graph,
+    "import": cmd_import,
 }
 
 

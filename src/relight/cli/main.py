@@ -177,6 +177,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("graph", help="print the dependency graph (DOT)")
     g.add_argument("--type", default="plan", help=argparse.SUPPRESS)
+
+    im = sub.add_parser(
+        "import",
+        help="bring an existing object under relight's management",
+        description="Find an existing object by its cloud id and record it in the state at ADDR. "
+        "ADDR must have a resource block in the configuration. Nothing in the cloud changes; run "
+        "'relight plan' afterwards to see how the configuration and the object differ.",
+        epilog="Example:\n  relight import aws_instance.ghe_node i-0abc123def456\n"
+        "  relight import aws_volume_attachment.data /dev/xvdf:vol-0abc:i-0def",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    im.add_argument("address", metavar="ADDR")
+    im.add_argument("id", metavar="ID")
+    _common_vars(im)
+    _common_lock(im)
+    im.add_argument("--no-color", action="store_true", help="plain text output")
+    im.add_argument("--input", default="false", help=argparse.SUPPRESS)
+
+    lc = sub.add_parser(
+        "local-cloud",
+        help="run the embedded local cloud (an AWS API emulator) in the foreground",
+        description=(
+            "Run an AWS API emulator on this machine, so relight (and any AWS tool) can work with no "
+            "account. Prints the environment variables to export in another shell; keeps every object "
+            "in memory while it runs; stops cleanly on Ctrl-C."
+        ),
+        epilog="Example:\n  relight local-cloud --port 4566\n  # in another shell: paste the export lines, then\n"
+        "  relight -chdir=examples/github-enterprise apply",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lc.add_argument(
+        "--port", type=int, default=4566, metavar="N", help="port to listen on (default 4566; 0 = any free port)"
+    )
+    lc.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     return parser
 
 
@@ -196,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             print(f"Error: cannot switch to directory {args.chdir!r}: {exc.strerror}", file=sys.stderr)
             return 1
+    if args.command == "local-cloud":
+        from relight.cli.localcloud_cmd import run_local_cloud
+
+        return run_local_cloud(args.host, args.port)
     from relight.cli import commands
 
     try:

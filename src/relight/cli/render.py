@@ -109,6 +109,8 @@ def _render_change(c: ResourceChange, col: Colors) -> list[str]:
     tint = col.action(c.action)
     kind = "data" if c.addr.resource.mode == "data" else "resource"
     title = f"  {col.bold}# {c.addr}{col.reset} {_headline(c)}"
+    if c.before_destroy:
+        title += f"\n  # {col.bold}(data safety: {c.before_destroy}){col.reset}"
     lines = [
         title,
         f'{tint}{sym:>3}{col.reset} {kind} "{c.addr.resource.type}" "{c.addr.resource.name}" {{',
@@ -259,6 +261,7 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
                 "replace_paths": [[p] for p in c.requires_replace],
             },
             "action_reason": c.reason or None,
+            "before_destroy": c.before_destroy or None,
         }
 
     return {

@@ -20,6 +20,7 @@ __all__ = ["BUILTIN", "ProviderRegistry", "UnknownProviderError"]
 
 # name -> "module:attribute"; imported lazily so `relight version` stays fast.
 BUILTIN: Mapping[str, str] = {
+    "aws": "relight.providers.aws:AwsProvider",
     "terraform": "relight.providers.builtin:TerraformProvider",
 }
 

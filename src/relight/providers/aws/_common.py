@@ -1,0 +1,134 @@
+"""Shared pieces of the AWS resource types: the API handle, tags, filters and small converters.
+
+Tags: ``tags`` is the user's map. Objects relight creates also carry ``relight:create-token``
+(the engine's idempotency token, so a create cut short by a crash can be found and adopted);
+tags under the ``relight:`` prefix are never shown in ``tags`` and never removed by updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from relight.providers.aws._api import AwsApi
+from relight.providers.base import FindCreatedRequest, PlanRequest, PlanResponse, ReadResponse, Schema, schema_plan
+from relight.providers.framework import CallError, DataSource, ResourceType
+from relight.values import UNKNOWN, Value
+
+__all__ = [
+    "TOKEN_TAG",
+    "AwsDataSource",
+    "AwsResource",
+    "api_of",
+    "ec2_filters",
+    "from_tag_list",
+    "tag_specs",
+    "to_tag_list",
+    "update_ec2_tags",
+]
+
+TOKEN_TAG = "relight:create-token"
+_INTERNAL = "relight:"
+
+
+def api_of(provider: object) -> AwsApi:
+    api = getattr(provider, "api", None)
+    if not isinstance(api, AwsApi):
+        raise CallError("The aws provider is not configured", "This is a bug: configure was not called.")
+    return api
+
+
+class AwsResource(ResourceType):
+    """Base of every aws_* resource: ``self.api`` and a tag-based ``find_created``.
+
+    Subclasses that tag on create set ``ec2_find`` to ``(describe operation, result key)`` and
+    implement ``describe_one``; everything else keeps the framework's "cannot look" default.
+    """
+
+    @property
+    def api(self) -> AwsApi:
+        return api_of(self.provider)
+
+    def plan(self, req: PlanRequest) -> PlanResponse:
+        return self.plan_change(without_empty_strings(self.schema, req))
+
+    def plan_change(self, req: PlanRequest) -> PlanResponse:
+        """Plan with ``""`` already turned into null; override this, not ``plan``."""
+        return schema_plan(self.schema, req)
+
+    def find_by_token(self, operation: str, key: str, token: str) -> list[dict[str, Any]]:
+        """EC2 objects carrying our create token (any state; the caller filters the dead)."""
+        out = self.api.call("ec2", operation, Filters=[{"Name": f"tag:{TOKEN_TAG}", "Values": [token]}])
+        if key == "Reservations":
+            return [i for r in out.get("Reservations", []) for i in r.get("Instances", [])]
+        items: list[dict[str, Any]] = out.get(key, [])
+        return items
+
+    def find_created(self, req: FindCreatedRequest) -> ReadResponse:
+        return ReadResponse(None)
+
+
+class AwsDataSource(DataSource):
+    @property
+    def api(self) -> AwsApi:
+        return api_of(self.provider)
+
+
+def to_tag_list(tags: Mapping[str, Value] | None) -> list[dict[str, str]]:
+    return [{"Key": str(k), "Value": "" if v is None else str(v)} for k, v in sorted((tags or {}).items())]
+
+
+def from_tag_list(items: Iterable[Mapping[str, Any]] | None) -> dict[str, str] | None:
+    """AWS tag list -> the user's ``tags`` map (None when empty, as Terraform shows it)."""
+    out = {str(t["Key"]): str(t.get("Value", "")) for t in items or () if not str(t["Key"]).startswith(_INTERNAL)}
+    return out or None
+
+
+def tag_specs(resource_type: str, tags: Mapping[str, Value] | None, token: str = "") -> list[dict[str, Any]]:
+    items = to_tag_list(tags)
+    if token:
+        items.append({"Key": TOKEN_TAG, "Value": token})
+    return [{"ResourceType": resource_type, "Tags": items}] if items else []
+
+
+def update_ec2_tags(
+    api: AwsApi, resource_id: str, before: Mapping[str, Value] | None, after: Mapping[str, Value] | None
+) -> None:
+    """Make the user's tags on ``resource_id`` equal ``after`` (internal tags untouched)."""
+    old, new = dict(before or {}), dict(after or {})
+    gone = [{"Key": k} for k in old if k not in new]
+    if gone:
+        api.call("ec2", "DeleteTags", Resources=[resource_id], Tags=gone)
+    changed = {k: v for k, v in new.items() if old.get(k) != v}
+    if changed:
+        api.call("ec2", "CreateTags", Resources=[resource_id], Tags=to_tag_list(changed))
+
+
+def ec2_filters(blocks: Iterable[Mapping[str, Value]] | None) -> list[dict[str, Any]]:
+    """Terraform's ``filter { name, values }`` blocks -> EC2 ``Filters``."""
+    return [{"Name": str(b["name"]), "Values": [str(v) for v in b.get("values") or []]} for b in blocks or []]
+
+
+def known(value: Value) -> bool:
+    return value is not None and value is not UNKNOWN
+
+
+def without_empty_strings(schema: Schema, req: PlanRequest) -> PlanRequest:
+    """Old configs write ``""`` for "not set" (``private_ip = ""``, ``snapshot_id = ""``), and
+    Terraform's AWS provider read it that way; so do we, for optional string attributes."""
+    proposed = req.proposed_new_state
+    if proposed is None:
+        return req
+    cleaned = {
+        k: (
+            None
+            if v == ""
+            and k in schema.attributes
+            and schema.attributes[k].type == "string"
+            and not schema.attributes[k].required
+            else v
+        )
+        for k, v in proposed.items()
+    }
+    return replace(req, proposed_new_state=cleaned, config=cleaned)

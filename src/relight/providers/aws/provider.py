@@ -1,0 +1,88 @@
+"""The ``aws`` provider: Terraform's resource names and attributes, on boto3.
+
+Configuration follows Terraform's ``provider "aws"`` block: ``region``, ``profile``,
+``access_key``/``secret_key``/``token``, ``max_retries`` and ``endpoints { ec2 = "..." }``;
+anything unset falls back to boto3's standard chain (``AWS_REGION``/``AWS_DEFAULT_REGION``,
+``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``..., ``AWS_ENDPOINT_URL`` and
+``AWS_ENDPOINT_URL_<SERVICE>``). The same code talks to real AWS and to the local cloud; only
+the endpoint differs.
+"""
+
+from __future__ import annotations
+
+from relight.providers.aws._api import AwsApi, AwsSettings
+from relight.providers.aws.cloudwatch import MetricAlarm
+from relight.providers.aws.ebs import EbsSnapshot, EbsSnapshotData, EbsVolume, VolumeAttachment
+from relight.providers.aws.instance import AmiData, Instance
+from relight.providers.aws.network import SecurityGroup, Subnet, Vpc
+from relight.providers.aws.route53 import Route53Record, Route53Zone
+from relight.providers.base import Attribute, BlockType, ConfigureRequest, ConfigureResponse, Schema
+from relight.providers.framework import BaseProvider
+
+__all__ = ["AwsProvider"]
+
+_SERVICES = ("ec2", "cloudwatch", "route53", "sts")
+_ENDPOINTS = Schema(attributes={name: Attribute("string", optional=True) for name in _SERVICES})
+
+_IGNORED = (
+    "skip_credentials_validation",
+    "skip_metadata_api_check",
+    "skip_requesting_account_id",
+    "skip_region_validation",
+    "s3_use_path_style",
+)
+
+
+class AwsProvider(BaseProvider):
+    """Amazon Web Services (EC2, EBS, CloudWatch, Route 53) through boto3."""
+
+    name = "aws"
+    provider_schema = Schema(
+        attributes={
+            "region": Attribute("string", optional=True),
+            "profile": Attribute("string", optional=True),
+            "access_key": Attribute("string", optional=True),
+            "secret_key": Attribute("string", optional=True, sensitive=True),
+            "token": Attribute("string", optional=True, sensitive=True),
+            "max_retries": Attribute("number", optional=True),
+            **{name: Attribute("any", optional=True) for name in _IGNORED},
+        },
+        blocks={"endpoints": BlockType(_ENDPOINTS, nesting="list", max_items=1)},
+    )
+    resource_types = (
+        Vpc,
+        Subnet,
+        SecurityGroup,
+        Instance,
+        EbsVolume,
+        VolumeAttachment,
+        EbsSnapshot,
+        MetricAlarm,
+        Route53Zone,
+        Route53Record,
+    )
+    data_source_types = (AmiData, EbsSnapshotData)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.api: AwsApi | None = None
+
+    def configure(self, req: ConfigureRequest) -> ConfigureResponse:
+        resp = super().configure(req)
+        settings = AwsSettings(req.config)
+        try:
+            api = AwsApi(settings)
+        except Exception as exc:  # botocore's ProfileNotFound and friends: the user can fix these
+            resp.diagnostics.error(
+                "Invalid provider configuration for aws",
+                f"{type(exc).__name__}: {exc}. Check the provider block and AWS_* environment variables.",
+            )
+            return resp
+        if api.region is None:
+            resp.diagnostics.error(
+                'The provider "aws" needs a region',
+                'Set region in the provider "aws" block, or export AWS_REGION (or AWS_DEFAULT_REGION).',
+            )
+            return resp
+        self.api = api
+        return resp
