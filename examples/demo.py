@@ -1,88 +1,196 @@
-"""The demo: relight's plan/apply cycle on built-in resources, told step by step.
+"""The demo: a stateful node that comes back the same way after any failure, on the local cloud.
 
-Run it with ``make demo``. It works in a scratch copy of ``examples/builtin`` (printed at the
-start) and needs no cloud account. Each step shows the command, what relight printed, and how
-long it took.
+Run it with ``make demo``. It starts the embedded local cloud (an AWS API emulator on
+127.0.0.1, no account needed), stands up ``examples/github-enterprise`` in a scratch copy, then
+plays the seed's three failure scenarios. Each step shows what was done to the cloud, the
+``relight`` commands a person (or the robot) runs and what they print, what was checked
+afterwards, and how long it took, split into waiting on the cloud API and relight's own time.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from relight.localcloud import ACCOUNT, LocalCloud
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+IP = "10.0.1.10"
+TOOK = re.compile(r"Took ([\d.]+)s: ([\d.]+)s waiting on the cloud API, ([\d.]+)s in relight\.")
 
 
-def step(title: str, *args: str, cwd: str, expect: int = 0, show: bool = True) -> str:
-    print(f"\n=== {title}\n$ relight {' '.join(args)}", flush=True)
-    started = time.monotonic()
+@dataclass
+class Timing:
+    step: str
+    wall: float
+    cloud: float
+    relight: float
+
+
+TIMINGS: list[Timing] = []
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def relight(work: str, *args: str, show: str = "all", label: str = "") -> str:
+    """Run ``relight ARGS`` as a user would; print its output ("all", "progress" or "none")."""
+    say(f"\n  $ relight {' '.join(args)}")
     proc = subprocess.run(
         [sys.executable, "-m", "relight", *args],
-        cwd=cwd,
+        cwd=work,
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
         check=False,
     )
-    elapsed = time.monotonic() - started
     text = proc.stdout + proc.stderr
-    if show:
-        print(text.rstrip())
-    print(f"--- exit {proc.returncode}, {elapsed:.2f}s", flush=True)
-    if proc.returncode != expect:
-        print(f"demo: expected exit code {expect}, got {proc.returncode}", file=sys.stderr)
+    lines = text.rstrip().splitlines()
+    if show == "progress":
+        keep = ("Creating", "Destroying", "Modifying", "complete", "kept", "Took", "adopted", "Error", "Apply")
+        lines = [ln for ln in lines if any(k in ln for k in keep) and "Refreshing" not in ln]
+    if show != "none":
+        for line in lines:
+            say(f"    {line}")
+    if proc.returncode != 0:
+        say(f"\ndemo: relight {' '.join(args)} failed (exit {proc.returncode})")
         sys.exit(1)
+    found = TOOK.search(text)
+    if found and label:
+        TIMINGS.append(Timing(label, *(float(g) for g in found.groups())))
     return text
 
 
+class View:
+    """The cloud as boto3 sees it: what a person would check in the console."""
+
+    def __init__(self) -> None:
+        self.ec2: Any = boto3.client("ec2")
+        self.cloudwatch: Any = boto3.client("cloudwatch")
+        self.route53: Any = boto3.client("route53")
+
+    def node(self) -> dict[str, Any]:
+        out = self.ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["running"]}])
+        running = [i for r in out["Reservations"] for i in r["Instances"]]
+        assert len(running) == 1, f"expected one running node, found {len(running)}"
+        return dict(running[0])
+
+    def data_volume(self) -> dict[str, Any]:
+        vols = self.ec2.describe_volumes(Filters=[{"Name": "tag:Name", "Values": ["github-enterprise-data"]}])
+        return dict(vols["Volumes"][0])
+
+    def check(self, volume_id: str) -> str:
+        node = self.node()
+        iid = node["InstanceId"]
+        vol = self.ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]
+        attached = [(a["InstanceId"], a["Device"]) for a in vol["Attachments"]]
+        alarms = self.cloudwatch.describe_alarms()["MetricAlarms"]
+        watched = {a["AlarmName"]: a["Dimensions"][0]["Value"] for a in alarms}
+        zone = self.route53.list_hosted_zones()["HostedZones"][0]["Id"]
+        records = self.route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+        dns = {r["Name"]: [x["Value"] for x in r["ResourceRecords"]] for r in records if r["Type"] == "A"}
+        checks = [
+            (node["PrivateIpAddress"] == IP, f"node {iid} is running with the private IP {node['PrivateIpAddress']}"),
+            (attached == [(iid, "/dev/xvdf")], f"data volume {volume_id} is attached to it at /dev/xvdf"),
+            (set(watched.values()) == {iid}, f"alarms {', '.join(sorted(watched))} watch {iid}"),
+            (dns.get("ghe.corp.internal.") == [IP], f"DNS ghe.corp.internal -> {IP}"),
+        ]
+        for ok, text in checks:
+            say(f"    {'ok ' if ok else 'FAIL'} {text}")
+            if not ok:
+                sys.exit(1)
+        return str(iid)
+
+
 def main() -> int:
-    work = tempfile.mkdtemp(prefix="relight-demo-")
-    shutil.copytree(os.path.join(HERE, "builtin"), work, dirs_exist_ok=True)
-    print(f"relight demo: working in {work} (a copy of examples/builtin)")
-    step("Check the configuration", "validate", cwd=work)
-    step("Plan: what would be created", "plan", "-detailed-exitcode", cwd=work, expect=2)
-    step("Apply it (no prompt: -auto-approve)", "apply", "-auto-approve", cwd=work)
-    step("Outputs, as JSON for scripts", "output", "-json", cwd=work)
-    step("Nothing changed, so the plan is empty", "plan", "-detailed-exitcode", cwd=work)
-    step(
-        "Save a plan that adds a replica, then apply exactly it",
-        "plan",
-        "-var",
-        "replicas=3",
-        "-out=more.plan",
-        cwd=work,
-        expect=0,
-    )
-    step("Apply the saved plan", "apply", "more.plan", cwd=work)
-    step(
-        "A saved plan is refused once the state moved on", "apply", "more.plan", cwd=work, expect=1
-    )
-    step(
-        "Recycle the node: -replace rebuilds it and re-wires what depends on it",
-        "apply",
-        "-auto-approve",
-        "-var",
-        "replicas=3",
-        "-replace=terraform_data.node",
-        cwd=work,
-    )
-    step("State: every instance, and the versions kept", "state", "list", cwd=work)
-    step("", "state", "history", cwd=work)
-    with open(os.path.join(work, "broken.tf"), "w", encoding="utf-8") as fh:
-        fh.write('output "oops" {\n  value = var.not_declared\n}\n')
-    step(
-        "A mistake is a message with file, line and column, never a traceback",
-        "plan",
-        cwd=work,
-        expect=1,
-    )
-    os.remove(os.path.join(work, "broken.tf"))
-    step("Destroy everything", "destroy", "-auto-approve", "-var", "replicas=3", cwd=work)
-    print(f"\nrelight demo: done. The scratch directory {work} is left for you to explore.")
+    say("relight demo: a stateful node that comes back the same way after any failure")
+    say("=" * 78)
+    started = time.monotonic()
+    with LocalCloud() as cloud:
+        os.environ.update(cloud.env())
+        say(f"\n[0] The embedded local cloud (an AWS API emulator) is up at {cloud.endpoint}")
+        say("    Everything below is plain AWS API traffic; point the same config at a real")
+        say("    account and only the endpoint changes (see README, 'Real AWS').")
+        work = os.path.join(tempfile.mkdtemp(prefix="relight-demo-"), "github-enterprise")
+        shutil.copytree(os.path.join(HERE, "github-enterprise"), work)
+        say(f"    Working copy of examples/github-enterprise: {work}")
+        view = View()
+
+        say("\n[1] Stand up the stack: VPC, subnet, security group, the node from the ghe image with")
+        say("    a fixed private IP, a separate 100 GB data volume, its attachment, two alarms and DNS.")
+        relight(work, "apply", "-auto-approve", show="progress", label="stand-up")
+        volume = view.data_volume()["VolumeId"]
+        first = view.check(volume)
+
+        say("\n[2] Scenario 1: the node dies. Someone terminates it by hand:")
+        say(f"      aws ec2 terminate-instances --instance-ids {first}")
+        view.ec2.terminate_instances(InstanceIds=[first])
+        say("    Recovery is one run. The plan finds the node deleted and re-wires what depends on it:")
+        relight(work, "plan", "-no-color")
+        relight(work, "apply", "-auto-approve", show="progress", label="scenario 1: node terminated")
+        second = view.check(volume)
+        say(f"    -> a new node ({second}), the same IP, the same data volume, alarms moved, DNS untouched.")
+
+        say("\n[3] Scenario 2: revert to an older snapshot. A nightly snapshot exists:")
+        nightly = view.ec2.create_snapshot(VolumeId=volume, Description="nightly")["SnapshotId"]
+        say(f"      {nightly} (nightly, of {volume})")
+        say("    A pull request sets snapshot_id; the plan replaces the volume and says it will")
+        say("    snapshot the current one first, so today's data is never lost:")
+        relight(work, "plan", "-no-color", f"-var=snapshot_id={nightly}")
+        text = relight(
+            work, "apply", "-auto-approve", f"-var=snapshot_id={nightly}", show="progress", label="scenario 2: revert"
+        )
+        new_volume = view.data_volume()["VolumeId"]
+        kept = re.search(r"kept (snap-[0-9a-f]+)", text)
+        restored_from = view.ec2.describe_volumes(VolumeIds=[new_volume])["Volumes"][0].get("SnapshotId")
+        say(f"    ok  new data volume {new_volume} was created from {restored_from}")
+        say(f"    ok  the old volume's data is in {kept.group(1) if kept else '?'} (recorded in the state file)")
+        view.check(new_volume)
+
+        say("\n[4] Scenario 3: recycle the node (a fresh instance, e.g. after patching the image).")
+        relight(
+            work,
+            "apply",
+            "-auto-approve",
+            "-replace=aws_instance.ghe_node",
+            f"-var=snapshot_id={nightly}",
+            show="progress",
+            label="scenario 3: -replace",
+        )
+        third = view.check(new_volume)
+        say("    ...or the old way from the seed: terminate it and trigger a run.")
+        view.ec2.terminate_instances(InstanceIds=[third])
+        relight(
+            work,
+            "apply",
+            "-auto-approve",
+            f"-var=snapshot_id={nightly}",
+            show="progress",
+            label="scenario 3: terminate + run",
+        )
+        view.check(new_volume)
+
+        snaps = view.ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+        ours = [s for s in snaps if s["OwnerId"] == ACCOUNT and not s.get("Description", "").startswith("Auto")]
+        say(f"\n[5] Nothing was lost: {len(ours)} snapshots kept, one data volume in use, one node running.")
+        relight(work, "state", "list")
+
+    say("\nTime per run (from relight's own 'Took' line):\n")
+    say(f"    {'step':<30} {'wall':>7} {'cloud API':>10} {'relight':>8}")
+    for t in TIMINGS:
+        say(f"    {t.step:<30} {t.wall:>6.1f}s {t.cloud:>9.1f}s {t.relight:>7.1f}s")
+    say(f"\nDemo finished in {time.monotonic() - started:.1f}s. The local cloud has stopped; its objects are gone.")
+    say(f"The working copy (with its state file) is left in {work}.")
     return 0
 
 

@@ -1,0 +1,141 @@
+"""Recovery runs of the three failure scenarios on the local cloud: where does the time go?
+
+The local cloud runs as its own process (``relight local-cloud``), as a user would run it, so
+its work does not compete with relight for this process's interpreter. Each scenario's failure
+is made with boto3, then the recovery ``relight apply`` runs in this process; the wall time is
+split into the time during which at least one cloud call or wait was in flight (the cloud's
+share) and the rest (relight's own: parsing, planning, journaling, Python overhead).
+
+Usage: .venv/bin/python bench/recovery_bench.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import boto3
+
+from relight.cli.main import main
+from relight.providers.clock import CLOCK
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def run(workdir: Path, *args: str) -> tuple[float, float]:
+    """Run relight in-process; return (wall seconds, cloud seconds)."""
+    cloud0, _ = CLOCK.snapshot()
+    started = time.monotonic()
+    with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
+        code = main([f"-chdir={workdir}", *args])
+    wall = time.monotonic() - started
+    if code != 0:
+        raise SystemExit(f"relight {' '.join(args)} failed:\n{out.getvalue()}\n{err.getvalue()}")
+    return wall, CLOCK.snapshot()[0] - cloud0
+
+
+def main_bench() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    opts = parser.parse_args()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "relight", "local-cloud", f"--port={port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        for line in server.stdout:
+            if "Press Ctrl-C" in line:
+                break
+        env = {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "relight-local",
+            "AWS_SECRET_ACCESS_KEY": "relight-local-secret",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+        }
+        os.environ.update(env)
+        bench(opts.runs)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=10)
+
+
+def bench(runs: int) -> None:
+    ec2 = boto3.client("ec2")
+    tmp = Path(tempfile.mkdtemp(prefix="relight-bench-"))
+    workdir = tmp / "github-enterprise"
+    shutil.copytree(ROOT / "examples" / "github-enterprise", workdir, ignore=shutil.ignore_patterns("relight.tfstate*"))
+    wall, cloud = run(workdir, "apply", "-auto-approve")
+    print(f"stand-up apply (10 resources): {wall:.2f}s wall, {cloud:.2f}s cloud")
+
+    def node_id() -> str:
+        out = ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["running"]}])
+        return str(out["Reservations"][0]["Instances"][0]["InstanceId"])
+
+    def volume_id() -> str:
+        out = ec2.describe_volumes(
+            Filters=[{"Name": "size", "Values": ["100"]}, {"Name": "status", "Values": ["in-use"]}]
+        )
+        return str(out["Volumes"][0]["VolumeId"])
+
+    snapshot: dict[str, str] = {}
+
+    def terminate() -> list[str]:
+        ec2.terminate_instances(InstanceIds=[node_id()])
+        return ["apply", "-auto-approve", *vars_()]
+
+    def revert() -> list[str]:
+        snapshot["id"] = ec2.create_snapshot(VolumeId=volume_id())["SnapshotId"]
+        return ["apply", "-auto-approve", *vars_()]
+
+    def recycle() -> list[str]:
+        return ["apply", "-auto-approve", "-replace=aws_instance.ghe_node", *vars_()]
+
+    def vars_() -> list[str]:
+        return [f"-var=snapshot_id={snapshot['id']}"] if snapshot else []
+
+    scenarios: list[tuple[str, Callable[[], list[str]]]] = [
+        ("1 terminated instance", terminate),
+        ("2 revert to snapshot", revert),
+        ("3 recycle (-replace)", recycle),
+    ]
+    print(f"\nrecovery runs on the local cloud (median of {runs}; `relight local-cloud` in its own process)\n")
+    print(f"{'scenario':<24} {'wall':>8} {'cloud API':>10} {'relight':>8} {'relight share':>14}")
+    for name, prepare in scenarios:
+        walls, clouds = [], []
+        for _ in range(runs):
+            args = prepare()
+            wall, cloud = run(workdir, *args)
+            walls.append(wall)
+            clouds.append(cloud)
+        w, c = statistics.median(walls), statistics.median(clouds)
+        share = 100 * (w - c) / w
+        print(f"{name:<24} {w:>7.2f}s {c:>9.2f}s {w - c:>7.2f}s {share:>13.0f}%")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main_bench()

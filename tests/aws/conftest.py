@@ -1,0 +1,40 @@
+"""One in-process local cloud per test session; every test starts from an empty cloud."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from relight.localcloud import LocalCloud
+
+
+@pytest.fixture(scope="session")
+def local_cloud() -> Iterator[LocalCloud]:
+    with LocalCloud() as cloud:
+        yield cloud
+
+
+@pytest.fixture
+def cloud(local_cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> LocalCloud:
+    """The local cloud, emptied, with this process's AWS_* environment pointing at it."""
+    local_cloud.reset()
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    for key, value in local_cloud.env().items():
+        monkeypatch.setenv(key, value)
+    return local_cloud
+
+
+@pytest.fixture
+def ec2(cloud: LocalCloud):  # type: ignore[no-untyped-def]
+    return boto3.client("ec2")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
