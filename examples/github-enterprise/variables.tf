@@ -25,8 +25,9 @@ variable "private_ip" {
   description = "The node's fixed address; every replacement gets it again."
 
   validation {
-    condition     = can(cidrhost("10.0.1.0/24", 0)) && startswith(var.private_ip, "10.0.1.")
-    error_message = "The private_ip must be inside the private subnet 10.0.1.0/24."
+    # AWS keeps the first four addresses of a subnet and the last one for itself.
+    condition     = contains([for i in range(4, 255) : cidrhost("10.0.1.0/24", i)], var.private_ip)
+    error_message = "The private_ip must be a usable address of the private subnet: 10.0.1.4 to 10.0.1.254."
   }
 }
 

@@ -2,7 +2,8 @@
 # syntax: quoted interpolation, `tags` as a block, 1 for true, "" for unset).
 # Only the placeholders are filled in, from network.tf; and the seed's volume
 # zone "us-east-1" (a region, which AWS refuses as a zone) is given as the
-# zone "us-east-1a".
+# zone "us-east-1a". The image ami-347c015e exists on the local cloud (it ships
+# it for this example); on a real account, use an image you own.
 
 resource "aws_instance" "ghe_node" {
   ami = "ami-347c015e"

@@ -100,7 +100,17 @@ def make_emulator_strict() -> None:
         from moto.ec2.models.subnets import Subnet
 
         def request_ip(self: Any, ip: str, instance: Any) -> None:
-            if ipaddress.ip_address(ip) not in self.cidr:
+            try:
+                address = ipaddress.ip_address(ip)
+            except ValueError:
+                raise EC2ClientError("InvalidParameterValue", f"Invalid IPv4 address: {ip}") from None
+            reserved = {self.cidr.network_address + i for i in range(4)} | {self.cidr.broadcast_address}
+            if address in reserved:
+                raise EC2ClientError(
+                    "InvalidParameterValue",
+                    f"Address {ip} is reserved in subnet {self.cidr} (AWS keeps the first four and the last).",
+                )
+            if address not in self.cidr:
                 raise EC2ClientError(
                     "InvalidParameterValue",
                     f"Address {ip} does not fall within the subnet's address range ({self.cidr}).",

@@ -293,3 +293,63 @@ def test_relight_import_then_plan_converges(net: dict[str, str], tmp_path: Path)
     assert again.code == 1 and "Resource already managed by relight" in again.err
     nowhere = relight(tmp_path, "import", "aws_ebs_volume.other", vol)
     assert nowhere.code == 1 and "Configuration for import target does not exist" in nowhere.err
+
+
+def test_a_missing_snapshot_is_refused_at_plan_time_and_the_volume_is_kept(cloud: LocalCloud, tmp_path: Path) -> None:
+    base = 'variable "snap" {\n  default = null\n}\nresource "aws_ebs_volume" "data" {\n  availability_zone = "us-east-1a"\n  size = 5\n  snapshot_id = var.snap\n}\n'
+    write(tmp_path, base)
+    assert relight(tmp_path, "apply", "-auto-approve").code == 0
+    [vol] = Cloud().volumes()
+    res = relight(tmp_path, "apply", "-auto-approve", "-var=snap=snap-0doesnotexist00000")
+    assert res.code == 1 and "Snapshot snap-0doesnotexist00000 does not exist" in res.err and "Nothing was changed" in res.err
+    assert [v["VolumeId"] for v in Cloud().volumes()] == [vol["VolumeId"]]
+
+
+def test_a_failed_replacement_names_the_snapshot_that_kept_the_data(cloud: LocalCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models.elastic_block_store import EBSBackend
+
+    write(tmp_path, 'resource "aws_ebs_volume" "data" {\n  availability_zone = "us-east-1a"\n  size = 5\n}\n')
+    assert relight(tmp_path, "apply", "-auto-approve").code == 0
+    original = EBSBackend.create_volume
+
+    def no_capacity(self: object, *args: object, **kwargs: object) -> None:
+        raise EC2ClientError("InsufficientVolumeCapacity", "There is not enough capacity.")
+
+    monkeypatch.setattr(EBSBackend, "create_volume", no_capacity)
+    res = relight(tmp_path, "apply", "-auto-approve", "-replace=aws_ebs_volume.data")
+    assert res.code == 1
+    kept = [s["SnapshotId"] for s in Cloud().snapshots()]
+    assert len(kept) == 1
+    assert f"aws_ebs_volume.data was destroyed, and its data is safe in {kept[0]}" in res.err
+    assert f'set snapshot_id = "{kept[0]}"' in res.err
+    monkeypatch.setattr(EBSBackend, "create_volume", original)
+
+
+@pytest.mark.parametrize(
+    ("ip", "message"),
+    [("10.0.1.999", "Invalid private_ip '10.0.1.999'"), ("10.0.1.2", "InvalidParameterValue"), ("10.0.1.255", "InvalidParameterValue")],
+)
+def test_bad_private_ips_are_refused_before_anything_is_destroyed(net: dict[str, str], tmp_path: Path, ip: str, message: str) -> None:
+    write(tmp_path, node(net, private_ip=f'"{ip}"'))
+    res = relight(tmp_path, "apply", "-auto-approve")
+    assert res.code == 1 and message in res.err
+    assert "Traceback" not in res.text and "<!doctype" not in res.text.lower()
+
+
+def test_an_unknown_volume_type_is_refused_at_plan_time(cloud: LocalCloud, tmp_path: Path) -> None:
+    write(tmp_path, 'resource "aws_ebs_volume" "v" {\n  availability_zone = "us-east-1a"\n  size = 5\n  type = "gp9"\n}\n')
+    res = relight(tmp_path, "plan")
+    assert res.code == 1 and "Invalid volume type 'gp9'" in res.err
+
+
+def test_validate_checks_arguments_and_attributes_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in [k for k in __import__("os").environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(key)
+    write(tmp_path, 'resource "aws_instance" "n" {\n  ami = "ami-1"\n  instance_typ = "t3.micro"\n}\noutput "ip" {\n  value = aws_instance.n.privat_ip\n}\nresource "aws_ebs_volum" "v" {\n}\n')
+    res = relight(tmp_path, "validate")
+    assert res.code == 1
+    assert 'An argument named "instance_typ" is not expected here (aws_instance.n). Did you mean "instance_type"?' in res.err
+    assert 'The argument "instance_type" is required' in res.err
+    assert 'named "privat_ip". Did you mean "private_ip"?' in res.err
+    assert 'resource type "aws_ebs_volum". Did you mean "aws_ebs_volume"?' in res.err

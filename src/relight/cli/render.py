@@ -184,7 +184,7 @@ def render_plan(plan: Plan, color: bool = False) -> str:
             out.append("")
     for src, dst in plan.moved:
         out.append(f"  # {src} has moved to {dst}")
-    changes = [c for c in plan.changes if c.action is not Action.NOOP]
+    changes = sorted((c for c in plan.changes if c.action is not Action.NOOP), key=lambda c: str(c.addr))
     if plan.mode is PlanMode.REFRESH_ONLY:
         if plan.drift:
             out.append(

@@ -299,7 +299,25 @@ class Applier:
                 self.state.intents.pop(change.addr, None)
         self.hook.apply_done(change.addr, change.action, False, elapsed, _id(new_state), diags)
         self._add(change, diags)
+        if failed and new_state is None and change.action is Action.REPLACE:
+            self._point_at_kept_data(change)
         return not failed
+
+    def _point_at_kept_data(self, change: ResourceChange) -> None:
+        """The old object is gone and its replacement failed: say where its data was kept."""
+        kept = [r for r in self.state.retained if r.get("address") == str(change.addr) and r.get("snapshot_id")]
+        if not kept:
+            return
+        snap = kept[-1]["snapshot_id"]
+        with self._lock:
+            self.diags.warning(
+                f"{change.addr} was destroyed, and its data is safe in {snap}",
+                f"The replacement could not be created, so {change.addr} does not exist now. Its data "
+                f"was kept in {snap} before the destroy. Fix the cause above, and to bring the data "
+                f'back set snapshot_id = "{snap}" before the next apply; without it a new, empty '
+                "volume would be created.",
+                address=str(change.addr),
+            )
 
     def _intend(self, change: ResourceChange, planned: dict[str, Value]) -> str:
         """A fresh idempotency token; journaled first when the provider can find by it."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from relight.addrs import InstanceAddr, ResourceAddr
@@ -30,7 +31,7 @@ from relight.engine.planner import Planner, PlanOptions, refresh_state, resolve_
 from relight.engine.providers import ProviderSet
 from relight.errors import PlanError
 from relight.lang import Config
-from relight.providers.base import ImportRequest, ReadRequest
+from relight.providers.base import ImportRequest, ReadRequest, Schema
 from relight.providers.registry import ProviderRegistry
 from relight.state import LockInfo, ObjectState, State, StateBackend
 from relight.values import UNKNOWN, Value
@@ -198,8 +199,15 @@ class Engine:
         if diags.has_errors or provider is None:
             return stored, diags
         resp = provider.import_(ImportRequest(res.type, import_id))
-        diags.extend(resp.diagnostics)
+        for diag in resp.diagnostics:
+            diags.append(replace(diag, address=diag.address or str(addr)))
         if resp.state is None or resp.diagnostics.has_errors:
+            diags.error(
+                f"Cannot import {import_id} as {addr}",
+                "Check the id, and that the provider's region, account and endpoint are where the "
+                "object lives. Nothing was changed.",
+                address=str(addr),
+            )
             return stored, diags
         read = provider.read(ReadRequest(res.type, resp.state))
         diags.extend(read.diagnostics)
@@ -215,6 +223,12 @@ class Engine:
             final = journal.commit(state)
         self.hook.message(f"{addr}: Import complete [id={read.new_state.get('id')}]")
         return final, diags
+
+    def schema_of(self, provider_key: str, type_name: str) -> Schema | None:
+        """The schema of a managed resource type (after :meth:`plan` set the providers up)."""
+        if self._providers is None:
+            return None
+        return self._providers.resource_schema(provider_key, type_name)
 
     def graph(self) -> tuple[ConfigGraph, Diagnostics]:
         """The configuration's dependency graph (for ``relight graph``)."""

@@ -94,6 +94,9 @@ class Schema:
     # True when create marks the object with the request's token and find_created can look it
     # up: the engine then journals each create's token first, so a crash loses no object.
     recoverable: bool = False
+    # True when the object holds data that exists nowhere else (a disk, a snapshot): the heal
+    # loop never destroys, replaces or re-creates one without a person.
+    holds_data: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,7 +197,9 @@ class AwsError(CallError):
 def translate(operation: str, exc: botocore.exceptions.ClientError) -> AwsError:
     err = exc.response.get("Error", {})
     code = str(err.get("Code") or "Unknown")
-    message = str(err.get("Message") or exc)
+    message = err.get("Message")
+    if not message or message == "None":
+        message = "AWS gave no further detail."
     return AwsError(operation, code, message)
 
 

@@ -51,6 +51,7 @@ from relight.values import UNKNOWN, Value, strip_unknown
 __all__ = ["FINAL_SNAPSHOT_TAG", "EbsSnapshot", "EbsSnapshotData", "EbsVolume", "VolumeAttachment"]
 
 VOLUME_TIMEOUT = 300.0
+VOLUME_TYPES = ("gp2", "gp3", "io1", "io2", "st1", "sc1", "standard")
 SNAPSHOT_TIMEOUT = 3600.0
 FINAL_SNAPSHOT_TAG = "relight:final-snapshot-of"
 _VOLUME_GONE = ("InvalidVolume.NotFound",)
@@ -83,6 +84,7 @@ def wait_snapshot(resource: AwsResource, snapshot_id: str) -> dict[str, Any]:
 class EbsVolume(AwsResource):
     name = "aws_ebs_volume"
     schema = Schema(
+        holds_data=True,
         recoverable=True,
         attributes={
             "id": Attribute("string", computed=True),
@@ -102,7 +104,7 @@ class EbsVolume(AwsResource):
                 description="Snapshot the volume before destroying it (relight's default: true).",
             ),
             "tags": Attribute("map", element="string", optional=True),
-        }
+        },
     )
 
     def plan_change(self, req: PlanRequest) -> PlanResponse:
@@ -114,6 +116,15 @@ class EbsVolume(AwsResource):
         resp = schema_plan(self.schema, req)
         planned = resp.planned_state
         assert planned is not None
+        kind = planned.get("type")
+        if isinstance(kind, str) and kind not in VOLUME_TYPES:
+            raise CallError(
+                f"Invalid volume type {kind!r}",
+                f"type must be one of {', '.join(VOLUME_TYPES)}.",
+            )
+        snapshot = planned.get("snapshot_id")
+        if isinstance(snapshot, str) and (prior is None or prior.get("snapshot_id") != snapshot):
+            self._check_snapshot(snapshot)
         if prior is not None and not resp.requires_replace:
             size, old = planned.get("size"), prior.get("size")
             if isinstance(size, int | float) and isinstance(old, int | float) and size < old:
@@ -204,6 +215,25 @@ class EbsVolume(AwsResource):
         return ReadResponse(self._available(alive[0]["VolumeId"], req.planned_state))
 
     # -- helpers ------------------------------------------------------------------------
+    def _check_snapshot(self, snapshot_id: str) -> None:
+        """Refuse at plan time a snapshot that does not exist or is not usable: otherwise a
+        replacement would destroy the current volume first and only then fail to create."""
+        out = self.api.try_call(
+            "ec2",
+            "DescribeSnapshots",
+            ("InvalidSnapshot.NotFound", "InvalidSnapshotID.Malformed"),
+            SnapshotIds=[snapshot_id],
+        )
+        snaps = (out or {}).get("Snapshots", [])
+        if not snaps:
+            raise CallError(
+                f"Snapshot {snapshot_id} does not exist",
+                "snapshot_id must name an existing snapshot in this region and account. Nothing was "
+                "changed. List candidates with: aws ec2 describe-snapshots --owner-ids self",
+            )
+        if snaps[0].get("State") == "error":
+            raise CallError(f"Snapshot {snapshot_id} is in state 'error' and cannot be restored")
+
     def _final_snapshot(self, vol: Mapping[str, Any]) -> dict[str, Value]:
         volume_id = vol["VolumeId"]
         tags = [t for t in vol.get("Tags", []) if not str(t["Key"]).startswith("relight:")]
@@ -393,6 +423,7 @@ def _live_attachment(vol: Mapping[str, Any]) -> dict[str, Any] | None:
 class EbsSnapshot(AwsResource):
     name = "aws_ebs_snapshot"
     schema = Schema(
+        holds_data=True,
         recoverable=True,
         attributes={
             "id": Attribute("string", computed=True),
@@ -404,7 +435,7 @@ class EbsSnapshot(AwsResource):
             "kms_key_id": Attribute("string", computed=True),
             "owner_id": Attribute("string", computed=True),
             "tags": Attribute("map", element="string", optional=True),
-        }
+        },
     )
 
     def create(self, req: CreateRequest) -> CreateResponse:

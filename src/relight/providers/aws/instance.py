@@ -14,6 +14,7 @@ next plan re-creates it.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from collections.abc import Mapping
@@ -102,6 +103,14 @@ class Instance(AwsResource):
         planned = resp.planned_state
         if planned is None:
             return resp
+        ip = planned.get("private_ip")
+        if isinstance(ip, str):
+            try:
+                ipaddress.IPv4Address(ip)
+            except ValueError:
+                raise CallError(
+                    f"Invalid private_ip {ip!r}", "private_ip must be an IPv4 address such as 10.0.1.10."
+                ) from None
         prior = req.prior_state if not resp.requires_replace else None
         replace = list(resp.requires_replace)
         root, root_changed = _plan_root(planned.get("root_block_device"), prior)
