@@ -1,4 +1,4 @@
-"""One in-process local cloud per test session; every test starts from an empty cloud."""
+"""Shared fixtures. One in-process local cloud per test session; each test starts from an empty cloud."""
 
 from __future__ import annotations
 

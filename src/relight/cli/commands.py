@@ -25,9 +25,29 @@ def _color(args: argparse.Namespace) -> bool:
 
 
 def _print_diags(diags: Diagnostics | list[Diagnostic], sources: Mapping[str, str] | None, color: bool) -> None:
-    items = list(diags)
+    items = _merge_repeats(list(diags))
     if items:
         print(render(items, sources or {}, color=color and sys.stderr.isatty()), file=sys.stderr)
+
+
+def _merge_repeats(items: list[Diagnostic]) -> list[Diagnostic]:
+    """One diagnostic for a problem that hit many objects alike (an unreachable endpoint, no
+    credentials), naming every object, instead of the same box once per object."""
+    from dataclasses import replace
+
+    groups: dict[tuple[object, ...], list[Diagnostic]] = {}
+    for d in items:
+        key = (d.severity, d.summary, d.detail, d.subject) if d.subject is None and d.address else (id(d),)
+        groups.setdefault(key, []).append(d)
+    out: list[Diagnostic] = []
+    for same in groups.values():
+        first = same[0]
+        if len(same) == 1:
+            out.append(first)
+            continue
+        names = ", ".join(sorted({d.address or "" for d in same}))
+        out.append(replace(first, address=None, detail=f"{first.detail}\n\nAffected ({len(same)}): {names}"))
+    return out
 
 
 def _fail(message: str, detail: str = "") -> int:
@@ -97,9 +117,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     config, diags = _load(args)
     if config is not None and not diags.has_errors:
         from relight.engine.graph import build_graph
+        from relight.engine.validate import validate_schemas
+        from relight.providers.registry import ProviderRegistry
 
         _, d = build_graph(config)
         diags.extend(d)
+        diags.extend(validate_schemas(config, ProviderRegistry()))
     if args.json:
         print(
             json.dumps(
@@ -450,7 +473,16 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "force-unlock": cmd_force_unlock,
     "graph": cmd_graph,
     "import": cmd_import,
+    "heal": lambda a: _heal_cmds().cmd_heal(a),
+    "watch": lambda a: _heal_cmds().cmd_watch(a),
+    "incidents": lambda a: _heal_cmds().cmd_incidents(a),
 }
+
+
+def _heal_cmds() -> Any:
+    from relight.cli import heal_cmds
+
+    return heal_cmds
 
 
 def run(args: argparse.Namespace) -> int:

@@ -137,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
         "apply",
         help="make the changes (asks first unless -auto-approve)",
         description="Plan and apply, or apply a saved plan file exactly.",
+        epilog="Examples:\n  relight apply\n  relight plan -out=fix.plan && relight apply fix.plan\n"
+        "  relight apply -auto-approve -replace=aws_instance.ghe_node      # recycle the node\n"
+        "  relight apply -var snapshot_id=snap-0abc                       # restore the data volume",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _plan_flags(a)
     a.add_argument("--auto-approve", action="store_true", help="skip the 'yes' prompt")
@@ -178,6 +182,35 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("graph", help="print the dependency graph (DOT)")
     g.add_argument("--type", default="plan", help=argparse.SUPPRESS)
 
+    heal_help = (
+        "Each pass refreshes and plans. A plan that only re-creates vanished objects and re-wires "
+        "what used them is a recovery: applied by itself when the policy's mode is auto, then "
+        "verified. Drift and any other change are reported for a person. Policy: "
+        'relight { heal { mode = "auto" | "notify" | "off", revert_drift, max_recoveries_per_hour, '
+        "notify { slack, webhook } } }. Incidents are kept beside the state (relight incidents)."
+    )
+    h = sub.add_parser(
+        "heal",
+        help="run one heal pass: detect vanished objects and recover them if the policy allows",
+        description="Run one heal pass now. " + heal_help,
+        epilog="Exit status: 0 nothing to do or recovered, 2 needs a person, 1 failed or skipped.",
+    )
+    w = sub.add_parser(
+        "watch",
+        help="run heal passes until stopped (Ctrl-C or SIGTERM finish the current pass)",
+        description="Run heal passes every --interval until stopped. " + heal_help,
+        epilog="Example:\n  relight watch --interval 30s --mode auto",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    w.add_argument("--interval", default="30s", metavar="DURATION", help="time between passes (default 30s)")
+    for parser_ in (h, w):
+        parser_.add_argument(
+            "--mode", choices=["auto", "notify", "off"], help="override the policy's mode for this run"
+        )
+        _common_vars(parser_)
+    inc = sub.add_parser("incidents", help="list recorded incidents (what vanished, when, how it ended)")
+    inc.add_argument("--json", action="store_true", help="machine-readable output")
+
     im = sub.add_parser(
         "import",
         help="bring an existing object under relight's management",
@@ -188,8 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  relight import aws_volume_attachment.data /dev/xvdf:vol-0abc:i-0def",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    im.add_argument("address", metavar="ADDR")
-    im.add_argument("id", metavar="ID")
+    im.add_argument("address", metavar="ADDR", help="the resource address in the configuration, e.g. aws_instance.node")
+    im.add_argument("id", metavar="ID", help="the object's id in the cloud, e.g. i-0abc123 (see each type's docs)")
     _common_vars(im)
     _common_lock(im)
     im.add_argument("--no-color", action="store_true", help="plain text output")

@@ -1,0 +1,151 @@
+"""``relight heal``, ``relight watch`` and ``relight incidents``.
+
+Exit codes of ``heal``: 0 nothing to do or recovered; 2 something needs a person (drift, a
+plan that is not a pure recovery, or a policy that does not allow applying); 1 a failure (the
+recovery failed, the configuration has errors, or the pass was skipped because of the lock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from types import FrameType
+
+from relight.addrs import InstanceAddr
+from relight.cli.progress import CliHook
+from relight.diagnostics import Diagnostics, render
+from relight.engine.hooks import Hook
+
+__all__ = ["cmd_heal", "cmd_incidents", "cmd_watch"]
+
+_EXIT = {"clean": 0, "recovered": 0, "off": 0, "needs-person": 2, "failed": 1, "error": 1, "skipped": 1}
+
+
+class _WatchHook(CliHook):
+    """Engine progress during a recovery, indented under the heal line; no refresh chatter."""
+
+    def refresh_start(self, addr: InstanceAddr) -> None:
+        return
+
+    def _line(self, text: str) -> None:
+        super()._line(f"{_stamp()}   {text}")
+
+
+def _stamp() -> str:
+    return datetime.now().strftime("%H:%M:%S")
+
+
+def _say(text: str) -> None:
+    print(f"{_stamp()} {text}", flush=True)
+
+
+def _print_diags(diags: Diagnostics, sources: Mapping[str, str]) -> None:
+    if list(diags):
+        print(render(list(diags), dict(sources), color=sys.stderr.isatty()), file=sys.stderr)
+
+
+def _healer(args: argparse.Namespace, hook: Hook) -> object:
+    from relight.heal.healer import Healer
+
+    return Healer(
+        ".",
+        mode=args.mode,
+        var_args=list(getattr(args, "vars", [])),
+        say=_say,
+        hook=hook,
+        print_diags=_print_diags,
+    )
+
+
+def cmd_heal(args: argparse.Namespace) -> int:
+    from relight.heal.healer import Healer
+
+    hook = _WatchHook(sys.stdout)
+    healer = _healer(args, hook)
+    assert isinstance(healer, Healer)
+    try:
+        result = healer.run_pass()
+    finally:
+        hook.close()
+        healer.close(timeout=15.0)
+    if healer.last_policy is not None:
+        _say(f"policy: {healer.last_policy.describe()}")
+    _say(result.message)
+    return _EXIT.get(result.status, 1)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from relight.cli.args import parse_duration
+    from relight.heal.healer import Healer
+
+    try:
+        interval = parse_duration(args.interval)
+    except ValueError as exc:
+        print(f"Error: invalid --interval: {exc}", file=sys.stderr)
+        return 1
+    if interval <= 0:
+        print("Error: --interval must be more than 0s", file=sys.stderr)
+        return 1
+    hook = _WatchHook(sys.stdout)
+    healer = _healer(args, hook)
+    assert isinstance(healer, Healer)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if not stop.is_set():
+            _say("stopping after the current pass...")
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    seen: dict[str, str] = {}
+
+    def on_pass(result: object) -> None:
+        from relight.heal.healer import PassResult
+
+        assert isinstance(result, PassResult)
+        if healer.passes == 1 and healer.last_policy is not None:
+            _say(f"watching {'.'} every {interval:g}s; policy: {healer.last_policy.describe()}")
+        # Say what changed; a clean pass after a clean pass stays quiet.
+        if result.status == "clean" and seen.get("last") == "clean":
+            return
+        if result.status == "needs-person" and seen.get("last") == result.message:
+            return
+        seen["last"] = result.status if result.status == "clean" else result.message
+        _say(result.message)
+
+    try:
+        healer.watch(interval, stop, on_pass=on_pass)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        hook.close()
+        healer.close(timeout=15.0)
+    _say(f"stopped after {healer.passes} passes.")
+    return 0
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    from relight.cli.commands import _load, _state_path
+    from relight.heal.incidents import IncidentLog
+
+    config, _diags = _load(args)
+    log = IncidentLog(_state_path(config))
+    incidents = log.all()
+    if args.json:
+        print(json.dumps([i.to_json() for i in incidents], indent=2))
+        return 0
+    if not incidents:
+        print("No incidents recorded. `relight watch` records one each time it finds something vanished or changed.")
+        return 0
+    print(f"{'id':<28} {'detected at (UTC)':<20} {'kind':<9} {'outcome':<13} {'recovered in':>12}  objects")
+    for i in incidents:
+        took = f"{i.time_to_recover:.1f}s" if i.time_to_recover is not None else "-"
+        objects = ", ".join(i.vanished or i.drifted) or "-"
+        when = i.detected_at[:19].replace("T", " ")
+        print(f"{i.id:<28} {when:<20} {i.kind:<9} {i.outcome:<13} {took:>12}  {objects}")
+    return 0
