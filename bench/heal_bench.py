@@ -12,20 +12,18 @@ Usage: .venv/bin/python bench/heal_bench.py [--kills 20] [--interval 1]
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import boto3
+from _local_cloud import local_cloud_process
 
 from relight.cli.main import main as relight_main
 from relight.heal.healer import Healer, PassResult
@@ -39,8 +37,8 @@ def pct(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-def _settled(passes: list[PassResult]) -> bool:
-    return any(r.status in ("recovered", "failed", "needs-person") for r in passes)
+def _settled(passes: list[PassResult], since: int) -> bool:
+    return any(r.status in ("recovered", "failed", "needs-person") for r in passes[since:])
 
 
 def main() -> None:
@@ -48,33 +46,8 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--interval", type=float, default=1.0)
     opts = parser.parse_args()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "relight", "local-cloud", f"--port={port}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        for line in server.stdout:
-            if "Press Ctrl-C" in line:
-                break
-        os.environ.update(
-            {
-                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-                "AWS_ACCESS_KEY_ID": "relight-local",
-                "AWS_SECRET_ACCESS_KEY": "relight-local-secret",
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_REGION": "us-east-1",
-            }
-        )
+    with local_cloud_process():
         run(opts.kills, opts.interval)
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=10)
 
 
 def run(kills: int, interval: float) -> None:
@@ -110,7 +83,7 @@ def run(kills: int, interval: float) -> None:
             killed = time.monotonic()
             ec2.terminate_instances(InstanceIds=[node])
             with got:
-                ok = got.wait_for(lambda s=seen: _settled(results[s:]), 60)
+                ok = got.wait_for(functools.partial(_settled, results, seen), 60)
             if not ok:
                 raise SystemExit(f"kill {n + 1}: no recovery within 60 s")
             r = next(r for r in results[seen:] if r.status in ("recovered", "failed", "needs-person"))

@@ -14,31 +14,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import boto3
+from _local_cloud import local_cloud_process
 
 from relight.cli.main import main
 from relight.providers.clock import CLOCK
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def run(workdir: Path, *args: str) -> tuple[float, float]:
@@ -57,30 +46,8 @@ def main_bench() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     opts = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "relight", "local-cloud", f"--port={port}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        for line in server.stdout:
-            if "Press Ctrl-C" in line:
-                break
-        env = {
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-            "AWS_ACCESS_KEY_ID": "relight-local",
-            "AWS_SECRET_ACCESS_KEY": "relight-local-secret",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-        }
-        os.environ.update(env)
+    with local_cloud_process():
         bench(opts.runs)
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=10)
 
 
 def bench(runs: int) -> None:

@@ -116,19 +116,19 @@ def known(value: Value) -> bool:
 
 def without_empty_strings(schema: Schema, req: PlanRequest) -> PlanRequest:
     """Old configs write ``""`` for "not set" (``private_ip = ""``, ``snapshot_id = ""``), and
-    Terraform's AWS provider read it that way; so do we, for optional string attributes."""
+    Terraform's AWS provider read it that way; so do we, for optional string attributes. An
+    empty ``tags`` map is null too, the way read reports an object without tags."""
     proposed = req.proposed_new_state
     if proposed is None:
         return req
-    cleaned = {
-        k: (
-            None
-            if v == ""
-            and k in schema.attributes
-            and schema.attributes[k].type == "string"
-            and not schema.attributes[k].required
-            else v
-        )
-        for k, v in proposed.items()
-    }
+    cleaned = {k: (None if _unset(schema, k, v) else v) for k, v in proposed.items()}
     return replace(req, proposed_new_state=cleaned, config=cleaned)
+
+
+def _unset(schema: Schema, name: str, value: Value) -> bool:
+    attr = schema.attributes.get(name)
+    if attr is None or attr.required:
+        return False
+    if name == "tags" and isinstance(value, dict) and not value:
+        return True
+    return value == "" and attr.type == "string"
