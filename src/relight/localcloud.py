@@ -122,6 +122,19 @@ def make_emulator_strict() -> None:
 
         original_attach = EBSBackend.attach_volume
         original_create = EBSBackend.create_volume
+        original_detach = EBSBackend.detach_volume
+
+        def detach_volume(
+            self: Any, volume_id: str, instance_id: str | None = None, device_path: str | None = None
+        ) -> Any:
+            # AWS accepts DetachVolume with the volume id alone; the emulator needs all three.
+            volume = self.get_volume(volume_id)
+            if volume is not None and volume.attachment is not None:
+                instance_id = instance_id or volume.attachment.instance.id
+                device_path = device_path or volume.attachment.device
+            elif volume is not None:
+                raise EC2ClientError("IncorrectState", f"Volume '{volume_id}' is in the 'available' state.")
+            return original_detach(self, volume_id, instance_id or "", device_path or "")
 
         def attach_volume(
             self: Any, volume_id: str, instance_id: str, device_path: str, delete_on_termination: bool = False
@@ -155,6 +168,7 @@ def make_emulator_strict() -> None:
         setattr(Subnet, "request_ip", request_ip)  # noqa: B010 - patching the emulator on purpose
         setattr(EBSBackend, "attach_volume", attach_volume)  # noqa: B010
         setattr(EBSBackend, "create_volume", create_volume)  # noqa: B010
+        setattr(EBSBackend, "detach_volume", detach_volume)  # noqa: B010
         _add_images()
         _patched = True
 

@@ -271,3 +271,47 @@ def test_heal_and_incidents_commands(stack: Path) -> None:
     Cloud().terminate(Cloud().instances()[0]["InstanceId"])
     res = relight(stack, "heal", "-mode=notify")
     assert res.code == 2 and 'heal mode is "notify"' in res.out
+
+
+def test_a_recovery_goes_ahead_and_holds_back_drift_for_a_person(stack: Path, inbox: Inbox) -> None:
+    view = Cloud()
+    node = view.instances()[0]["InstanceId"]
+    view.ec2.create_tags(Resources=[node], Tags=[{"Key": "Name", "Value": "hand-edited"}])
+    [vol] = [v for v in view.volumes() if v["Size"] == 100]
+    view.ec2.detach_volume(VolumeId=vol["VolumeId"])
+    lines: list[str] = []
+    result = healer(stack, lines).run_pass()
+    assert result.status == "recovered", result.message
+    assert view.volume(vol["VolumeId"])["Attachments"][0]["InstanceId"] == node  # re-attached
+    assert {t["Key"]: t["Value"] for t in view.instances()[0]["Tags"]}["Name"] == "hand-edited"  # drift kept
+    assert any('held back (revert_drift is off; a person decides)' in line and 'tags.Name: "github-enterprise" -> "hand-edited"' in line for line in lines)
+    [incident] = IncidentLog(str(stack / "relight.tfstate")).all()
+    assert incident.held_back == ("aws_instance.ghe_node",)
+    assert incident.changed["aws_instance.ghe_node"] == ['tags.Name: "github-enterprise" -> "hand-edited"']
+    nxt = healer(stack).run_pass()
+    assert nxt.status == "needs-person" and "changed outside relight" in nxt.message
+
+
+def test_a_blind_loop_says_it_once_backs_off_and_tells_people(cloud: LocalCloud, tmp_path: Path, inbox: Inbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "main.tf").write_text(
+        'provider "aws" {\n  max_retries = 0\n}\nresource "aws_vpc" "v" {\n  cidr_block = "10.0.0.0/16"\n}\n'
+        f'relight {{\n  heal {{\n    mode = "auto"\n    notify {{\n      webhook = "{inbox.url}/hook"\n    }}\n  }}\n}}\n'
+    )
+    assert relight(tmp_path, "apply", "-auto-approve").code == 0
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    lines: list[str] = []
+    printed: list[str] = []
+    h = Healer(str(tmp_path), say=lines.append, print_diags=lambda d, s: printed.extend(x.summary for x in d))
+    results = [h.run_pass() for _ in range(4)]
+    h.close()
+    assert {r.status for r in results} == {"error"}
+    assert "cannot reach the AWS endpoint" in results[0].message
+    assert len(printed) == 1, printed  # shown once, not every pass
+    assert [b["event"]["kind"] for b in inbox.webhook()] == ["blind"]
+    assert h.errors == 4
+
+
+def test_validate_catches_a_bad_heal_policy(stack: Path) -> None:
+    (stack / "heal.tf").write_text('relight {\n  heal {\n    mode = "sometimes"\n  }\n}\n')
+    res = relight(stack, "validate")
+    assert res.code == 1 and "Invalid heal mode" in res.err and "heal.tf:3" in res.err

@@ -168,7 +168,7 @@ def test_slack_and_webhook_bodies_arrive(server: Server) -> None:
     body = slack.json()
     assert body["text"] == "relight: recovered github-enterprise in 12.3s (aws_instance.ghe_node)"
     header, summary, facts, context = body["blocks"]
-    assert header == {"type": "header", "text": {"type": "plain_text", "text": "Node recovered: github-enterprise"}}
+    assert header == {"type": "header", "text": {"type": "plain_text", "text": "Recovered: github-enterprise"}}
     assert summary["type"] == "section"
     assert summary["text"]["type"] == "mrkdwn"
     assert "vanished" in summary["text"]["text"] and "Re-created the instance" in summary["text"]["text"]

@@ -38,7 +38,7 @@ def test_watch_process_recovers_then_finishes_its_pass_on_sigterm(cloud: LocalCl
 
     try:
         wait_for("no changes: everything matches the configuration")
-        assert any("watching . every 0.3s; policy: mode auto" in line for line in lines)
+        assert any(f"watching {stack} every 0.3s; policy: mode auto" in line for line in lines)
         view = Cloud()
         old = view.instances()[0]["InstanceId"]
         view.terminate(old)

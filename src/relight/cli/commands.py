@@ -123,6 +123,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _, d = build_graph(config)
         diags.extend(d)
         diags.extend(validate_schemas(config, ProviderRegistry()))
+        if config.relight is not None and not diags.has_errors:
+            from relight.heal.policy import load_policy
+
+            variables, d = _variables(args, config)
+            if not d.has_errors:  # missing variables are plan's business, not validate's
+                diags.extend(load_policy(config, variables, dict(os.environ))[1])
     if args.json:
         print(
             json.dumps(
@@ -280,6 +286,8 @@ def cmd_apply(args: argparse.Namespace, destroy: bool = False) -> int:
                 if not args.auto_approve and not _confirm(destroy):
                     print("\nApply cancelled.")
                     return 1
+                # Time spent at the prompt is the person's, not relight's.
+                started, (cloud_before, _calls) = time.monotonic(), CLOCK.snapshot()
                 diags = Diagnostics()
             else:
                 plan = saved

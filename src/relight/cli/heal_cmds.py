@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -108,12 +109,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
         from relight.heal.healer import PassResult
 
         assert isinstance(result, PassResult)
-        if healer.passes == 1 and healer.last_policy is not None:
-            _say(f"watching {'.'} every {interval:g}s; policy: {healer.last_policy.describe()}")
-        # Say what changed; a clean pass after a clean pass stays quiet.
+        if healer.last_policy is not None and "announced" not in seen:
+            seen["announced"] = "yes"
+            where = os.path.abspath(".")
+            _say(f"watching {where} every {interval:g}s; policy: {healer.last_policy.describe()}")
+        # Say what changed: the same outcome as the pass before stays quiet.
         if result.status == "clean" and seen.get("last") == "clean":
             return
-        if result.status == "needs-person" and seen.get("last") == result.message:
+        if result.status in ("needs-person", "skipped", "error") and seen.get("last") == result.message:
             return
         seen["last"] = result.status if result.status == "clean" else result.message
         _say(result.message)

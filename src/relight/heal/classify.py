@@ -9,7 +9,9 @@ and updates that re-wire what depends on them, and nothing more:
   the state as recorded, so vanished objects still count as present) must be empty;
 * no delete.
 
-**Drift** is a plan that undoes attribute changes made outside relight. Anything else (edited
+**Drift** is a plan that undoes attribute changes made outside relight. When objects vanished and
+others drifted, the recovery goes ahead without the drift reverts (``held_back``) unless
+``revert_drift`` is on; the drift stays reported for a person. Anything else (edited
 configuration, deletes, data-bearing changes) is **other**. Only a recovery is applied under
 ``mode = "auto"``; drift only with ``revert_drift = true``; other never.
 """
@@ -17,8 +19,10 @@ configuration, deletes, data-bearing changes) is **other**. Only a recovery is a
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from relight.engine.plan import Action, Plan, ResourceChange
 from relight.values import is_wholly_known
@@ -39,6 +43,10 @@ class Classification:
     vanished: tuple[str, ...] = ()
     drifted: tuple[str, ...] = ()
     reasons: list[str] = field(default_factory=list)  # why it is not a recovery, for people
+    # Drift reverts a recovery can leave out (nothing planned depends on them): applied only
+    # with revert_drift; otherwise held back and reported while the recovery goes ahead.
+    held_back: tuple[str, ...] = ()
+    changed_attributes: dict[str, list[str]] = field(default_factory=dict)  # drifted addr -> what changed
 
     @property
     def needs_person(self) -> bool:
@@ -102,13 +110,43 @@ def classify(
             continue  # undoing a change made outside relight
         else:
             reasons.append(f"{c.action.value} {addr} is not explained by a vanished object")
+    result.changed_attributes = {
+        str(d.addr): _what_changed(d.before, d.after) for d in plan.drift if str(d.addr) in drifted
+    }
     if reasons:
         result.kind = PassKind.OTHER
+        return result
+    reverts = {str(c.addr) for c in changes if str(c.addr) in drifted and str(c.addr.resource) not in affected}
+    if vanished and reverts:
+        result.kind = PassKind.RECOVERY  # recover now; the drift is held back for a person
+        result.held_back = tuple(sorted(reverts))
     elif drifted:
-        result.kind = PassKind.DRIFT  # even mixed with a recovery: only revert_drift lets it through
+        result.kind = PassKind.DRIFT
     else:
         result.kind = PassKind.RECOVERY
     return result
+
+
+def _what_changed(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    """'tags.Name: "a" -> "b"' lines for a drifted object, for people deciding what to do."""
+    out: list[str] = []
+    b, a = before or {}, after or {}
+    for key in sorted(set(b) | set(a)):
+        old, new = b.get(key), a.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            for sub in sorted(set(old) | set(new)):
+                if old.get(sub) != new.get(sub):
+                    out.append(f"{key}.{sub}: {_show(old.get(sub))} -> {_show(new.get(sub))}")
+        else:
+            out.append(f"{key}: {_show(old)} -> {_show(new)}")
+    return out[:20]
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _only_unknowns(change: ResourceChange) -> bool:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 __all__ = ["Event", "EventKind"]
 
-EventKind = Literal["detected", "recovered", "failed", "drift", "blocked"]
+EventKind = Literal["detected", "recovered", "failed", "drift", "blocked", "resolved", "blind"]
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,9 @@ class Event:
     ``kind``: ``detected`` (objects vanished; an incident opened), ``recovered`` (applied and
     verified), ``failed`` (the recovery apply or its verification failed), ``drift`` (objects
     changed outside relight; reported, not applied) and ``blocked`` (a recovery is needed but
-    the policy does not allow applying it: mode notify, the hourly cap, or back-off).
+    the policy does not allow applying it: mode notify, the hourly cap, or back-off),
+    ``resolved`` (an incident closed without a recovery by relight) and ``blind`` (passes keep
+    failing before they can check anything: the cloud is unreachable, credentials expired).
     ``what_happened`` and ``what_was_done`` are one or two plain sentences for people;
     ``time_to_recover`` is seconds from detection to verified recovery (recovered only).
     """

@@ -26,7 +26,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from relight.diagnostics import Diagnostics
@@ -89,11 +89,35 @@ class Healer:
         self.hook = hook or Hook()
         self.registry = registry or ProviderRegistry()
         self.print_diags = print_diags or self._say_diags
-        self.failures = 0
+        self.failures = 0  # failed recoveries in a row
+        self.errors = 0  # passes in a row that could not check anything (config, cloud, credentials)
+        self._last_error = ""
         self.passes = 0
         self._notifier: Notifier | None = None
         self._notifier_key: tuple[str | None, str | None] = (None, None)
         self.last_policy: HealPolicy | None = None
+        self.last_policy_revert = False
+
+    def _report_error(self, diags: Diagnostics, sources: Mapping[str, str], notifier: Notifier | None) -> str:
+        """Show a pass's errors the first time only (a watcher must not flood its log with the
+        same failure every pass); tell people once the loop has been blind for 3 passes."""
+        self.errors += 1
+        first = _first_error(diags)
+        if first != self._last_error:
+            self.print_diags(diags, sources)
+            self._last_error = first
+        if self.errors == 3 and notifier is not None and notifier.enabled:
+            notifier.send(
+                Event(
+                    kind="blind",
+                    incident_id="-",
+                    stack=os.path.basename(os.path.abspath(self.directory)),
+                    what_happened=f"3 heal passes in a row could not check the stack: {first}",
+                    what_was_done="nothing: relight keeps trying, with longer waits between passes",
+                    at=now_iso(),
+                )
+            )
+        return first
 
     def _say_diags(self, diags: Diagnostics, sources: Mapping[str, str]) -> None:
         for d in diags:
@@ -104,11 +128,14 @@ class Healer:
         self.passes += 1
         config, variables, policy, diags = self._load()
         if config is None or policy is None or variables is None:
-            self.print_diags(diags, config.sources if config else {})
-            return PassResult("error", "the configuration has errors; nothing was planned", diagnostics=diags)
+            first = self._report_error(diags, config.sources if config else {}, None)
+            return PassResult(
+                "error", f"the configuration has errors ({first}); nothing was planned", diagnostics=diags
+            )
         if diags:
             self.print_diags(diags, config.sources)
         self.last_policy = policy
+        self.last_policy_revert = policy.revert_drift
         if policy.mode == "off":
             return PassResult("off", "heal mode is off: nothing checked")
         notifier = self._notifier_for(policy)
@@ -130,8 +157,11 @@ class Healer:
         detected = time.monotonic()
         cloud0, _ = CLOCK.snapshot()  # the recovery's cloud time counts from detection
         if diags.has_errors:
-            self.print_diags(diags, config.sources)
-            return PassResult("error", "the plan failed; nothing was applied", diagnostics=diags)
+            first = self._report_error(diags, config.sources, notifier)
+            return PassResult("error", f"could not plan ({first}); nothing was applied", diagnostics=diags)
+        if self.errors:
+            self.say(f"the stack can be checked again after {self.errors} failed passes")
+            self.errors, self._last_error = 0, ""
         baseline = None
         if any(c.action is not Action.NOOP for c in plan.changes):
             baseline, d = engine.plan(PlanOptions(refresh=False))
@@ -142,7 +172,16 @@ class Healer:
         verdict = classify(plan, baseline, lambda c: _holds_data(engine, c), known)
         if verdict.kind is PassKind.CLEAN:
             if current is not None:
-                log.update(current, outcome="resolved", notes=(*current.notes, f"{now_iso()}: nothing left to do"))
+                done = log.update(
+                    current,
+                    outcome="resolved",
+                    resolved_at=now_iso(),
+                    notes=(
+                        *current.notes,
+                        f"{now_iso()}: nothing left to do (fixed by a person or undone outside relight)",
+                    ),
+                )
+                self._notify(notifier, "resolved", done, "nothing is left to do", "closed the incident")
                 return PassResult("clean", f"incident {current.id} resolved: nothing left to do")
             return PassResult("clean", "no changes: everything matches the configuration")
         incident, fresh = self._incident(log, current, verdict, plan, config)
@@ -175,13 +214,32 @@ class Healer:
     ) -> PassResult:
         started = time.monotonic()
         incident = log.update(incident, outcome="open", applied_at=now_iso())
+        held = set(verdict.held_back) if not self.last_policy_revert else set()
+        if held:
+            # Leave the held-back objects as recorded, so the next pass still sees their drift.
+            refreshed = plan.refreshed_state.copy()
+            stored = engine.backend.read()
+            for inst in list(refreshed):
+                if str(inst.addr) in held:
+                    refreshed.set_current(inst.addr, inst.provider, stored.current(inst.addr))
+            plan = replace(
+                plan, changes=[c for c in plan.changes if str(c.addr) not in held], refreshed_state=refreshed
+            )
+            note = (
+                "held back (revert_drift is off; a person decides): undoing changes made outside relight to "
+                + "; ".join(
+                    f"{a} ({', '.join(verdict.changed_attributes.get(a, [])) or 'changed'})" for a in sorted(held)
+                )
+            )
+            incident = log.update(incident, notes=(*incident.notes, f"{now_iso()}: {note}"))
+            self.say(note)
         self.say(f"applying the {verdict.kind.value} (mode auto)")
         _state, diags = engine.apply(plan)
         if diags.has_errors:
             return self._failed(incident, log, notifier, verdict, plan, detected, started, _first_error(diags))
         check, d = engine.plan(PlanOptions())
-        remaining = summarize(check)
-        drift = [f"{x.addr} {x.kind}" for x in check.drift]
+        remaining = [line for line in summarize(check) if line.split(" ")[1] not in held]
+        drift = [f"{x.addr} {x.kind}" for x in check.drift if str(x.addr) not in held]
         verified = not d.has_errors and not remaining and not drift
         checked = sum(1 for inst in check.refreshed_state if inst.current is not None) if check.refreshed_state else 0
         verification = {"ok": verified, "objects_read_back": checked, "remaining": remaining, "drift": drift}
@@ -202,8 +260,11 @@ class Healer:
             verification=verification,
         )
         self.failures = 0
+        n = len(incident.plan) - len(held)
         what_done = (
-            f"re-created and re-wired {len(incident.plan)} objects; verified: {checked} objects read back as planned"
+            f"re-created and re-wired {n} object{'s' if n != 1 else ''}; "
+            f"verified: {checked} objects read back as planned"
+            + (f"; held back for a person: {', '.join(sorted(held))}" if held else "")
         )
         self._notify(notifier, "recovered", incident, _what(verdict, plan), what_done)
         own = max((done - detected) - cloud, 0.0)
@@ -229,23 +290,30 @@ class Healer:
         wait = self.backoff_seconds(1.0)
         self._notify(notifier, "failed", incident, _what(verdict, plan), f"the recovery failed: {error}")
         msg = f"incident {incident.id}: the recovery failed ({error}); failure {self.failures} in a row"
-        return PassResult("failed", msg + f", backing off (next pass at least {wait:.0f} intervals later)",
-                          incident, detected, started)
+        return PassResult(
+            "failed",
+            msg + f", backing off (next pass at least {wait:.0f} intervals later)",
+            incident,
+            detected,
+            started,
+        )
 
     # -- policy and bookkeeping ---------------------------------------------------------
     def _allowed(self, policy: HealPolicy, verdict: Classification, log: IncidentLog) -> tuple[bool, str]:
         if verdict.kind is PassKind.OTHER:
             return False, "a person must look at this plan: " + "; ".join(verdict.reasons)
         if verdict.kind is PassKind.DRIFT and not policy.revert_drift:
-            return False, "objects were changed outside relight (" + ", ".join(verdict.drifted) + \
-                "); revert_drift is off, so a person decides"
+            return False, "objects were changed outside relight (" + ", ".join(
+                verdict.drifted
+            ) + "); revert_drift is off, so a person decides"
         if policy.mode != "auto":
             return False, f'heal mode is "{policy.mode}": run `relight apply` or `relight heal --mode auto`'
         done = log.recoveries_since(1.0)
         if done >= policy.max_recoveries_per_hour:
             return False, (
                 f"{done} recoveries in the last hour reached max_recoveries_per_hour "
-                f"({policy.max_recoveries_per_hour}); something keeps killing the node"
+                f"({policy.max_recoveries_per_hour}); something keeps undoing what relight recovers, so a "
+                "person should look before the next one"
             )
         return True, ""
 
@@ -258,12 +326,13 @@ class Healer:
         self, log: IncidentLog, current: Incident | None, verdict: Classification, plan: Plan, config: Config
     ) -> tuple[Incident, bool]:
         lines = tuple(summarize(plan))
-        if current is not None and current.outcome != "failed" and set(current.vanished) == set(verdict.vanished):
-            return log.update(current, passes=current.passes + 1, plan=lines), False
-        if current is not None and current.outcome == "failed":
-            return log.update(current, passes=current.passes + 1, plan=lines), False
+        same = current is not None and set(current.vanished) == set(verdict.vanished)
+        if current is not None and (same or current.outcome == "failed"):
+            return log.update(current, passes=current.passes + 1, plan=lines, changed=verdict.changed_attributes), False
         if current is not None:
-            log.update(current, outcome="resolved", notes=(*current.notes, f"{now_iso()}: superseded"))
+            log.update(
+                current, outcome="superseded", resolved_at=now_iso(), notes=(*current.notes, f"{now_iso()}: superseded")
+            )
         incident = log.open(
             stack=os.path.basename(os.path.abspath(self.directory)),
             kind=verdict.kind.value,
@@ -273,6 +342,8 @@ class Healer:
             plan=lines,
             reasons=tuple(verdict.reasons),
             config_revision=config_revision(self.directory),
+            held_back=verdict.held_back,
+            changed=verdict.changed_attributes,
         )
         return incident, True
 
@@ -339,9 +410,12 @@ class Healer:
                 on_pass(result)
             if max_passes is not None and self.passes >= max_passes:
                 return
-            wait = self.backoff_seconds(interval) if result.status == "failed" else interval
+            wait = interval
             if result.status == "failed":
+                wait = self.backoff_seconds(interval)
                 self.say(f"backing off after {self.failures} failed recoveries in a row: next pass in {wait:.0f}s")
+            elif result.status == "error" and self.errors > 1:
+                wait = min(interval * (2 ** min(self.errors - 1, 10)), max(MAX_BACKOFF, interval))
             stop.wait(wait)
 
 
@@ -364,7 +438,12 @@ def _what(verdict: Classification, plan: Plan) -> str:
     if verdict.vanished:
         parts.append("vanished: " + ", ".join(f"{a} ({ids.get(a)})" if ids.get(a) else a for a in verdict.vanished))
     if verdict.drifted:
-        parts.append("changed outside relight: " + ", ".join(verdict.drifted))
+        parts.append(
+            "changed outside relight: "
+            + ", ".join(
+                f"{a} ({'; '.join(verdict.changed_attributes.get(a, [])) or 'changed'})" for a in verdict.drifted
+            )
+        )
     if not parts:
         parts.append("the plan has changes: " + ", ".join(summarize(plan)[:5]))
     return "; ".join(parts)

@@ -20,7 +20,7 @@ from relight.errors import StateError
 
 __all__ = ["Incident", "IncidentLog", "Outcome", "now_iso"]
 
-Outcome = Literal["open", "recovered", "failed", "needs-person", "resolved"]
+Outcome = Literal["open", "recovered", "failed", "needs-person", "resolved", "superseded"]
 
 
 def now_iso() -> str:
@@ -33,7 +33,9 @@ class Incident:
 
     ``outcome``: ``open`` (being handled), ``recovered`` (applied and verified), ``failed``
     (apply or verification failed), ``needs-person`` (reported, not applied: policy or the kind
-    of change), ``resolved`` (the problem went away without a recovery by relight).
+    of change), ``resolved`` (the problem went away without a recovery by relight, e.g. a person
+    applied), ``superseded`` (a newer incident took over: what vanished changed).
+    ``changed`` lists, per drifted object, what was changed outside relight.
     """
 
     id: str
@@ -47,6 +49,7 @@ class Incident:
     outcome: Outcome = "open"
     applied_at: str | None = None
     recovered_at: str | None = None
+    resolved_at: str | None = None
     time_to_recover: float | None = None
     cloud_seconds: float | None = None  # of time_to_recover, waiting on the cloud API
     relight_seconds: float | None = None  # of time_to_recover, relight's own
@@ -55,14 +58,16 @@ class Incident:
     config_revision: str | None = None
     passes: int = 1
     notes: tuple[str, ...] = ()
+    held_back: tuple[str, ...] = ()
+    changed: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def closed(self) -> bool:
-        return self.outcome in ("recovered", "resolved")
+        return self.outcome in ("recovered", "resolved", "superseded")
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
-        for key in ("vanished", "drifted", "plan", "reasons", "notes"):
+        for key in ("vanished", "drifted", "plan", "reasons", "notes", "held_back"):
             doc[key] = list(doc[key])
         return doc
 
@@ -70,7 +75,7 @@ class Incident:
     def from_json(cls, doc: dict[str, Any]) -> Incident:
         known = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in doc.items() if k in known}
-        for key in ("vanished", "drifted", "plan", "reasons", "notes"):
+        for key in ("vanished", "drifted", "plan", "reasons", "notes", "held_back"):
             values[key] = tuple(values.get(key) or ())
         return cls(**values)
 

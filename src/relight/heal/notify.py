@@ -68,10 +68,12 @@ def _stderr_log(line: str) -> None:
 
 _HEADLINES: dict[str, str] = {
     "detected": "Objects vanished",
-    "recovered": "Node recovered",
+    "recovered": "Recovered",
     "failed": "Recovery failed",
     "drift": "Drift detected",
     "blocked": "Recovery blocked",
+    "resolved": "Resolved",
+    "blind": "Cannot see the cloud",
 }
 
 _WHITESPACE = re.compile(r"\s+")
@@ -154,6 +156,10 @@ def _fallback_text(event: Event) -> str:
         line = f"relight: drift detected in {stack}{suffix}"
     elif event.kind == "blocked":
         line = f"relight: recovery blocked for {stack}{suffix}"
+    elif event.kind == "resolved":
+        line = f"relight: resolved in {stack}{suffix}"
+    elif event.kind == "blind":
+        line = f"relight: the heal loop cannot check {stack}"
     else:  # an unknown kind from a newer producer: still say something useful
         line = f"relight: {_one_line(str(event.kind))} in {stack}{suffix}"
     return _truncate(_escape(line), _FALLBACK_MAX)
