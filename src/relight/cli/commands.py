@@ -283,11 +283,11 @@ def cmd_apply(args: argparse.Namespace, destroy: bool = False) -> int:
                 if not plan.has_changes:
                     _print_outputs_after(engine)
                     return 0
+                asked = time.monotonic()
                 if not args.auto_approve and not _confirm(destroy):
                     print("\nApply cancelled.")
                     return 1
-                # Time spent at the prompt is the person's, not relight's.
-                started, (cloud_before, _calls) = time.monotonic(), CLOCK.snapshot()
+                started += time.monotonic() - asked  # time at the prompt is the person's, not relight's
                 diags = Diagnostics()
             else:
                 plan = saved
