@@ -199,8 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
         "watch",
         help="run heal passes until stopped (Ctrl-C or SIGTERM finish the current pass)",
         description="Run heal passes every --interval until stopped. " + heal_help,
-        epilog="Example:\n  relight watch --interval 30s --mode auto",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="--mode off checks nothing. A pass that finds what the previous one found stays quiet; "
+        "after failed recoveries or passes that cannot reach the cloud, the wait between passes "
+        "doubles (at most 10 minutes). Example: relight watch --interval 30s --mode auto",
     )
     w.add_argument("--interval", default="30s", metavar="DURATION", help="time between passes (default 30s)")
     for parser_ in (h, w):
@@ -208,7 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
             "--mode", choices=["auto", "notify", "off"], help="override the policy's mode for this run"
         )
         _common_vars(parser_)
-    inc = sub.add_parser("incidents", help="list recorded incidents (what vanished, when, how it ended)")
+    inc = sub.add_parser(
+        "incidents",
+        help="list recorded incidents (what vanished, when, how it ended)",
+        description="List the incidents the heal loop recorded, oldest first, from "
+        "<state file>.incidents.jsonl beside the state: what vanished or drifted, when it was "
+        "detected, what was planned and done, the outcome and the time to recover.",
+    )
     inc.add_argument("--json", action="store_true", help="machine-readable output")
 
     im = sub.add_parser(

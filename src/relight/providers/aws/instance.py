@@ -322,7 +322,10 @@ class Instance(AwsResource):
 
     def _root_state(self, inst: Mapping[str, Any], base: Mapping[str, Value]) -> list[dict[str, Value]]:
         root_name = inst.get("RootDeviceName")
-        mapping = next((m for m in inst.get("BlockDeviceMappings", []) if m.get("DeviceName") == root_name), None)
+        mappings = inst.get("BlockDeviceMappings", [])
+        mapping = next((m for m in mappings if m.get("DeviceName") == root_name), None)
+        if mapping is None:  # the emulator mounts every root at /dev/sda1, whatever the image says
+            mapping = next((m for m in mappings if m.get("DeviceName") in ("/dev/sda1", "/dev/xvda")), None)
         if mapping is None:
             return []
         volume_id = mapping["Ebs"]["VolumeId"]
@@ -334,7 +337,7 @@ class Instance(AwsResource):
                 "volume_type": vol.get("VolumeType"),
                 "delete_on_termination": bool(mapping["Ebs"].get("DeleteOnTermination", True)),
                 "encrypted": bool(vol.get("Encrypted", False)),
-                "device_name": root_name,
+                "device_name": mapping["DeviceName"],
                 "volume_id": volume_id,
             }
         ]
