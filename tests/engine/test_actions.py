@@ -270,3 +270,31 @@ def test_cycle_is_a_diagnostic(ws: Workspace) -> None:
     _, diags = ws.engine().plan(PlanOptions())
     cyc = [d for d in diags if d.summary.startswith("Cycle")]
     assert cyc and cyc[0].subject is not None and cyc[0].subject.start.line in (1, 4)
+
+
+def test_a_deposed_object_left_by_a_failed_create_before_destroy_is_destroyed_next_run(ws: Workspace) -> None:
+    cbd = BASE.replace("size = 1\n}", "size = 1\n  lifecycle {\n    create_before_destroy = true\n  }\n}", 1)
+    ws.write(cbd)
+    ws.apply()
+    old_id = ws.state().current(InstanceAddr.parse("fake_thing.a")).attributes["id"]  # type: ignore[union-attr]
+    ws.write(cbd.replace('name = "a"', 'name = "a2"'))
+    ws.cloud.fail_on = {"delete": {1}}  # the old object's delete fails: it stays deposed
+    engine = ws.engine()
+    with engine.lock("apply"):
+        plan, _ = engine.plan()
+        _, diags = engine.apply(plan)
+    assert diags.has_errors
+    inst = ws.state().get(InstanceAddr.parse("fake_thing.a"))
+    assert inst is not None and len(inst.deposed) == 1
+    key = next(iter(inst.deposed))
+    assert old_id in ws.cloud.objects
+
+    plan = ws.plan()
+    deposed = [c for c in plan.changes if c.deposed]
+    assert [(str(c.addr), c.action, c.deposed, c.reason) for c in deposed] == [("fake_thing.a", Action.DELETE, key, "deposed")]
+    from relight.cli.render import render_plan
+
+    assert f"# fake_thing.a (deposed object {key}) will be destroyed" in render_plan(plan)
+    ws.apply()
+    assert old_id not in ws.cloud.objects and len(ws.cloud.objects) == 2
+    assert not ws.state().get(InstanceAddr.parse("fake_thing.a")).deposed  # type: ignore[union-attr]

@@ -108,7 +108,8 @@ def _render_change(c: ResourceChange, col: Colors) -> list[str]:
     sym = c.action.symbol
     tint = col.action(c.action)
     kind = "data" if c.addr.resource.mode == "data" else "resource"
-    title = f"  {col.bold}# {c.addr}{col.reset} {_headline(c)}"
+    what = f"{c.addr} (deposed object {c.deposed})" if c.deposed else str(c.addr)
+    title = f"  {col.bold}# {what}{col.reset} {_headline(c)}"
     if c.before_destroy:
         title += f"\n  # {col.bold}(data safety: {c.before_destroy}){col.reset}"
     lines = [
@@ -261,6 +262,7 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
                 "replace_paths": [[p] for p in c.requires_replace],
             },
             "action_reason": c.reason or None,
+            "deposed": c.deposed or None,
             "before_destroy": c.before_destroy or None,
         }
 

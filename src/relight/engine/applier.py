@@ -85,12 +85,13 @@ class Applier:
         self.parallelism = max(1, parallelism)
         self.diags = Diagnostics()
         self._lock = threading.Lock()
+        self._deposed_now: dict[InstanceAddr, str] = {}  # create-first replacements of this run
 
     # -- graph --------------------------------------------------------------------------
     def _build(self, plan: Plan) -> list[_Node]:
         nodes: list[_Node] = []
         applies: dict[str, list[_Node]] = {}
-        own: dict[InstanceAddr, dict[bool, _Node]] = {}
+        own: dict[tuple[InstanceAddr, str], dict[bool, _Node]] = {}
         for change in plan.changes:
             if change.action is Action.NOOP:
                 continue
@@ -108,7 +109,7 @@ class Applier:
             for destroy in kinds:
                 node = _Node(change, destroy)
                 nodes.append(node)
-                own.setdefault(change.addr, {})[destroy] = node
+                own.setdefault((change.addr, change.deposed), {})[destroy] = node
                 if not destroy:
                     applies.setdefault(str(change.addr.resource), []).append(node)
         # Indexes by resource address keep building linear in the number of actions.
@@ -131,11 +132,11 @@ class Applier:
                 for dep in ch.dependencies:
                     node.waits.update(applies.get(dep, ()))
                 if ch.action is Action.REPLACE and not ch.create_first:
-                    node.waits.add(own[ch.addr][True])
+                    node.waits.add(own[(ch.addr, ch.deposed)][True])
             else:
                 node.waits.update(destroy_users.get(res, ()))
                 if ch.action is Action.REPLACE and ch.create_first:
-                    node.waits.add(own[ch.addr][False])
+                    node.waits.add(own[(ch.addr, ch.deposed)][False])
                     node.waits.update(apply_users.get(res, ()))
                 if ch.action is Action.DELETE:
                     node.waits.update(apply_prior_users.get(res, ()))
@@ -335,6 +336,7 @@ class Applier:
         if old is None:
             return
         key = uuid.uuid4().hex[:8]
+        self._deposed_now[change.addr] = key
         self.journal.set_deposed(change.addr, key, change.provider, old)
         self.journal.set(change.addr, change.provider, None)
         with self._lock:
@@ -349,8 +351,12 @@ class Applier:
         inst = self.state.get(change.addr)
         deposed_key = ""
         obj = inst.current if inst is not None else None
-        if change.action is Action.REPLACE and change.create_first and inst is not None and inst.deposed:
-            deposed_key, obj = next(iter(inst.deposed.items()))
+        if change.deposed:  # an object left deposed by an earlier, interrupted replacement
+            deposed_key = change.deposed
+            obj = inst.deposed.get(deposed_key) if inst is not None else None
+        elif change.action is Action.REPLACE and change.create_first:
+            deposed_key = self._deposed_now.get(change.addr, "")
+            obj = inst.deposed.get(deposed_key) if inst is not None and deposed_key else None
         if obj is None:
             return True  # already gone (deleted outside relight)
         self.hook.apply_start(change.addr, Action.DELETE, True)

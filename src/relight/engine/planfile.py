@@ -72,6 +72,7 @@ def _change_to_json(c: ResourceChange) -> dict[str, Any]:
         "prevent_destroy": c.prevent_destroy,
         "sensitive_attrs": list(c.sensitive_attrs),
         "before_destroy": c.before_destroy,
+        "deposed": c.deposed,
     }
 
 
@@ -90,6 +91,7 @@ def _change_from_json(d: dict[str, Any]) -> ResourceChange:
         prevent_destroy=d["prevent_destroy"],
         sensitive_attrs=tuple(d["sensitive_attrs"]),
         before_destroy=d.get("before_destroy", ""),
+        deposed=d.get("deposed", ""),
     )
 
 

@@ -152,6 +152,7 @@ class Planner:
         self.state = state
         if self.opts.mode is PlanMode.DESTROY:
             self._plan_destroy()
+            self._plan_deposed()
             outputs = [
                 OutputChange(n, Action.DELETE, o.value, None, o.sensitive) for n, o in sorted(state.outputs.items())
             ]
@@ -162,6 +163,7 @@ class Planner:
                 self._plan_resource(self.config.resources[addr], node)
         if self.opts.mode is PlanMode.NORMAL:
             self._plan_orphans()
+            self._plan_deposed()
         else:
             self.changes = []
         return self.changes, self._plan_outputs(), self.state
@@ -414,6 +416,27 @@ class Planner:
             if inst.current.prevent_destroy and rem is None:
                 self._refuse_destroy(addr, res.range if res else None, in_config=res is not None)
             self._add_delete(inst.addr, inst.provider, inst.current, reason)
+
+    def _plan_deposed(self) -> None:
+        """Objects an interrupted create-before-destroy left deposed are destroyed."""
+        for inst in list(self.state):
+            if not inst.deposed or not self._is_targeted(inst.addr):
+                continue
+            for key, obj in sorted(inst.deposed.items()):
+                self.changed.add(inst.addr.resource)
+                self.changes.append(
+                    ResourceChange(
+                        inst.addr,
+                        Action.DELETE,
+                        inst.provider,
+                        obj.attributes,
+                        None,
+                        reason="deposed",
+                        prior_dependencies=obj.dependencies,
+                        deposed=key,
+                        before_destroy=self._before_destroy(inst.provider, inst.addr, obj),
+                    )
+                )
 
     def _plan_destroy(self) -> None:
         for inst in list(self.state):
