@@ -151,7 +151,9 @@ class Engine:
         base: State = plan.refreshed_state.copy()
         _seed_evaluator(ev, plan, base)
         with self.backend.open_journal(stored) as journal:
-            with journal.batch():
+            # What refresh found can be found again: these records need no fsync of their own;
+            # the first durable record after them (or the commit) makes them durable, in order.
+            with journal.batch(durable=False):
                 _journal_differences(journal, stored, base)
             applier = Applier(self.config, ev, providers, self.hook, journal, base, parallelism)
             state, d = applier.apply(plan)

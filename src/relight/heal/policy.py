@@ -6,7 +6,7 @@
       heal {
         mode                    = "auto"   # "auto" | "notify" (default) | "off"
         revert_drift            = false    # also apply plans that undo changes made outside
-        max_recoveries_per_hour = 3
+        max_recoveries_per_hour = 3        # 0: never apply by itself
         notify {
           slack   = var.slack_webhook_url  # a Slack incoming webhook
           webhook = "https://ops.example.com/relight"  # any JSON webhook
@@ -106,11 +106,15 @@ def load_policy(
         diags.error("Invalid heal mode", f'The heal mode must be "auto", "notify" or "off", not {mode!r}.', where)
         mode = "notify"
     cap = values.get("max_recoveries_per_hour", 3)
+    if isinstance(cap, str) and cap.strip().lstrip("-").isdigit():
+        cap = int(cap)  # Terraform converts "3" to a number here too
     if isinstance(cap, bool) or not isinstance(cap, int | float) or cap < 0 or cap != int(cap):
         where = heal.attributes["max_recoveries_per_hour"].range if heal is not None else None
         diags.error("Invalid max_recoveries_per_hour", f"Expected a whole number of at least 0, not {cap!r}.", where)
         cap = 3
     revert = values.get("revert_drift", False)
+    if revert in ("true", "false"):
+        revert = revert == "true"
     if not isinstance(revert, bool):
         where = heal.attributes["revert_drift"].range if heal is not None else None
         diags.error("Invalid revert_drift", f"Expected true or false, not {revert!r}.", where)
