@@ -141,6 +141,11 @@ def make_emulator_strict() -> None:
         ) -> Any:
             volume = self.get_volume(volume_id)
             instance = self.get_instance(instance_id)
+            if instance is not None and instance.state not in ("pending", "running", "stopping", "stopped"):
+                raise EC2ClientError(
+                    "IncorrectInstanceState",
+                    f"The instance '{instance_id}' is not in a valid state for this operation.",
+                )
             if volume is not None and volume.attachment is not None:
                 raise EC2ClientError("VolumeInUse", f"{volume_id} is already attached to an instance")
             if instance is not None and device_path in instance.block_device_mapping:

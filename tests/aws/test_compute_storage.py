@@ -353,3 +353,36 @@ def test_validate_checks_arguments_and_attributes_offline(tmp_path: Path, monkey
     assert 'The argument "instance_type" is required' in res.err
     assert 'named "privat_ip". Did you mean "private_ip"?' in res.err
     assert 'resource type "aws_ebs_volum". Did you mean "aws_ebs_volume"?' in res.err
+
+
+def test_attaching_to_a_terminated_instance_is_refused(net: dict[str, str]) -> None:
+    view = Cloud()
+    iid = view.ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, SubnetId=net["subnet"])["Instances"][0]["InstanceId"]
+    vol = view.ec2.create_volume(AvailabilityZone="us-east-1a", Size=5)["VolumeId"]
+    view.terminate(iid)
+    with pytest.raises(Exception, match="IncorrectInstanceState"):
+        view.ec2.attach_volume(VolumeId=vol, InstanceId=iid, Device="/dev/xvdf")
+
+
+def test_a_volume_still_attached_to_a_dead_instance_is_moved_to_the_new_one(net: dict[str, str], tmp_path: Path) -> None:
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.block_device import BlockDeviceType
+    from moto.ec2.models.elastic_block_store import VolumeAttachment as MotoAttachment
+
+    from relight.localcloud import ACCOUNT
+
+    view = Cloud()
+    dead = view.ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, SubnetId=net["subnet"])["Instances"][0]["InstanceId"]
+    vol = view.ec2.create_volume(AvailabilityZone="us-east-1a", Size=5)["VolumeId"]
+    view.terminate(dead)
+    # AWS can show a volume still attached while its instance shuts down; make the emulator do so.
+    backend = ec2_backends[ACCOUNT]["us-east-1"]
+    volume = backend.get_volume(vol)
+    instance = backend.get_instance(dead)
+    volume.attachment = MotoAttachment(volume, instance, "/dev/xvdf", "attached")
+    instance.block_device_mapping["/dev/xvdf"] = BlockDeviceType(volume_id=vol, status="in-use", size=5)
+    write(tmp_path, node(net) + f'resource "aws_volume_attachment" "a" {{\n  device_name = "/dev/xvdf"\n  volume_id = "{vol}"\n  instance_id = aws_instance.node.id\n}}\n')
+    res = relight(tmp_path, "apply", "-auto-approve")
+    assert res.code == 0, res.text
+    [alive] = view.instances()
+    assert [a["InstanceId"] for a in view.volume(vol)["Attachments"]] == [alive["InstanceId"]]

@@ -316,6 +316,23 @@ class VolumeAttachment(AwsResource):
         current = _live_attachment(vol)
         if current is not None and (current["InstanceId"], current["Device"]) == (instance_id, device):
             return CreateResponse(self._wait_attached(p))
+        if current is not None and not self._instance_alive(str(current["InstanceId"])):
+            # Attached to an instance that is gone: AWS detaches these by itself; do it now.
+            self.api.try_call(
+                "ec2",
+                "DetachVolume",
+                ("IncorrectState", "InvalidAttachment.NotFound"),
+                VolumeId=volume_id,
+                InstanceId=str(current["InstanceId"]),
+                Device=str(current["Device"]),
+                Force=True,
+            )
+            self.api.wait(
+                f"volume {volume_id} to detach from the terminated {current['InstanceId']}",
+                lambda: True if _live_attachment(describe_volume(self, volume_id) or {}) is None else None,
+                timeout=60.0,
+            )
+            current = None
         if current is not None:
             raise AwsError(
                 "AttachVolume",
@@ -378,6 +395,11 @@ class VolumeAttachment(AwsResource):
         if any(p.get(k) in (None, UNKNOWN) for k in ("volume_id", "instance_id", "device_name")):
             return ReadResponse(None)
         return ReadResponse(self._current(p))
+
+    def _instance_alive(self, instance_id: str) -> bool:
+        out = self.api.try_call("ec2", "DescribeInstances", ("InvalidInstanceID.NotFound",), InstanceIds=[instance_id])
+        states = [i["State"]["Name"] for r in (out or {}).get("Reservations", []) for i in r["Instances"]]
+        return bool(states) and states[0] not in ("shutting-down", "terminated")
 
     def _current(self, p: Mapping[str, Value]) -> dict[str, Value] | None:
         vol = describe_volume(self, str(p["volume_id"]))
