@@ -7,15 +7,10 @@ lookups, which the CLI does not expose) is configured from the same environment.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from relight.addrs import InstanceAddr
-from relight.cli.main import main
 from relight.providers.aws import AwsProvider
 from relight.providers.base import (
     ConfigureRequest,
@@ -27,39 +22,22 @@ from relight.providers.base import (
 )
 from relight.state import LocalBackend
 
+from .stack import Result, relight
+
 __all__ = ["Result", "Workspace", "aws_provider", "create_with_token", "find_created", "import_state", "read_state"]
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
 
 
 class Workspace:
     """One configuration directory and its state."""
 
-    def __init__(self, path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.capsys = capsys
 
     def write(self, text: str) -> None:
         (self.path / "main.tf").write_text(text)
 
     def run(self, *args: str) -> Result:
-        self.capsys.readouterr()
-        cwd = os.getcwd()
-        try:
-            code = main([f"-chdir={self.path}", *args])
-        finally:
-            os.chdir(cwd)
-        captured = self.capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return relight(self.path, *args)
 
     def apply(self, *extra: str) -> Result:
         res = self.run("apply", "-auto-approve", "-no-color", *extra)

@@ -14,8 +14,8 @@ from .harness import Workspace, create_with_token, find_created, import_state, r
 
 
 @pytest.fixture
-def ws(cloud: LocalCloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Workspace:
-    return Workspace(tmp_path, capsys)
+def ws(cloud: LocalCloud, tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path)
 
 
 def cw() -> Any:

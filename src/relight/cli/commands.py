@@ -57,29 +57,15 @@ def _fail(message: str, detail: str = "") -> int:
 
 # -- loading ------------------------------------------------------------------------------
 def _load(args: argparse.Namespace) -> tuple[Config | None, Diagnostics]:
-    from relight.lang import load_config, validate_references
+    from relight.engine.workspace import load_checked
 
-    config, diags = load_config(".")
-    if config is not None and not diags.has_errors:
-        diags.extend(validate_references(config))
-    if config is not None and not config.sources and not diags.has_errors:
-        diags.error(
-            "No configuration files",
-            f"There are no .tf files in {os.getcwd()}. Change to a directory that has them, or use -chdir=DIR.",
-        )
-    return config, diags
+    return load_checked(".")
 
 
 def _state_path(config: Config | None) -> str:
-    from relight.state import DEFAULT_STATE_FILE
+    from relight.engine.workspace import state_path
 
-    if config is not None and config.backend is not None:
-        if config.backend.type != "local":
-            return DEFAULT_STATE_FILE
-        path = config.backend.config.get("path")
-        if isinstance(path, str) and path:
-            return path
-    return DEFAULT_STATE_FILE
+    return state_path(config)
 
 
 def _backend(config: Config | None) -> Any:

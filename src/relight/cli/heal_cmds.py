@@ -13,14 +13,19 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from relight.addrs import InstanceAddr
 from relight.cli.progress import CliHook
-from relight.diagnostics import Diagnostics, render
+from relight.diagnostics import Diagnostics
 from relight.engine.hooks import Hook
+
+if TYPE_CHECKING:
+    from relight.heal.healer import Healer, PassResult
+    from relight.heal.policy import HealPolicy
 
 __all__ = ["cmd_heal", "cmd_incidents", "cmd_watch"]
 
@@ -46,11 +51,12 @@ def _say(text: str) -> None:
 
 
 def _print_diags(diags: Diagnostics, sources: Mapping[str, str]) -> None:
-    if list(diags):
-        print(render(list(diags), dict(sources), color=sys.stderr.isatty()), file=sys.stderr)
+    from relight.cli.commands import _print_diags as print_diags
+
+    print_diags(diags, sources, sys.stderr.isatty())
 
 
-def _healer(args: argparse.Namespace, hook: Hook) -> object:
+def _healer(args: argparse.Namespace, hook: Hook, announce: Callable[[HealPolicy], None]) -> Healer:
     from relight.heal.healer import Healer
 
     return Healer(
@@ -60,29 +66,24 @@ def _healer(args: argparse.Namespace, hook: Hook) -> object:
         say=_say,
         hook=hook,
         print_diags=_print_diags,
+        announce=announce,
     )
 
 
 def cmd_heal(args: argparse.Namespace) -> int:
-    from relight.heal.healer import Healer
-
     hook = _WatchHook(sys.stdout)
-    healer = _healer(args, hook)
-    assert isinstance(healer, Healer)
+    healer = _healer(args, hook, lambda policy: _say(f"policy: {policy.describe()}"))
     try:
         result = healer.run_pass()
     finally:
         hook.close()
         healer.close(timeout=15.0)
-    if healer.last_policy is not None:
-        _say(f"policy: {healer.last_policy.describe()}")
     _say(result.message)
     return _EXIT.get(result.status, 1)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from relight.cli.args import parse_duration
-    from relight.heal.healer import Healer
 
     try:
         interval = parse_duration(args.interval)
@@ -93,8 +94,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
         print("Error: --interval must be more than 0s", file=sys.stderr)
         return 1
     hook = _WatchHook(sys.stdout)
-    healer = _healer(args, hook)
-    assert isinstance(healer, Healer)
+    where = os.path.abspath(".")
+    healer = _healer(
+        args, hook, lambda policy: _say(f"watching {where} every {interval:g}s; policy: {policy.describe()}")
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -105,14 +108,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     seen: dict[str, str] = {}
 
-    def on_pass(result: object) -> None:
-        from relight.heal.healer import PassResult
-
-        assert isinstance(result, PassResult)
-        if healer.last_policy is not None and "announced" not in seen:
-            seen["announced"] = "yes"
-            where = os.path.abspath(".")
-            _say(f"watching {where} every {interval:g}s; policy: {healer.last_policy.describe()}")
+    def on_pass(result: PassResult) -> None:
         # Say what changed: the same outcome as the pass before stays quiet.
         if result.status == "clean" and seen.get("last") == "clean":
             return

@@ -306,17 +306,16 @@ class Applier:
 
     def _point_at_kept_data(self, change: ResourceChange) -> None:
         """The old object is gone and its replacement failed: say where its data was kept."""
-        kept = [r for r in self.state.retained if r.get("address") == str(change.addr) and r.get("snapshot_id")]
+        kept = [r for r in self.state.retained if r.get("address") == str(change.addr) and r.get("id")]
         if not kept:
             return
-        snap = kept[-1]["snapshot_id"]
+        record = kept[-1]
         with self._lock:
             self.diags.warning(
-                f"{change.addr} was destroyed, and its data is safe in {snap}",
+                f"{change.addr} was destroyed, and its data is safe in {record['id']}",
                 f"The replacement could not be created, so {change.addr} does not exist now. Its data "
-                f"was kept in {snap} before the destroy. Fix the cause above, and to bring the data "
-                f'back set snapshot_id = "{snap}" before the next apply; without it a new, empty '
-                "volume would be created.",
+                f"was kept in {record['id']} before the destroy. Fix the cause above. "
+                + str(record.get("restore_hint") or ""),
                 address=str(change.addr),
             )
 
@@ -383,8 +382,7 @@ class Applier:
         self.journal.retain(record)
         with self._lock:
             self.state.retained.append(record)
-        what = kept.get("snapshot_id") or kept
-        self.hook.message(f"{change.addr}: kept {what} (taken before destroy; recorded in state)")
+        self.hook.message(f"{change.addr}: kept {kept.get('id', kept)} (taken before destroy; recorded in state)")
 
     def _forget(self, change: ResourceChange) -> bool:
         self._record(change, None)

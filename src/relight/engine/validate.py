@@ -7,6 +7,7 @@ Providers are created but not configured; only their schemas are read.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 
 from relight.diagnostics import Diagnostics
 from relight.lang import Config, Resource
@@ -118,6 +119,6 @@ def _references(config: Config) -> list[Reference]:
     return refs
 
 
-def _hint(name: str, known: object) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)  # type: ignore[call-overload]
+def _hint(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
     return f' Did you mean "{close[0]}"?' if close else ""

@@ -48,10 +48,6 @@ class Classification:
     held_back: tuple[str, ...] = ()
     changed_attributes: dict[str, list[str]] = field(default_factory=dict)  # drifted addr -> what changed
 
-    @property
-    def needs_person(self) -> bool:
-        return self.kind in (PassKind.DRIFT, PassKind.OTHER)
-
 
 def classify(
     plan: Plan,

@@ -27,22 +27,24 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from relight.diagnostics import Diagnostics
 from relight.engine import Engine, PlanOptions
 from relight.engine.hooks import Hook
 from relight.engine.plan import Action, Plan, ResourceChange
+from relight.engine.workspace import load_checked, state_path
 from relight.errors import StateLockedError
 from relight.heal.classify import Classification, PassKind, classify, summarize
 from relight.heal.events import Event, EventKind
 from relight.heal.incidents import Incident, IncidentLog, now_iso
 from relight.heal.notify import Notifier
 from relight.heal.policy import HealPolicy, load_policy
-from relight.lang import Config, collect_variable_values, load_config, validate_references
+from relight.lang import Config, collect_variable_values
 from relight.providers.clock import CLOCK
 from relight.providers.registry import ProviderRegistry
-from relight.state import DEFAULT_STATE_FILE, LocalBackend
+from relight.state import LocalBackend
 
 __all__ = ["Healer", "PassResult"]
 
@@ -67,7 +69,8 @@ class Healer:
     """Runs heal passes over the configuration in ``directory`` (the current one by default).
 
     ``say`` receives one line per thing worth telling; ``hook`` (optional) sees the engine's
-    progress during a recovery apply; ``print_diags`` renders diagnostics for people.
+    progress during a recovery apply; ``print_diags`` renders diagnostics for people;
+    ``announce`` hears the policy once, before the first pass acts on it.
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class Healer:
         hook: Hook | None = None,
         registry: ProviderRegistry | None = None,
         print_diags: Callable[[Diagnostics, Mapping[str, str]], None] | None = None,
+        announce: Callable[[HealPolicy], None] | None = None,
     ) -> None:
         self.directory = directory
         self.mode = mode
@@ -96,7 +100,7 @@ class Healer:
         self._notifier: Notifier | None = None
         self._notifier_key: tuple[str | None, str | None] = (None, None)
         self.last_policy: HealPolicy | None = None
-        self.last_policy_revert = False
+        self.announce = announce  # told the policy once, before the first pass acts on it
 
     def _report_error(self, diags: Diagnostics, sources: Mapping[str, str], notifier: Notifier | None) -> str:
         """Show a pass's errors the first time only (a watcher must not flood its log with the
@@ -134,12 +138,13 @@ class Healer:
             )
         if diags:
             self.print_diags(diags, config.sources)
+        if self.announce is not None and self.last_policy is None:
+            self.announce(policy)
         self.last_policy = policy
-        self.last_policy_revert = policy.revert_drift
         if policy.mode == "off":
             return PassResult("off", "heal mode is off: nothing checked")
         notifier = self._notifier_for(policy)
-        backend = LocalBackend(os.path.join(self.directory, _state_file(config)))
+        backend = LocalBackend(state_path(config, self.directory))
         log = IncidentLog(backend.path)
         engine = Engine(config, backend, self.registry, variables, self.hook)
         try:
@@ -214,7 +219,8 @@ class Healer:
     ) -> PassResult:
         started = time.monotonic()
         incident = log.update(incident, outcome="open", applied_at=now_iso())
-        held = set(verdict.held_back) if not self.last_policy_revert else set()
+        revert = self.last_policy is not None and self.last_policy.revert_drift
+        held = set() if revert else set(verdict.held_back)
         if held:
             # Leave the held-back objects as recorded, so the next pass still sees their drift.
             refreshed = plan.refreshed_state.copy()
@@ -380,10 +386,9 @@ class Healer:
             self._notifier.close(timeout=timeout)
 
     def _load(self) -> tuple[Config | None, dict[str, Any] | None, HealPolicy | None, Diagnostics]:
-        config, diags = load_config(self.directory)
+        config, diags = load_checked(self.directory)
         if config is None or diags.has_errors:
             return config, None, None, diags
-        diags.extend(validate_references(config))
         variables, d = collect_variable_values(config, self.var_args, self.env)
         diags.extend(d)
         if diags.has_errors:
@@ -419,14 +424,6 @@ class Healer:
             stop.wait(wait)
 
 
-def _state_file(config: Config) -> str:
-    if config.backend is not None and config.backend.type == "local":
-        path = config.backend.config.get("path")
-        if isinstance(path, str) and path:
-            return path
-    return DEFAULT_STATE_FILE
-
-
 def _holds_data(engine: Engine, change: ResourceChange) -> bool:
     schema = engine.schema_of(change.provider, change.addr.resource.type)
     return bool(schema is not None and schema.holds_data)
@@ -459,8 +456,6 @@ def _first_error(diags: Diagnostics) -> str:
 
 def _to_monotonic(iso: str, fallback: float) -> float:
     """The monotonic time matching a wall-clock ISO stamp (for incidents opened earlier)."""
-    from datetime import UTC, datetime
-
     try:
         ago = (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
     except ValueError:

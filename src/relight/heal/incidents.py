@@ -86,6 +86,9 @@ class IncidentLog:
     def __init__(self, state_path: str) -> None:
         self.path = f"{state_path}.incidents.jsonl"
         self._lock = threading.Lock()
+        # The fold of the file as last read, keyed by its size and mtime: a watch pass asks for the
+        # open incident every time, and re-parsing a growing history each pass is wasted work.
+        self._cache: tuple[tuple[int, int], list[Incident]] | None = None
 
     def open(self, stack: str, kind: str, **fields: Any) -> Incident:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -114,6 +117,13 @@ class IncidentLog:
     def all(self) -> list[Incident]:
         """Every incident, oldest first, each as last written."""
         try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return []
+        stamp = (info.st_size, info.st_mtime_ns)
+        if self._cache is not None and self._cache[0] == stamp:
+            return list(self._cache[1])
+        try:
             with open(self.path, encoding="utf-8") as fh:
                 lines = fh.read().split("\n")
         except FileNotFoundError:
@@ -129,7 +139,9 @@ class IncidentLog:
                     continue  # a torn last line: the append was cut short by a crash
                 raise StateError(f"{self.path}, line {n}: not an incident record ({exc})") from None
             latest[incident.id] = incident
-        return sorted(latest.values(), key=lambda i: i.detected_at)
+        ordered = sorted(latest.values(), key=lambda i: i.detected_at)
+        self._cache = (stamp, ordered)
+        return list(ordered)
 
     def current(self) -> Incident | None:
         """The newest incident that is not closed, if any."""

@@ -1420,10 +1420,6 @@ def _yaml_scalar(value: Value, indent: int, column: int) -> str:
     return _yaml_double_quoted(value, indent, column)
 
 
-def _yaml_is_block(value: Value) -> bool:
-    return isinstance(value, list | dict) and bool(value)
-
-
 def _yaml_map(value: dict[str, Value], col: int, first_prefix: str | None = None) -> list[str]:
     """Lines of a block mapping whose keys sit at column ``col``."""
     lines = []

@@ -207,7 +207,8 @@ class DeleteRequest:
 @dataclass(frozen=True, slots=True)
 class DeleteResponse:
     """``retained`` describes what the delete kept on purpose (a final snapshot); the engine
-    records it in state and reports it."""
+    records it in state and reports it. Its ``id`` names what was kept; an optional
+    ``restore_hint`` tells people how to bring the data back if the replacement fails."""
 
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     retained: Mapping[str, Value] | None = None

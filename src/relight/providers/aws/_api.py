@@ -28,15 +28,11 @@ from botocore.config import Config as BotoConfig
 from relight.providers.clock import CLOCK, CloudClock
 from relight.providers.framework import CallError
 
-__all__ = ["CLOCK", "AwsApi", "AwsError", "AwsSettings", "CloudClock", "NotFound", "error_code"]
+__all__ = ["CLOCK", "SERVICES", "AwsApi", "AwsError", "AwsSettings", "CloudClock"]
 
 _T = TypeVar("_T")
 
 SERVICES = ("ec2", "cloudwatch", "route53", "sts")
-
-
-class NotFound(Exception):
-    """Raised by lookups that found nothing; readers turn it into "the object is gone"."""
 
 
 class AwsSettings:
@@ -201,10 +197,6 @@ def translate(operation: str, exc: botocore.exceptions.ClientError) -> AwsError:
     if not message or message == "None":
         message = "AWS gave no further detail."
     return AwsError(operation, code, message)
-
-
-def error_code(exc: BaseException) -> str:
-    return exc.code if isinstance(exc, AwsError) else ""
 
 
 def _aws_env() -> tuple[tuple[str, str], ...]:

@@ -17,12 +17,15 @@ from relight.providers.framework import CallError, DataSource, ResourceType
 from relight.values import UNKNOWN, Value
 
 __all__ = [
+    "GONE_STATES",
     "TOKEN_TAG",
     "AwsDataSource",
     "AwsResource",
     "api_of",
+    "describe_instance",
     "ec2_filters",
     "from_tag_list",
+    "instance_alive",
     "tag_specs",
     "to_tag_list",
     "update_ec2_tags",
@@ -132,3 +135,26 @@ def _unset(schema: Schema, name: str, value: Value) -> bool:
     if name == "tags" and isinstance(value, dict) and not value:
         return True
     return value == "" and attr.type == "string"
+
+
+# An instance in one of these states is gone: it never comes back, and reads report it deleted.
+GONE_STATES = ("shutting-down", "terminated")
+
+
+def describe_instance(api: AwsApi, instance_id: str) -> dict[str, Any] | None:
+    """The instance as DescribeInstances reports it (any state), or None if AWS knows no such id."""
+    out = api.try_call(
+        "ec2",
+        "DescribeInstances",
+        ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"),
+        InstanceIds=[instance_id],
+    )
+    for reservation in (out or {}).get("Reservations", []):
+        for inst in reservation.get("Instances", []):
+            return dict(inst)
+    return None
+
+
+def instance_alive(api: AwsApi, instance_id: str) -> bool:
+    found = describe_instance(api, instance_id)
+    return found is not None and found["State"]["Name"] not in GONE_STATES

@@ -21,6 +21,7 @@ from relight.providers.aws._common import (
     AwsResource,
     ec2_filters,
     from_tag_list,
+    instance_alive,
     tag_specs,
     update_ec2_tags,
 )
@@ -248,6 +249,9 @@ class EbsVolume(AwsResource):
         snap = wait_snapshot(self, out["SnapshotId"])
         return {
             "kind": "final_snapshot",
+            "id": snap["SnapshotId"],
+            "restore_hint": f'To bring the data back, set snapshot_id = "{snap["SnapshotId"]}" before the next '
+            "apply; without it a new, empty volume would be created.",
             "snapshot_id": snap["SnapshotId"],
             "volume_id": volume_id,
             "volume_size": snap.get("VolumeSize"),
@@ -316,7 +320,7 @@ class VolumeAttachment(AwsResource):
         current = _live_attachment(vol)
         if current is not None and (current["InstanceId"], current["Device"]) == (instance_id, device):
             return CreateResponse(self._wait_attached(p))
-        if current is not None and not self._instance_alive(str(current["InstanceId"])):
+        if current is not None and not instance_alive(self.api, str(current["InstanceId"])):
             # Attached to an instance that is gone: AWS detaches these by itself; do it now.
             self.api.try_call(
                 "ec2",
@@ -396,23 +400,12 @@ class VolumeAttachment(AwsResource):
             return ReadResponse(None)
         return ReadResponse(self._current(p))
 
-    def _instance_alive(self, instance_id: str) -> bool:
-        out = self.api.try_call("ec2", "DescribeInstances", ("InvalidInstanceID.NotFound",), InstanceIds=[instance_id])
-        states = [i["State"]["Name"] for r in (out or {}).get("Reservations", []) for i in r["Instances"]]
-        return bool(states) and states[0] not in ("shutting-down", "terminated")
-
     def _current(self, p: Mapping[str, Value]) -> dict[str, Value] | None:
         vol = describe_volume(self, str(p["volume_id"]))
         att = _live_attachment(vol) if vol is not None else None
         if att is None or att["InstanceId"] != p["instance_id"] or att["Device"] != p["device_name"]:
             return None
-        inst = self.api.try_call(
-            "ec2", "DescribeInstances", ("InvalidInstanceID.NotFound",), InstanceIds=[str(p["instance_id"])]
-        )
-        states = [i["State"]["Name"] for r in (inst or {}).get("Reservations", []) for i in r["Instances"]]
-        if not states or states[0] in ("shutting-down", "terminated"):
-            return None
-        return self._state(p)
+        return self._state(p) if instance_alive(self.api, str(p["instance_id"])) else None
 
     def _wait_attached(self, p: Mapping[str, Value]) -> dict[str, Value]:
         def attached() -> dict[str, Value] | None:

@@ -22,8 +22,10 @@ from typing import Any
 
 from relight.providers.aws._api import AwsError
 from relight.providers.aws._common import (
+    GONE_STATES,
     AwsDataSource,
     AwsResource,
+    describe_instance,
     ec2_filters,
     from_tag_list,
     tag_specs,
@@ -55,7 +57,6 @@ from relight.values import UNKNOWN, Value, strip_unknown
 
 __all__ = ["AmiData", "Instance"]
 
-GONE_STATES = ("shutting-down", "terminated")
 RUNNING_TIMEOUT = 600.0
 TERMINATE_TIMEOUT = 600.0
 IP_RELEASE_TIMEOUT = 180.0
@@ -282,16 +283,7 @@ class Instance(AwsResource):
         return True if found is not None and found["State"]["Name"] == state else None
 
     def _describe(self, instance_id: str) -> dict[str, Any] | None:
-        out = self.api.try_call(
-            "ec2",
-            "DescribeInstances",
-            ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"),
-            InstanceIds=[instance_id],
-        )
-        for reservation in (out or {}).get("Reservations", []):
-            for inst in reservation.get("Instances", []):
-                return dict(inst)
-        return None
+        return describe_instance(self.api, instance_id)
 
     def _state(self, inst: Mapping[str, Any], base: Mapping[str, Value]) -> dict[str, Value]:
         instance_id = inst["InstanceId"]

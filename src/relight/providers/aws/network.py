@@ -171,12 +171,6 @@ class Subnet(AwsResource):
     # terminated instances take a while to go away).
     in_use_timeout: ClassVar[float] = 300.0
 
-    def plan_change(self, req: PlanRequest) -> PlanResponse:
-        resp = schema_plan(self.schema, req)
-        if resp.planned_state is not None:
-            resp.planned_state["tags"] = _tags_or_none(resp.planned_state.get("tags"))
-        return resp
-
     def create(self, req: CreateRequest) -> CreateResponse:
         p = req.planned_state
         params: dict[str, Any] = {
@@ -349,7 +343,6 @@ class SecurityGroup(AwsResource):
         resp = schema_plan(self.schema, req)
         planned = resp.planned_state
         if planned is not None:
-            planned["tags"] = _tags_or_none(planned.get("tags"))
             for key in ("ingress", "egress"):
                 planned[key] = normalize_rules(planned.get(key), key)
         return resp
@@ -692,8 +685,3 @@ def _sorted_rules(rules: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             unique.items(), key=lambda kv: (kv[1]["from_port"], kv[1]["to_port"], kv[1]["protocol"], kv[0])
         )
     ]
-
-
-def _tags_or_none(value: Any) -> Any:
-    """An empty ``tags`` map plans as null, the way read reports no tags."""
-    return None if isinstance(value, dict) and not value else value

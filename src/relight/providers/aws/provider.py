@@ -10,7 +10,7 @@ the endpoint differs.
 
 from __future__ import annotations
 
-from relight.providers.aws._api import AwsApi, AwsSettings
+from relight.providers.aws._api import SERVICES, AwsApi, AwsSettings
 from relight.providers.aws.cloudwatch import MetricAlarm
 from relight.providers.aws.ebs import EbsSnapshot, EbsSnapshotData, EbsVolume, VolumeAttachment
 from relight.providers.aws.instance import AmiData, Instance
@@ -21,8 +21,7 @@ from relight.providers.framework import BaseProvider
 
 __all__ = ["AwsProvider"]
 
-_SERVICES = ("ec2", "cloudwatch", "route53", "sts")
-_ENDPOINTS = Schema(attributes={name: Attribute("string", optional=True) for name in _SERVICES})
+_ENDPOINTS = Schema(attributes={name: Attribute("string", optional=True) for name in SERVICES})
 
 _IGNORED = (
     "skip_credentials_validation",
