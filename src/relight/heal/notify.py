@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from relight import __version__
 from relight.heal.events import Event
+from relight.runs.healpolicy import url_problem
 
 __all__ = ["MAX_BACKOFF", "MAX_QUEUE", "RETRY_AFTER_CAP", "Notifier", "slack_payload", "url_problem", "webhook_payload"]
 
@@ -315,25 +316,6 @@ def _host_of(url: str) -> str:
     except ValueError:
         port = None
     return f"{host}:{port}" if port is not None else host
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a notification target, or None if it can; never raises.
-
-    The answer never quotes the URL (a Slack URL's path is a secret).
-    """
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 -- raises ValueError for a malformed port
-    except ValueError:
-        return "the URL is malformed"
-    if parts.scheme not in ("http", "https"):
-        return "the URL must start with http:// or https://"
-    if not parts.hostname:
-        return "the URL has no host"
-    if any(c in url for c in "\r\n\0 "):
-        return "the URL contains whitespace or control characters"
-    return None
 
 
 def _make_target(kind: TargetKind, url: str, headers: Mapping[str, str]) -> _Target:
