@@ -20,10 +20,10 @@ from typing import Any
 from relight.cli.context import directory_of, lock_timeout, plan_flags, run_context, var_inputs
 from relight.cli.views import ProgressView, Terminal, print_diagnostics, print_json, print_outputs
 from relight.diagnostics import Diagnostic, Diagnostics
-from relight.engine import Plan
 from relight.runs import (
     Approval,
     Operation,
+    Plan,
     RunContext,
     Runner,
     RunRequest,

@@ -16,8 +16,7 @@ from typing import Literal
 from relight.addrs import InstanceAddr
 from relight.cli.args import parse_duration
 from relight.diagnostics import Diagnostics
-from relight.engine import Plan, PlanMode
-from relight.runs import RunContext, VarInput, parse_addresses
+from relight.runs import Plan, PlanMode, RunContext, VarInput, parse_addresses
 
 __all__ = ["PlanFlags", "directory_of", "plan_flags", "run_context", "var_inputs"]
 

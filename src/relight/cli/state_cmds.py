@@ -9,8 +9,7 @@ from relight.cli.commands import execute, fail
 from relight.cli.context import lock_timeout, run_context
 from relight.cli.views import ProgressView, Terminal, print_diagnostics
 from relight.diagnostics import Diagnostics
-from relight.runs import Operation, RunRequest, parse_addresses, render_value
-from relight.state import ResourceInstanceState, dumps
+from relight.runs import Operation, ResourceInstanceState, RunRequest, parse_addresses, render_value, state_json
 
 __all__ = ["cmd_state"]
 
@@ -44,7 +43,7 @@ def cmd_state(args: argparse.Namespace) -> int:
     elif sub == "show":
         _show(result.instances[0])
     elif sub == "pull" and result.state is not None:
-        sys.stdout.write(dumps(result.state).decode())
+        sys.stdout.write(state_json(result.state).decode())
     elif sub == "history":
         for v in result.history:
             print(f"serial {v.serial:>6}  {v.written_at:%Y-%m-%d %H:%M:%S}  {v.resource_count:>5} instances  {v.path}")

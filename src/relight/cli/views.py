@@ -27,12 +27,12 @@ from relight.runs import (
     DiagnosticEvent,
     Event,
     Message,
+    OutputState,
     PlanReady,
     RefreshStarted,
     render_plan,
     render_value,
 )
-from relight.state import OutputState
 
 __all__ = ["ProgressView", "Terminal", "merge_repeats", "print_diagnostics", "print_outputs"]
 

@@ -10,6 +10,7 @@ Views for people (:mod:`relight.runs.render`) and the JSON plan (:mod:`relight.r
 live here too, so the CLI and the server show the same thing.
 """
 
+from relight.engine import Action, Plan, PlanMode
 from relight.runs.classify import Classification, PassKind, classify, summarize
 from relight.runs.context import BackendFactory, RunContext, local_backend, locate_state, state_path
 from relight.runs.events import (
@@ -37,9 +38,13 @@ from relight.runs.render import render_plan, render_value
 from relight.runs.request import Approval, HealOptions, Operation, RunRequest, VarInput, parse_addresses
 from relight.runs.result import Counts, HealReport, RunResult, RunStatus, Timings
 from relight.runs.runner import Runner
+from relight.state import OutputState, ResourceInstanceState, State
+from relight.state import dumps as state_json
 
+# Re-exported for the shells, which reach the engine and the state only through this package.
 __all__ = [
     "MODES",
+    "Action",
     "ApplyDone",
     "ApplySkipped",
     "ApplyStarted",
@@ -58,10 +63,14 @@ __all__ = [
     "ListSink",
     "Message",
     "Operation",
+    "OutputState",
     "PassKind",
+    "Plan",
+    "PlanMode",
     "PlanReady",
     "RefreshDone",
     "RefreshStarted",
+    "ResourceInstanceState",
     "RunContext",
     "RunFinished",
     "RunRequest",
@@ -70,6 +79,7 @@ __all__ = [
     "RunStatus",
     "Runner",
     "SafeSink",
+    "State",
     "Timings",
     "VarInput",
     "classify",
@@ -81,6 +91,7 @@ __all__ = [
     "plan_to_json",
     "render_plan",
     "render_value",
+    "state_json",
     "state_path",
     "summarize",
     "url_problem",

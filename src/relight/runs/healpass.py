@@ -31,7 +31,7 @@ from relight.runs.healpolicy import HealPolicy, load_policy
 from relight.runs.result import HealReport, RunResult, RunStatus
 from relight.runs.scope import RunScope
 
-__all__ = ["first_error", "run"]
+__all__ = ["first_error", "may_apply", "run"]
 
 
 def run(scope: RunScope) -> RunResult:
@@ -76,7 +76,7 @@ def _plan_and_act(scope: RunScope, engine: Engine, policy: HealPolicy) -> HealRe
     verdict = classify(plan, baseline, lambda c: _holds_data(engine, c), known)
     if verdict.kind is PassKind.CLEAN:
         return HealReport("clean", message="no changes: everything matches the configuration")
-    allowed, why_not = _allowed(policy, verdict, scope.request.heal.recoveries_last_hour)
+    allowed, why_not = may_apply(policy, verdict, scope.request.heal.recoveries_last_hour)
     held = () if policy.revert_drift else verdict.held_back
     finding = _finding(verdict, plan, held, allowed)
     scope.sink.emit(finding)
@@ -134,7 +134,7 @@ def _recover(
     )
 
 
-def _allowed(policy: HealPolicy, verdict: Classification, recoveries_last_hour: int) -> tuple[bool, str]:
+def may_apply(policy: HealPolicy, verdict: Classification, recoveries_last_hour: int) -> tuple[bool, str]:
     """Whether the loop may apply this plan by itself, and if not, why (for people)."""
     if verdict.kind is PassKind.OTHER:
         return False, "a person must look at this plan: " + "; ".join(verdict.reasons)
