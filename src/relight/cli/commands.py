@@ -58,8 +58,9 @@ def _fail(message: str, detail: str = "") -> int:
 # -- loading ------------------------------------------------------------------------------
 def _load(args: argparse.Namespace) -> tuple[Config | None, Diagnostics]:
     from relight.engine.workspace import load_checked
+    from relight.lang import ParseCache
 
-    return load_checked(".")
+    return load_checked(".", cache=ParseCache.from_env(os.environ))
 
 
 def _state_path(config: Config | None) -> str:

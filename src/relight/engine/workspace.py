@@ -9,15 +9,20 @@ from __future__ import annotations
 import os
 
 from relight.diagnostics import Diagnostics
-from relight.lang import Config, load_config, validate_references
+from relight.lang import Config, FilePolicy, ParseCache, load_config, validate_references
 from relight.state import DEFAULT_STATE_FILE
 
 __all__ = ["load_checked", "state_path"]
 
 
-def load_checked(directory: str) -> tuple[Config | None, Diagnostics]:
-    """The configuration in ``directory``, with references checked; an empty directory is an error."""
-    config, diags = load_config(directory)
+def load_checked(
+    directory: str, *, cache: ParseCache | None = None, file_policy: FilePolicy | None = None
+) -> tuple[Config | None, Diagnostics]:
+    """The configuration in ``directory``, with references checked; an empty directory is an error.
+
+    ``cache`` and ``file_policy`` are passed to :func:`relight.lang.load_config`.
+    """
+    config, diags = load_config(directory, cache=cache, file_policy=file_policy)
     if config is not None and not diags.has_errors:
         diags.extend(validate_references(config))
     if config is not None and not config.sources and not diags.has_errors:

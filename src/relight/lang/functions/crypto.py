@@ -35,5 +35,12 @@ def file_hash(algorithm: str) -> Callable[[FuncContext, Value], Value]:
     return impl
 
 
+def file_base64_hash(algorithm: str) -> Callable[[FuncContext, Value], Value]:
+    def impl(ctx: FuncContext, path: Value) -> Value:
+        return base64.b64encode(hashlib.new(algorithm, read_bytes(ctx, path)[1]).digest()).decode("ascii")
+
+    return impl
+
+
 def fn_uuid(ctx: FuncContext) -> Value:
     return str(uuidlib.uuid4())

@@ -1,26 +1,32 @@
-"""Filesystem functions: reading files of the configuration and path manipulation."""
+"""Filesystem functions: reading the configuration's files, ``fileset`` and path manipulation.
+
+Every read goes through the context's :class:`relight.lang.filepolicy.FilePolicy`; a refusal
+becomes a :class:`FunctionError` whose message names the path and the rule, so the diagnostic
+lands on the call. Relative paths are relative to the context's ``base_dir`` (the root module's
+directory, as Terraform's are to its working directory).
+"""
 
 from __future__ import annotations
 
 import base64
+import errno
 import os
 import re
 
+from relight.lang.filepolicy import FileAccessDenied
 from relight.lang.funcbase import FuncContext, FunctionError
 from relight.lang.functions._args import as_str, invalid
+from relight.lang.functions._glob import compile_glob, literal_prefix
 from relight.values import Value
 
 
-def _resolve(ctx: FuncContext, path: str) -> str:
-    expanded = os.path.expanduser(path)
-    return expanded if os.path.isabs(expanded) else os.path.join(ctx.base_dir, expanded)
-
-
 def read_bytes(ctx: FuncContext, path: Value) -> tuple[str, bytes]:
+    """(the path as written, the file's bytes), under the context's file policy."""
     name = as_str(path, "path")
     try:
-        with open(_resolve(ctx, name), "rb") as handle:
-            return name, handle.read()
+        return name, ctx.files.read_bytes(name, ctx.base_dir)
+    except FileAccessDenied as exc:
+        raise FunctionError(str(exc)) from None
     except FileNotFoundError:
         raise invalid(
             "path",
@@ -30,6 +36,8 @@ def read_bytes(ctx: FuncContext, path: Value) -> tuple[str, bytes]:
             "from an attribute of that resource",
         ) from None
     except OSError as exc:
+        if ctx.files.is_confined and exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+            raise FunctionError(f'"{name}" is a symbolic link, refused by the file access policy') from None
         raise FunctionError(f'failed to read file "{name}": {exc.strerror}') from None
 
 
@@ -53,6 +61,13 @@ def fn_filebase64(ctx: FuncContext, path: Value) -> Value:
     return base64.b64encode(read_bytes(ctx, path)[1]).decode("ascii")
 
 
+def _resolve(ctx: FuncContext, name: str) -> str:
+    try:
+        return ctx.files.resolve(name, ctx.base_dir)
+    except FileAccessDenied as exc:
+        raise FunctionError(str(exc)) from None
+
+
 def fn_fileexists(ctx: FuncContext, path: Value) -> Value:
     name = as_str(path, "path")
     resolved = _resolve(ctx, name)
@@ -63,6 +78,37 @@ def fn_fileexists(ctx: FuncContext, path: Value) -> Value:
     if not os.path.isfile(resolved):
         raise FunctionError(f'"{name}" is not a regular file')
     return True
+
+
+def fn_fileset(ctx: FuncContext, path: Value, pattern: Value) -> Value:
+    """Terraform's ``fileset``: regular files under ``path`` matching ``pattern``, sorted.
+
+    ``*``, ``?``, ``[...]``, ``{a,b}`` and ``**`` (any number of directories) as in doublestar;
+    results are relative to ``path`` with forward slashes. Under a confined policy a match whose
+    real path leaves the roots is refused, not skipped.
+    """
+    base_text = as_str(path, "path")
+    glob_text = as_str(pattern, "pattern")
+    base = _resolve(ctx, base_text)
+    full = os.path.normpath(os.path.join(base, glob_text))
+    try:
+        matcher = compile_glob(full)
+    except ValueError as exc:
+        raise FunctionError(f"failed to glob pattern ({full}): {exc}") from None
+    start = literal_prefix(full)
+    if os.path.isfile(start):
+        candidates = [start]
+    else:
+        candidates = [os.path.join(d, f) for d, _, files in os.walk(start) for f in files]
+    out: list[str] = []
+    for candidate in candidates:
+        if not matcher.fullmatch(candidate) or not os.path.isfile(candidate):
+            continue
+        real = os.path.realpath(candidate)
+        if not ctx.files.allows(real):
+            raise FunctionError(f'"{candidate}" resolves to {real}, outside the roots of the file access policy')
+        out.append(os.path.relpath(candidate, base).replace(os.sep, "/"))
+    return sorted(out)
 
 
 _TEMPLATE_VAR = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
@@ -79,7 +125,7 @@ def fn_templatefile(ctx: FuncContext, path: Value, variables: Value) -> Value:
                 "by zero or more letters, digits, and underscores",
             )
     filename, text = read_text(ctx, path)
-    return ctx.render_template(text, variables, filename)
+    return ctx.render_template(text, variables, filename, ctx)
 
 
 def _clean_path(path: str) -> str:
@@ -106,8 +152,14 @@ def fn_dirname(ctx: FuncContext, path: Value) -> Value:
 
 
 def fn_abspath(ctx: FuncContext, path: Value) -> Value:
-    return os.path.abspath(as_str(path, "path"))
+    text = as_str(path, "path")
+    if ctx.cwd is None or os.path.isabs(text):
+        return os.path.abspath(text)
+    return os.path.normpath(os.path.join(ctx.cwd, text))
 
 
 def fn_pathexpand(ctx: FuncContext, path: Value) -> Value:
-    return os.path.expanduser(as_str(path, "path"))
+    try:
+        return ctx.files.expand(as_str(path, "path"))
+    except FileAccessDenied as exc:
+        raise FunctionError(str(exc)) from None
