@@ -313,7 +313,7 @@ BAD: list[tuple[str, str, int, int]] = [
     ('output "o" {\n  value = 1\n}\noutput "o" {\n  value = 2\n}\n', "Duplicate output", 4, 1),
     ('provider "aws" {}\nprovider "aws" {}\n', "Duplicate provider configuration", 2, 1),
     ('resource "a_b" "c" {\n  x = 1\n  x = 2\n}\n', "Attribute redefined", 3, 3),
-    ('module "m" {\n  source = "./m"\n}\n', "Unsupported block type", 1, 1),
+    ('module "m" {\n  source = "./m"\n}\n', "Unreadable module directory", 1, 1),
     ("foo = 1\n", "Unsupported argument", 1, 1),
     ('output "o" {\n  description = "x"\n}\n', "Missing required argument", 1, 1),
     ('variable "v" {\n  default = var.other\n}\n', "Variables not allowed", 2, 3),

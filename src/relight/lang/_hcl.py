@@ -368,7 +368,7 @@ class _Compiler(TemplateAssembler, ReferenceClassifier):
         if isinstance(term, ExprTermRule) and term.parentheses:
             return self.expr(term)
         inner = self._unwrap(term)
-        if isinstance(inner, GetAttrExprTermRule | IndexExprTermRule):
+        if not self.template_vars and isinstance(inner, GetAttrExprTermRule | IndexExprTermRule):
             self.error(
                 key,
                 "Ambiguous attribute key",

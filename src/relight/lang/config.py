@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Final
 from typing import Literal as TLiteral
 
-from relight.addrs import InstanceAddr, ResourceAddr
+from relight.addrs import InstanceAddr, ModuleAddr, ResourceAddr
+from relight.lang._addrexpr import static_address
+from relight.lang._decode_call import decode_module_call
 from relight.diagnostics import Diagnostics
 from relight.lang._cache import ParseCache
 from relight.lang._hcl import parse_body
@@ -33,12 +35,14 @@ from relight.lang.expr import (
     TupleCons,
 )
 from relight.lang.filepolicy import FileAccessDenied, FilePolicy
+from relight.lang.modules import load_children
 from relight.lang.model import (
     NO_DEFAULT,
     BackendBlock,
     Config,
     Lifecycle,
     Local,
+    ModuleCall,
     Moved,
     Output,
     ProviderBlock,
@@ -57,6 +61,7 @@ __all__ = [
     "Config",
     "Lifecycle",
     "Local",
+    "ModuleCall",
     "Moved",
     "Output",
     "ProviderBlock",
@@ -71,7 +76,8 @@ __all__ = [
 def load_config(
     directory: str, *, cache: ParseCache | None = None, file_policy: FilePolicy | None = None
 ) -> tuple[Config | None, Diagnostics]:
-    """Load every ``*.tf`` file of ``directory`` (in name order).
+    """Load every ``*.tf`` file of ``directory`` (in name order), then the child module of every
+    module call, recursively (see :mod:`relight.lang.modules`).
 
     Returns None only when the directory cannot be read or a file has a syntax error; otherwise
     a Config, possibly with error diagnostics for the blocks that could not be decoded (those
@@ -79,6 +85,19 @@ def load_config(
     text; ``file_policy`` (None: unconfined) refuses files that resolve outside its roots, such
     as a ``main.tf`` symlinked to a file elsewhere.
     """
+    policy = file_policy or FilePolicy.unconfined()
+    config, diags = _load_module_dir(directory, cache, policy)
+    if config is None:
+        return None, diags
+    config, found = load_children(config, lambda d: _load_module_dir(d, cache, policy), policy)
+    diags.extend(found)
+    return config, diags
+
+
+def _load_module_dir(
+    directory: str, cache: ParseCache | None, file_policy: FilePolicy
+) -> tuple[Config | None, Diagnostics]:
+    """One module directory's own files, decoded (its module calls are not followed)."""
     diags = Diagnostics()
     try:
         names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
@@ -86,7 +105,7 @@ def load_config(
         diags.error("Failed to read configuration directory", f"{directory}: {err.strerror}.")
         return None, diags
     loader = _Loader(directory, diags)
-    files = _Files(directory, file_policy or FilePolicy.unconfined(), cache)
+    files = _Files(directory, file_policy, cache)
     with _gc_paused():
         syntax_ok = _load_files(files, names, loader, diags)
     if not syntax_ok:
@@ -171,6 +190,7 @@ class _Loader:
         self.moved: list[Moved] = []
         self.removed: list[Removed] = []
         self.relight: Body | None = None
+        self.module_calls: dict[str, ModuleCall] = {}
 
     def config(self) -> Config:
         return Config(
@@ -185,6 +205,7 @@ class _Loader:
             tuple(self.moved),
             tuple(self.removed),
             self.relight,
+            self.module_calls,
         )
 
     def load_file(self, body: Body) -> None:
@@ -205,6 +226,7 @@ class _Loader:
             "moved": self.moved_block,
             "removed": self.removed_block,
             "relight": self.relight_block,
+            "module": self.module_block,
         }
         for block in body.blocks:
             handler = handlers.get(block.type)
@@ -217,8 +239,6 @@ class _Loader:
 
     def _unsupported_block(self, block: Block) -> None:
         detail = f'Blocks of type "{block.type}" are not expected here.'
-        if block.type == "module":
-            detail = "Module calls are not supported: relight loads a single root module."
         self.diags.error("Unsupported block type", detail, block.range)
 
     def _labels(self, block: Block, count: int, what: str) -> bool:
@@ -298,7 +318,9 @@ class _Loader:
             kind: TLiteral["resource", "data"] = "data" if res.mode == "data" else "resource"
             return Reference(kind, str(res), expr.range, res, inst.key)
         refs = expr.references()
-        if len(refs) != 1 or refs[0].kind not in ("resource", "data"):
+        if len(refs) != 1 or refs[0].kind not in ("resource", "data", "module"):
+            return None
+        if refs[0].kind == "module" and not isinstance(static_address(expr), ModuleAddr):
             return None
         return refs[0]
 
@@ -577,17 +599,16 @@ class _Loader:
         if src is not None and dst is not None:
             self.moved.append(Moved(src, dst, block.range))
 
-    def _move_addr(self, attr: Attribute) -> InstanceAddr | ResourceAddr | None:
-        ref = self._static_ref(attr.expr)
-        if ref is None or ref.resource is None or ref.remaining:
+    def _move_addr(self, attr: Attribute) -> InstanceAddr | ResourceAddr | ModuleAddr | None:
+        addr = static_address(attr.expr)
+        if addr is None:
             self.diags.error(
                 "Invalid address",
-                "A resource or resource instance address is required here, like "
-                "aws_instance.web or aws_instance.web[0].",
+                "A resource, resource instance or module address is required here, like "
+                "aws_instance.web, aws_instance.web[0] or module.net.",
                 attr.range,
             )
-            return None
-        return ref.resource if ref.key is None else ref.resource.instance(ref.key)
+        return addr
 
     def removed_block(self, block: Block) -> None:
         attrs = block.body.attributes
@@ -597,10 +618,10 @@ class _Loader:
         src = self._move_addr(attrs["from"])
         if src is None:
             return
-        if isinstance(src, InstanceAddr):
+        if isinstance(src, InstanceAddr) or (isinstance(src, ModuleAddr) and src.module[-1][1] is not None):
             self.diags.error(
                 "Invalid address",
-                "A removed block must refer to a whole resource, without an instance key.",
+                "A removed block must refer to a whole resource or module, without an instance key.",
                 attrs["from"].range,
             )
             return
@@ -608,6 +629,20 @@ class _Loader:
         for lc in block.body.blocks_of("lifecycle"):
             destroy = self.flag(lc.body.attributes.get("destroy"), True)
         self.removed.append(Removed(src, destroy, block.range))
+
+    def module_block(self, block: Block) -> None:
+        call = decode_module_call(block, self.diags, self.text, self.depends_on)
+        if call is None:
+            return
+        if call.name in self.module_calls:
+            self.diags.error(
+                "Duplicate module call",
+                f'A module call named "{call.name}" was already defined at {self.module_calls[call.name].range}. '
+                "Module calls must have unique names within a module.",
+                block.range,
+            )
+            return
+        self.module_calls[call.name] = call
 
     def relight_block(self, block: Block) -> None:
         if self.relight is not None:

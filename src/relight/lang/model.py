@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Final
 from typing import Literal as TLiteral
 
-from relight.addrs import InstanceAddr, ResourceAddr
+from relight.addrs import InstanceAddr, ModuleAddr, ResourceAddr
 from relight.diagnostics import SourceRange
 from relight.lang.body import Block, Body
 from relight.lang.expr import Expr, Reference
@@ -24,6 +24,7 @@ __all__ = [
     "Config",
     "Lifecycle",
     "Local",
+    "ModuleCall",
     "Moved",
     "Output",
     "ProviderBlock",
@@ -141,15 +142,32 @@ class ProviderBlock:
 
 @dataclass(frozen=True, slots=True)
 class Moved:
-    from_: InstanceAddr | ResourceAddr
-    to: InstanceAddr | ResourceAddr
+    from_: InstanceAddr | ResourceAddr | ModuleAddr
+    to: InstanceAddr | ResourceAddr | ModuleAddr
     range: SourceRange
 
 
 @dataclass(frozen=True, slots=True)
 class Removed:
-    from_: ResourceAddr
+    from_: ResourceAddr | ModuleAddr
     destroy: bool
+    range: SourceRange
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleCall:
+    """A ``module "name" {...}`` block, decoded for the engine; ``inputs`` holds its arguments
+    other than the meta-arguments (``source``, ``version``, ``count``, ``for_each``,
+    ``providers``, ``depends_on``)."""
+
+    name: str
+    source: str
+    version: str | None
+    count: Expr | None
+    for_each: Expr | None
+    providers: Mapping[str, str]
+    depends_on: tuple[Reference, ...]
+    inputs: Body
     range: SourceRange
 
 
@@ -168,4 +186,8 @@ class Config:
     moved: tuple[Moved, ...] = ()
     removed: tuple[Removed, ...] = ()
     relight: Body | None = None
+    module_calls: Mapping[str, ModuleCall] = field(default_factory=dict)
+    # The loaded child module of each call (see relight.lang.modules), and this module's static path.
+    children: Mapping[str, Config] = field(default_factory=dict)
+    path: tuple[str, ...] = ()
 

@@ -12,10 +12,9 @@ The object encoders are shared with the journal, which stores one object per lin
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar, cast
 
-from relight.addrs import InstanceAddr, InstanceKey, ResourceAddr
+from relight.addrs import InstanceAddr, InstanceKey, Mode, ModuleAddr, ModuleInstance, ResourceAddr, format_module
 from relight.errors import StateCorruptError
 from relight.state.model import CreateIntent, ObjectState, OutputState, State
 from relight.values import Unknown
@@ -115,10 +114,7 @@ def dumps(state: State) -> bytes:
         for key in sorted(inst.deposed):
             obj = object_to_json(inst.deposed[key], canonical=True)
             entries.append({"index_key": inst.addr.key, "deposed": key, **obj})
-    resources = [
-        {"mode": r.mode, "type": r.type, "name": r.name, "provider": p, "instances": entries}
-        for (r, p), entries in groups.items()
-    ]
+    resources = [_resource_head(r, p) | {"instances": entries} for (r, p), entries in groups.items()]
     doc = {
         "format": FORMAT,
         "version": VERSION,
@@ -134,6 +130,14 @@ def dumps(state: State) -> bytes:
             str(a): intent_to_json(i) for a, i in sorted(state.intents.items(), key=lambda x: str(x[0]))
         }
     return _json_bytes(doc, 2) + b"\n"
+
+
+def _resource_head(res: ResourceAddr, provider: str) -> dict[str, Any]:
+    """A resource entry's address fields; ``module`` only for a child module's resource (as
+    Terraform writes it: ``"module.net[0]"``), so root resources keep their bytes."""
+    head: dict[str, Any] = {"module": format_module(res.module)} if res.module else {}
+    head.update({"mode": res.mode, "type": res.type, "name": res.name, "provider": provider})
+    return head
 
 
 def intent_to_json(intent: CreateIntent) -> dict[str, Any]:
@@ -256,12 +260,22 @@ def _instance_key(r: Reader, doc: dict[str, Any], where: str) -> InstanceKey:
     r.fail(f"{where}.index_key", f"expected null, an integer or a string, found {_json_kind(key)}")
 
 
+def _module(r: Reader, doc: dict[str, Any], where: str) -> ModuleInstance:
+    text = r.opt(doc, "module", str, "", where)
+    if not text:
+        return ()
+    try:
+        return ModuleAddr.parse(text).module
+    except ValueError as exc:
+        r.fail(f"{where}.module", str(exc))
+
+
 def _resource(r: Reader, doc: dict[str, Any], where: str, state: State) -> None:
     mode = r.get(doc, "mode", str, where)
     if mode not in ("managed", "data"):
         r.fail(f"{where}.mode", f'expected "managed" or "data", found {mode!r}')
-    ctor: Callable[[str, str], ResourceAddr] = ResourceAddr.managed if mode == "managed" else ResourceAddr.data
-    resource = ctor(r.get(doc, "type", str, where), r.get(doc, "name", str, where))
+    mode_: Mode = "managed" if mode == "managed" else "data"
+    resource = ResourceAddr(mode_, r.get(doc, "type", str, where), r.get(doc, "name", str, where), _module(r, doc, where))
     provider = r.get(doc, "provider", str, where)
     for i, raw in enumerate(r.get(doc, "instances", list, where)):
         at = f"{where}.instances[{i}]"

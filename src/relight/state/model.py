@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from relight.addrs import InstanceAddr, ResourceAddr
+from relight.addrs import InstanceAddr, ModuleAddr, ModuleInstance, ResourceAddr
 from relight.values import Value
 
 __all__ = [
@@ -197,15 +197,22 @@ class State:
         if not siblings:
             del self._by_resource[addr.resource]
 
-    def move_pairs(self, src: InstanceAddr | ResourceAddr, dst: InstanceAddr | ResourceAddr) -> list[
-        tuple[InstanceAddr, InstanceAddr]
-    ]:
+    def move_pairs(
+        self, src: InstanceAddr | ResourceAddr | ModuleAddr, dst: InstanceAddr | ResourceAddr | ModuleAddr
+    ) -> list[tuple[InstanceAddr, InstanceAddr]]:
         """The (from, to) instance moves that moving ``src`` to ``dst`` means, for what exists.
 
         A resource address (or an instance address without a key that names no instance) moves
         every instance of the resource, keeping each key; an instance address moves that one.
-        Nothing at ``src`` gives no pairs. Occupied destinations are the caller's to judge.
+        A module address moves every instance inside that module instance, each to the same
+        place under ``dst``; when nothing is at a keyless module address and ``dst`` is keyless
+        too, every instance of the module call moves, keeping its key (a renamed call). Nothing
+        at ``src`` gives no pairs. Occupied destinations are the caller's to judge.
         """
+        if isinstance(src, ModuleAddr) or isinstance(dst, ModuleAddr):
+            if not (isinstance(src, ModuleAddr) and isinstance(dst, ModuleAddr)):
+                return []
+            return self._module_pairs(src.module, dst.module)
         if isinstance(src, InstanceAddr) and src in self._instances:
             target = dst if isinstance(dst, InstanceAddr) else dst.instance(src.key)
             return [(src, target)]
@@ -214,6 +221,21 @@ class State:
         src_res = src if isinstance(src, ResourceAddr) else src.resource
         dst_res = dst if isinstance(dst, ResourceAddr) else dst.resource
         return [(inst.addr, dst_res.instance(inst.addr.key)) for inst in self.resource_instances(src_res)]
+
+    def _module_pairs(self, src: ModuleInstance, dst: ModuleInstance) -> list[tuple[InstanceAddr, InstanceAddr]]:
+        n = len(src)
+        inside = [a for a in self.addresses() if a.resource.module[:n] == src]
+        if inside:
+            return [(a, _rehome(a, n, dst)) for a in inside]
+        if src[-1][1] is not None or dst[-1][1] is not None:
+            return []
+        name = src[-1][0]
+        pairs: list[tuple[InstanceAddr, InstanceAddr]] = []
+        for a in self.addresses():
+            mod = a.resource.module
+            if len(mod) >= n and mod[: n - 1] == src[:-1] and mod[n - 1][0] == name:
+                pairs.append((a, _rehome(a, n, dst[:-1] + ((dst[-1][0], mod[n - 1][1]),))))
+        return pairs
 
     def move(self, src: InstanceAddr, dst: InstanceAddr) -> None:
         """Move everything recorded at ``src`` to ``dst``: the current object, every deposed
@@ -286,3 +308,10 @@ class State:
     def _put(self, inst: ResourceInstanceState) -> None:
         self._instances[inst.addr] = inst
         self._by_resource.setdefault(inst.addr.resource, {})[inst.addr] = None
+
+
+def _rehome(addr: InstanceAddr, depth: int, prefix: ModuleInstance) -> InstanceAddr:
+    """``addr`` with its first ``depth`` module steps replaced by ``prefix``."""
+    res = addr.resource
+    moved = ResourceAddr(res.mode, res.type, res.name, prefix + res.module[depth:])
+    return InstanceAddr(moved, addr.key)

@@ -32,6 +32,7 @@ from relight.lang.expr.traversal import (
     Symbol,
     get_attr,
     index_value,
+    undeclared_module,
     undeclared_resource,
 )
 
@@ -71,6 +72,7 @@ __all__ = [
     "index_value",
     "iterate",
     "make_range",
+    "undeclared_module",
     "undeclared_resource",
     "unknown_function",
 ]
