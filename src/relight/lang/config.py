@@ -18,10 +18,10 @@ from typing import Final
 from typing import Literal as TLiteral
 
 from relight.addrs import InstanceAddr, ModuleAddr, ResourceAddr
-from relight.lang._addrexpr import static_address
-from relight.lang._decode_call import decode_module_call
 from relight.diagnostics import Diagnostics
+from relight.lang._addrexpr import static_address
 from relight.lang._cache import ParseCache
+from relight.lang._decode_call import decode_module_call
 from relight.lang._hcl import parse_body
 from relight.lang._prim import ConversionError, to_bool
 from relight.lang.body import Attribute, Block, Body
@@ -35,7 +35,6 @@ from relight.lang.expr import (
     TupleCons,
 )
 from relight.lang.filepolicy import FileAccessDenied, FilePolicy
-from relight.lang.modules import load_children
 from relight.lang.model import (
     NO_DEFAULT,
     BackendBlock,
@@ -51,6 +50,7 @@ from relight.lang.model import (
     Validation,
     Variable,
 )
+from relight.lang.modules import load_children
 from relight.lang.scope import Scope
 from relight.lang.types import TypeConstraint, convert, parse_type
 from relight.values import Value

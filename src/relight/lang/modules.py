@@ -345,6 +345,6 @@ def _meets(op: str, have: list[int], want: list[int]) -> bool:
         return bool(checks[op])
     # ~> 1.2.3 allows >= 1.2.3 and < 1.3; ~> 1.2 allows >= 1.2 and < 2.
     upper = want[:-1] if len(want) > 1 else want
-    upper = upper[:-1] + [upper[-1] + 1]
+    upper = [*upper[:-1], upper[-1] + 1]
     top = upper + [0] * (width - len(upper))
     return a >= b and a < top

@@ -88,7 +88,8 @@ class _Checker:
     def check_static(self, ref: Reference) -> None:
         """A ``depends_on`` entry: the resource or module call must be declared."""
         if ref.resource is not None and ref.resource not in self.config.resources:
-            self.diags.error("Reference to undeclared resource", undeclared_resource(ref.resource, self.where), ref.range)
+            detail = undeclared_resource(ref.resource, self.where)
+            self.diags.error("Reference to undeclared resource", detail, ref.range)
         elif ref.kind == "module":
             self._module_ref(ref)
 

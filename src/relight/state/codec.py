@@ -275,7 +275,8 @@ def _resource(r: Reader, doc: dict[str, Any], where: str, state: State) -> None:
     if mode not in ("managed", "data"):
         r.fail(f"{where}.mode", f'expected "managed" or "data", found {mode!r}')
     mode_: Mode = "managed" if mode == "managed" else "data"
-    resource = ResourceAddr(mode_, r.get(doc, "type", str, where), r.get(doc, "name", str, where), _module(r, doc, where))
+    type_, name = r.get(doc, "type", str, where), r.get(doc, "name", str, where)
+    resource = ResourceAddr(mode_, type_, name, _module(r, doc, where))
     provider = r.get(doc, "provider", str, where)
     for i, raw in enumerate(r.get(doc, "instances", list, where)):
         at = f"{where}.instances[{i}]"

@@ -234,7 +234,7 @@ class State:
         for a in self.addresses():
             mod = a.resource.module
             if len(mod) >= n and mod[: n - 1] == src[:-1] and mod[n - 1][0] == name:
-                pairs.append((a, _rehome(a, n, dst[:-1] + ((dst[-1][0], mod[n - 1][1]),))))
+                pairs.append((a, _rehome(a, n, (*dst[:-1], (dst[-1][0], mod[n - 1][1])))))
         return pairs
 
     def move(self, src: InstanceAddr, dst: InstanceAddr) -> None:

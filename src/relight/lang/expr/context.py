@@ -70,8 +70,8 @@ class Reference:
     """A static reference found in an expression, e.g. ``var.region`` or ``aws_instance.web[0]``.
 
     ``name`` is the variable/local/attribute name (``"index"`` for ``count.index``), the call
-    name for ``module.NAME`` or, for resources and data sources, ``"type.name"``; ``resource`` then holds the address. ``key`` is a
-    literal instance key written right after a resource (``[0]``, ``.0``, ``["a"]``), and
+    name for ``module.NAME`` or, for resources and data sources, ``"type.name"``; ``resource``
+    then holds the address. ``key`` is a literal instance key written right after a resource (``[0]``, ``.0``, ``["a"]``), and
     ``remaining`` the literal attribute/index steps that follow.
     """
 
@@ -101,9 +101,10 @@ class EvalContext:
     """What an expression may see while it is evaluated; ``EvalContext()`` suits constants.
 
     ``resource(addr)`` returns the resource's value (an object, a list for ``count``, a map for
-    ``for_each``, or UNKNOWN) and raises ``KeyError`` for an undeclared resource; ``module_call(name)``
-    likewise gives ``module.NAME`` (an object of the child's outputs, a list of them for ``count``,
-    a map for ``for_each``) and raises ``KeyError`` for an undeclared call. ``functions``
+    ``for_each``, or UNKNOWN) and raises ``KeyError`` for an undeclared resource;
+    ``module_call(name)`` likewise gives ``module.NAME`` (an object of the child's outputs, a
+    list of them for ``count``, a map for ``for_each``) and raises ``KeyError`` for an
+    undeclared call. ``functions``
     None means the built-in registry. ``symbols`` holds names bound by ``for`` expressions,
     ``dynamic`` blocks and templates; callers normally leave it empty. ``file_policy`` says which
     files the file functions may read (unconfined unless the caller confines it).
