@@ -71,8 +71,8 @@ class Reference:
 
     ``name`` is the variable/local/attribute name (``"index"`` for ``count.index``), the call
     name for ``module.NAME`` or, for resources and data sources, ``"type.name"``; ``resource``
-    then holds the address. ``key`` is a literal instance key written right after a resource (``[0]``, ``.0``, ``["a"]``), and
-    ``remaining`` the literal attribute/index steps that follow.
+    then holds the address. ``key`` is a literal instance key written right after a resource
+    (``[0]``, ``.0``, ``["a"]``), and ``remaining`` the literal attribute/index steps that follow.
     """
 
     kind: RefKind
