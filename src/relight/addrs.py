@@ -246,12 +246,14 @@ class ModuleAddr:
         return module_path(self.module)
 
     def contains(self, module: ModuleInstance) -> bool:
-        """True when ``module`` is this instance or inside it (a last key None matches any key)."""
-        n = len(self.module)
-        if len(module) < n or module[: n - 1] != self.module[: n - 1]:
+        """True when ``module`` is this instance or inside it; a step without a key matches
+        every key of that call (``module.net`` contains ``module.net[1].module.sub``)."""
+        if len(module) < len(self.module):
             return False
-        name, key = self.module[-1]
-        return module[n - 1][0] == name and (key is None or module[n - 1][1] == key)
+        return all(
+            name == other and (key is None or key == other_key)
+            for (name, key), (other, other_key) in zip(self.module, module, strict=False)
+        )
 
     def __str__(self) -> str:
         return format_module(self.module)
