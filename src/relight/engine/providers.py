@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from relight.diagnostics import Diagnostics
 from relight.addrs import static_module
+from relight.diagnostics import Diagnostics
 from relight.engine.evaluate import Evaluator
 from relight.engine.modules import provider_name
 from relight.lang import Config, Resource
