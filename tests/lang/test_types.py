@@ -185,6 +185,7 @@ def test_public_api() -> None:
         "FilePolicy",
         "Lifecycle",
         "Local",
+        "ModuleCall",
         "Moved",
         "Output",
         "ParseCache",

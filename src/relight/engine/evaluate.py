@@ -144,6 +144,10 @@ class Evaluator:
         """The value of output ``name`` of a child module instance."""
         return self._lazy((module, "output", name))
 
+    def variable(self, module: ModuleInstance, name: str) -> Value:
+        """The value of input variable ``name`` of a child module instance."""
+        return self._lazy((module, "var", name))
+
     def local(self, name: str, module: ModuleInstance = ()) -> Value:
         return self._lazy((module, "local", name))
 

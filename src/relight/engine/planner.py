@@ -184,6 +184,7 @@ class Planner:
                     self._plan_resource(res, node, module)
             elif node.kind == "module":
                 self._expand_call(node)
+        self._check_modules()
         if self.opts.mode is PlanMode.NORMAL:
             self._plan_orphans()
             self._plan_deposed()
@@ -280,12 +281,23 @@ class Planner:
         for parent in self.module_instances.get(node.module, ()):
             exp = self._expansion(call.count, call.for_each, parent, "module instances")
             self.ev.module_expansions[(parent, node.name)] = exp
-            for key in exp.keys:
-                instance = (*parent, (node.name, key))
-                found.append(instance)
-                self._check_inputs(instance)
+            found.extend((*parent, (node.name, key)) for key in exp.keys)
 
-    def _check_inputs(self, instance: ModuleInstance) -> None:
+    def _check_modules(self) -> None:
+        """Every child module instance's variables and outputs, evaluated once everything is
+        planned (as Terraform evaluates them whether used or not), and its validation rules."""
+        for path, instances in self.module_instances.items():
+            if not path:
+                continue
+            info = self.tree.modules[path]
+            for instance in instances:
+                for name in info.config.variables:
+                    self.ev.variable(instance, name)
+                for name in info.config.outputs:
+                    self.ev.output(instance, name)
+                self._validate_inputs(instance)
+
+    def _validate_inputs(self, instance: ModuleInstance) -> None:
         """The child's variable validation rules, for one module instance (once known)."""
         info = self.tree.modules[module_path(instance)]
         for name, decl in info.config.variables.items():
