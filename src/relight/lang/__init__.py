@@ -10,7 +10,7 @@ Typical use by the engine::
 User mistakes are always returned as :class:`relight.diagnostics.Diagnostics`, never raised.
 """
 
-from relight.lang._hcl import parse_expression
+from relight.lang._hcl import parse_body, parse_expression
 from relight.lang._prim import ConversionError
 from relight.lang.body import Attribute, Block, Body
 from relight.lang.config import (
@@ -60,6 +60,7 @@ __all__ = [
     "convert",
     "default_functions",
     "load_config",
+    "parse_body",
     "parse_expression",
     "parse_type",
     "render_template",
