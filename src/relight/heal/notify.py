@@ -451,6 +451,20 @@ class Notifier:
         except Exception as exc:  # the contract: a notification problem never reaches the caller
             self._safe_log(f"relight: notification for {_describe(event)} not sent: {_clean_reason(repr(exc))}")
 
+    def send_slack(self, slack: Mapping[str, Any], kind: str, ref: str) -> None:
+        """Queue an already formatted Slack body for the Slack target and return at once.
+
+        For senders with their own messages (the pipeline server's run notices); delivery,
+        retries and logging are :meth:`send`'s, with ``kind`` and ``ref`` naming the message in
+        log lines. Does nothing without a Slack target; never raises.
+        """
+        try:
+            body = json.dumps(dict(slack), default=str).encode("utf-8")
+            jobs = [_Job(t, _one_line(kind), _one_line(ref), body) for t in self._targets if t.kind == "slack"]
+            self._enqueue(jobs)
+        except Exception as exc:  # the contract: a notification problem never reaches the caller
+            self._safe_log(f"relight: Slack notification for {kind} {ref} not sent: {_clean_reason(repr(exc))}")
+
     def flush(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds until everything queued so far was delivered or given up.
 
@@ -501,7 +515,11 @@ class Notifier:
     def _send(self, event: Event) -> None:
         if not self._targets:
             return
-        jobs = [self._job(target, event) for target in self._targets]
+        self._enqueue([self._job(target, event) for target in self._targets])
+
+    def _enqueue(self, jobs: list[_Job]) -> None:
+        if not jobs:
+            return
         dropped: list[str] = []
         with self._cond:
             for job in jobs:
