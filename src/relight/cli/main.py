@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from relight import __version__
+from relight.cli import server_cmds
 from relight.cli.args import normalize_argv
 
 __all__ = ["main"]
@@ -251,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=4566, metavar="N", help="port to listen on (default 4566; 0 = any free port)"
     )
     lc.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    server_cmds.add_parsers(sub)
     return parser
 
 
@@ -274,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from relight.cli.localcloud_cmd import run_local_cloud
 
         return run_local_cloud(args.host, args.port)
+    if args.command in ("serve", "server"):
+        return server_cmds.run(args)
     from relight.cli import commands
 
     try:

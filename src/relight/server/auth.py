@@ -91,10 +91,12 @@ class Auth:
             return None
         return str(doc.get("next") or "/")
 
-    def login_csrf(self, request: Request, response: Response) -> str:
-        token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    def login_csrf_token(self, request: Request) -> str:
+        """The sign-in form's CSRF token (double-submit: the same value in a cookie and the form)."""
+        return request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+
+    def set_login_csrf(self, response: Response, token: str) -> None:
         self._cookie(response, LOGIN_CSRF_COOKIE, token, 3600)
-        return token
 
     def login_csrf_ok(self, request: Request, presented: str | None) -> bool:
         cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
