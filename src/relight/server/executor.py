@@ -272,7 +272,8 @@ class Executor:
         src = os.path.join(root, "src")
         if not os.path.isdir(src):
             try:
-                token = self.github.clone_token(ws.repo) if self.github is not None else ""
+                needs_token = self.github is not None and run.clone_url.startswith("https://")
+                token = self.github.clone_token(ws.repo) if self.github is not None and needs_token else ""
                 checkout(run.clone_url, run.commit_sha, src, self.cache_dir, token)
             except (CheckoutError, GitHubError) as exc:
                 ctx.log.text(f"Cannot fetch the code: {exc}", "error")
