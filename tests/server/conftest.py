@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -171,11 +172,12 @@ def _pg_tool(name: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
     if initdb is None or pg_ctl is None:
         pytest.skip("PostgreSQL's initdb/pg_ctl are not installed on this machine")
-    base = tmp_path_factory.mktemp("pg")
+    # Not under pytest's tmp_path: its folders are private to root, and PostgreSQL runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="relight-pg-"))
     data = base / "data"
     port = free_port()
     as_postgres: list[str] = []
@@ -196,3 +198,4 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], check=False,
                        capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
