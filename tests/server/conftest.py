@@ -18,6 +18,7 @@ import httpx
 import pytest
 import uvicorn
 
+from relight.providers.registry import ProviderRegistry
 from relight.server.accounts import Accounts
 from relight.server.config import parse_server_config
 from relight.server.server import Server
@@ -115,14 +116,14 @@ def repo(tmp_path: Path) -> GitRepo:
 
 
 def start_live(tmp_path: Path, repo: GitRepo, github: FakeGitHub, slack: SlackReceiver | None, *,
-               env: dict[str, str] | None = None, **kwargs: Any) -> Live:
+               env: dict[str, str] | None = None, registry: ProviderRegistry | None = None, **kwargs: Any) -> Live:
     port = free_port()
     data = tmp_path / "data"
     path = tmp_path / "relight-server.hcl"
     path.write_text(config_text(port, data, github, slack, **kwargs))
     config, diags = parse_server_config(path.read_text(), str(path), {})
     assert config is not None, diags
-    server = Server(config, env or {}, workers=2, poll=0.2, drain=10.0, log=lambda line: None)
+    server = Server(config, env or {}, registry=registry, workers=2, poll=0.2, drain=10.0, log=lambda line: None)
     uv = uvicorn.Server(server.uvicorn_config())
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
