@@ -12,7 +12,6 @@ import httpx
 
 from relight.server.sqlstate import SqlStateBackend
 from tests.server.conftest import Live
-from tests.server.fakes import wait_for
 
 
 def _tf(value: str) -> dict[str, str]:

@@ -135,9 +135,8 @@ def test_lock_is_exclusive_names_its_holder_and_takes_over_dead_ones(store: Stor
     backend = _backend(store)
     with backend.lock("apply") as info:
         assert backend.holder() == replace(info, took_over_from=None)
-        with pytest.raises(StateLockedError) as err:
-            with backend.lock("plan", timeout=0.2):
-                pass
+        with pytest.raises(StateLockedError) as err, backend.lock("plan", timeout=0.2):
+            pass
         assert err.value.info["ID"] == info.id and "apply" in str(err.value)
         with pytest.raises(StateError, match="does not match"):
             backend.force_unlock("nope")
