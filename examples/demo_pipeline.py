@@ -184,8 +184,9 @@ def _story(repo: Path, base: str, side: _GitHubSide, api: httpx.Client, github: 
     done = _until("the apply", lambda: (lambda d: d if d["status"] in ("applied", "errored") else None)(
         api.get(f"/api/runs/{run_id}").json()))
     for event in api.get(f"/api/runs/{run_id}/log").json():
-        if "complete after" in event["text"] or "Apply complete" in event["text"]:
-            say(f"      {event['text']}")
+        text = event.get("text", "")
+        if "complete after" in text or "Apply complete" in text:
+            say(f"      {text}")
     final = _until("the final status", lambda: next(
         (s for s in reversed(github.statuses) if s.context == "relight/apply: ghe" and s.state != "pending"), None))
     say(f"    GitHub <- commit status: [{final.state}] {final.context}: {final.description}")

@@ -123,7 +123,7 @@ def start_live(tmp_path: Path, repo: GitRepo, github: FakeGitHub, slack: SlackRe
     path.write_text(config_text(port, data, github, slack, **kwargs))
     config, diags = parse_server_config(path.read_text(), str(path), {})
     assert config is not None, diags
-    server = Server(config, env or {}, registry=registry, workers=2, poll=0.2, drain=10.0, log=lambda line: None)
+    server = Server(config, dict(os.environ) if env is None else env, registry=registry, workers=2, poll=0.2, drain=10.0, log=lambda line: None)
     uv = uvicorn.Server(server.uvicorn_config())
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()

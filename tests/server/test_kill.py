@@ -84,7 +84,7 @@ def test_sigkill_mid_apply_then_restart(tmp_path: Path, github: FakeGitHub, slac
         _wait_up(url, proc)
         killed = api.get(f"/api/runs/{run_id}").json()
         assert killed["status"] == "errored" and "server stopped" in killed["error"]
-        log = [e["text"] for e in api.get(f"/api/runs/{run_id}/log").json()]
+        log = [e.get("text", "") for e in api.get(f"/api/runs/{run_id}/log").json()]
         assert any("Creating..." in line for line in log) and any("fresh plan" in line for line in log)
         fresh = killed["followed_by"]
         wait_for(lambda: api.get(f"/api/runs/{fresh}").json()["status"] == "planned", 60, "the fresh plan")

@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from relight.diagnostics import Diagnostics, SourcePos, SourceRange
-from relight.heal.notify import url_problem
 from relight.lang import Scope, parse_body
 from relight.lang.body import Body
+from relight.runs import url_problem
 
 __all__ = [
     "DEFAULT_CONFIG_FILE",

@@ -235,7 +235,10 @@ class Executor:
             directory = self._checkout(ctx, phase="applying")
             if directory is None:
                 return
-            outcome = operations.apply(directory, backend, saved.plan_file, registry=self.registry, sink=log)
+            prior = saved.plan_json.get("prior_state")
+            planned_serial = prior.get("serial") if isinstance(prior, dict) else None
+            outcome = operations.apply(directory, backend, saved.plan_file, env=self.env, registry=self.registry,
+                                       sink=log, planned_serial=planned_serial)
         seconds = time.monotonic() - started
         if outcome.stale:
             log.text(outcome.diagnostics_text, "error")
@@ -325,7 +328,7 @@ class Executor:
 
 
 def _plan_line(outcome: operations.Outcome) -> str:
-    if outcome.status == "planned_and_finished":
+    if not outcome.has_changes:
         return "No changes. Your infrastructure matches the configuration."
     return f"Plan: {counts_text(outcome.counts)}."
 

@@ -1,40 +1,61 @@
-"""The one seam between the server and running an operation: plan, or apply a saved plan.
+"""The server's one seam to running an operation: the run layer's ``Runner.execute``.
 
-The server never drives the engine anywhere else. :func:`plan` and :func:`apply` take the
-configuration directory, the state backend, the inputs and an event sink, and always return an
-:class:`Outcome` (data: status, the saved plan's bytes, the plan as JSON and as the CLI prints
-it, diagnostics). They will be the only code to change when the run layer (``relight.runs``)
-lands: its ``Runner.execute(RunRequest(...), RunContext(...), sink)`` does the same job.
+:func:`plan` and :func:`apply` build a :class:`~relight.runs.RunRequest` and a
+:class:`~relight.runs.RunContext` (the checkout's directory, the workspace's state backend, the
+run's environment, the providers), execute it, and turn the :class:`~relight.runs.RunResult`
+into an :class:`Outcome`: the status, the saved plan's bytes, the plan as JSON and as the CLI
+prints it, the diagnostics rendered with their source lines. Both always return.
 
-Events are JSON-able dicts with a ``type`` and a ``text`` line as the CLI would print it; the
-sink must not raise (a failing sink is ignored: watching a run never breaks it).
+Events reach ``sink`` as JSON-able dicts (the event's own JSON plus a ``text`` line worded as
+the CLI's progress lines); the sink must not raise (the run layer ignores one that does).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from relight.addrs import InstanceAddr
-from relight.cli.render import plan_to_json, render_plan  # moves to the run layer with issue 8
-from relight.diagnostics import Diagnostics, render
-from relight.engine import Engine, Hook, Plan, PlanOptions, read_plan, write_plan
-from relight.engine.plan import Action
-from relight.engine.workspace import load_checked
-from relight.errors import PlanError, StateError, StateLockedError
-from relight.lang import collect_variable_values
+from relight.diagnostics import render
+from relight.errors import StateError
 from relight.providers.registry import ProviderRegistry
+from relight.runs import (
+    ApplyDone,
+    ApplySkipped,
+    ApplyStarted,
+    Approval,
+    DiagnosticEvent,
+    Event,
+    Message,
+    Operation,
+    PlanReady,
+    RefreshStarted,
+    RunContext,
+    RunFinished,
+    Runner,
+    RunRequest,
+    RunResult,
+    RunStatus,
+    plan_to_json,
+    render_plan,
+)
 from relight.state import LockInfo, State, StateBackend, VersionInfo
 
-__all__ = ["EventSink", "Outcome", "ReadOnlyBackend", "apply", "plan"]
+__all__ = ["EventSink", "Outcome", "ReadOnlyBackend", "apply", "plan", "run_environment"]
 
 EventSink = Callable[[Mapping[str, Any]], None]
 Status = Literal["planned", "planned_and_finished", "applied", "errored"]
+
+_STATUSES: dict[RunStatus, Status] = {
+    RunStatus.PLANNED: "planned",
+    RunStatus.PLANNED_AND_FINISHED: "planned_and_finished",
+    RunStatus.APPLIED: "applied",
+}
+# What a run may see of the server's environment: its variables and cloud credentials only
+# (never the server's own GitHub or Slack secrets). The secret ones are also redacted from logs.
+_PASSED_PREFIXES = ("TF_VAR_", "AWS_")
+_SECRET_NAMES = frozenset({"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +65,23 @@ class Outcome:
     plan_json: dict[str, Any] = field(default_factory=dict)
     plan_text: str = ""
     counts: tuple[int, int, int] = (0, 0, 0)
+    has_changes: bool = False
     diagnostics_text: str = ""
     error: str = ""  # the first error's summary, for statuses and Slack
     stale: bool = False
     seconds: float = 0.0
 
 
+def run_environment(env: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(environment, secrets) for runs, picked from the server's environment."""
+    picked = {k: v for k, v in env.items() if k.startswith(_PASSED_PREFIXES)}
+    secrets = {k: v for k, v in picked.items() if k in _SECRET_NAMES}
+    return {k: v for k, v in picked.items() if k not in secrets}, secrets
+
+
 class ReadOnlyBackend:
-    """A backend for speculative plans: reads pass through, anything that writes or locks is refused."""
+    """A backend for speculative plans: reads pass through; writing or locking is refused (the
+    run layer takes no lock and writes nothing for them; this makes sure of it)."""
 
     def __init__(self, inner: StateBackend) -> None:
         self.inner = inner
@@ -80,166 +110,109 @@ class ReadOnlyBackend:
 
 def plan(directory: str, backend: StateBackend, *, speculative: bool, env: Mapping[str, str],
          registry: ProviderRegistry, sink: EventSink) -> Outcome:
-    """Refresh and plan the configuration in ``directory``.
+    """A speculative plan (pull requests: no lock, no state written), or the plan of an apply run
+    that stops for confirmation with its saved plan (``planned``; ``planned_and_finished`` when
+    there is nothing to do)."""
+    if speculative:
+        request = RunRequest(Operation.PLAN, speculative=True)
+        backend = ReadOnlyBackend(backend)
+    else:
+        request = RunRequest(Operation.APPLY, approval=Approval.CONFIRM)
+    return _outcome(_execute(request, directory, backend, env, registry, sink))
 
-    Speculative: against a read-only view of the state, without the lock. Otherwise under the
-    state lock, saving the plan file. ``planned`` when there are changes, ``planned_and_finished``
-    when none, ``errored`` with diagnostics otherwise.
-    """
-    started = time.monotonic()
-    hook = _EventHook(sink)
-    config, diags = load_checked(directory)
-    if config is None or diags.has_errors:
-        return _errored(diags, config.sources if config else {}, started)
-    variables, d = collect_variable_values(config, [], env)
-    diags.extend(d)
-    if diags.has_errors:
-        return _errored(diags, config.sources, started)
-    engine = Engine(config, ReadOnlyBackend(backend) if speculative else backend, registry, variables, hook)
-    try:
-        if speculative:
-            result, d = engine.plan(PlanOptions())
-        else:
-            with engine.lock("plan"):
-                result, d = engine.plan(PlanOptions())
-    except StateLockedError as exc:
-        diags.error("Error acquiring the state lock", str(exc))
-        return _errored(diags, config.sources, started)
-    except StateError as exc:
-        diags.error("Failed to read the state", str(exc))
-        return _errored(diags, config.sources, started)
-    diags.extend(d)
-    if diags.has_errors:
-        return _errored(diags, config.sources, started)
-    _emit_diags(sink, diags, config.sources)
-    text = render_plan(result, color=False)
-    sink({"type": "plan", "text": text})
+
+def apply(directory: str, backend: StateBackend, plan_file: bytes, *, env: Mapping[str, str],
+          registry: ProviderRegistry, sink: EventSink, planned_serial: int | None = None) -> Outcome:
+    """Apply exactly the saved plan. Refused when stale (the state moved on since the plan, as
+    the state's serial shows): ``errored`` with ``stale`` set, nothing changed."""
+    request = RunRequest(Operation.APPLY, plan_file=plan_file, source="the run's saved plan")
+    result = _execute(request, directory, backend, env, registry, sink)
+    outcome = _outcome(result)
+    if outcome.status == "errored" and planned_serial is not None:
+        with contextlib.suppress(StateError):
+            if backend.read().serial != planned_serial:
+                return Outcome(**{**_fields(outcome), "stale": True})
+    return outcome
+
+
+def _execute(request: RunRequest, directory: str, backend: StateBackend, env: Mapping[str, str],
+             registry: ProviderRegistry, sink: EventSink) -> RunResult:
+    environment, secrets = run_environment(env)
+    context = RunContext(directory=directory, environment=environment, secrets=secrets,
+                         backend=lambda config, where: backend, registry=registry)
+    return Runner().execute(request, context, _LogSink(sink))
+
+
+def _outcome(result: RunResult) -> Outcome:
+    status = _STATUSES.get(result.status, "errored")
+    errors = result.diagnostics.errors
+    text = render(result.diagnostics, result.sources) if len(result.diagnostics) else ""
+    counts = result.counts
     return Outcome(
-        status="planned" if result.has_changes else "planned_and_finished",
-        plan_file=None if speculative else _plan_bytes(result),
-        plan_json=plan_to_json(result),
-        plan_text=text,
-        counts=result.counts(),
-        diagnostics_text=render(diags, config.sources) if diags else "",
-        seconds=time.monotonic() - started,
+        status=status,
+        plan_file=result.plan_file,
+        plan_json=plan_to_json(result.plan) if result.plan is not None else {},
+        plan_text=render_plan(result.plan) if result.plan is not None else "",
+        counts=(counts.add, counts.change, counts.destroy),
+        has_changes=bool(result.plan is not None and result.plan.has_changes),
+        diagnostics_text=text,
+        error=errors[0].summary if errors else ("failed" if status == "errored" else ""),
+        seconds=result.timings.wall,
     )
-
-
-def apply(directory: str, backend: StateBackend, plan_file: bytes, *, registry: ProviderRegistry,
-          sink: EventSink) -> Outcome:
-    """Apply exactly the saved plan under the state lock.
-
-    A plan made against a state that moved on (or another configuration) is refused:
-    ``errored`` with ``stale`` set and nothing changed. Otherwise ``applied``, or ``errored`` with
-    what did complete recorded in the state.
-    """
-    started = time.monotonic()
-    hook = _EventHook(sink)
-    config, diags = load_checked(directory)
-    if config is None or diags.has_errors:
-        return _errored(diags, config.sources if config else {}, started)
-    saved = _read_plan_bytes(plan_file)
-    engine = Engine(config, backend, registry, saved.variables, hook)
-    try:
-        with engine.lock("apply"):
-            _state, d = engine.apply(saved)
-    except PlanError as exc:
-        diags.error("The saved plan is stale", str(exc))
-        out = _errored(diags, config.sources, started)
-        return Outcome(**{**_fields(out), "stale": True})
-    except StateLockedError as exc:
-        diags.error("Error acquiring the state lock", str(exc))
-        return _errored(diags, config.sources, started)
-    except StateError as exc:
-        diags.error("Failed to load or save the state", str(exc))
-        return _errored(diags, config.sources, started)
-    diags.extend(d)
-    if diags.has_errors:
-        return _errored(diags, config.sources, started, saved.counts())
-    _emit_diags(sink, diags, config.sources)
-    add, change, gone = saved.counts()
-    sink({"type": "applied", "text": f"Apply complete! Resources: {add} added, {change} changed, {gone} destroyed."})
-    return Outcome(status="applied", counts=saved.counts(), seconds=time.monotonic() - started)
-
-
-# -- internals -------------------------------------------------------------------------------
 
 
 def _fields(out: Outcome) -> dict[str, Any]:
     return {name: getattr(out, name) for name in Outcome.__dataclass_fields__}
 
 
-def _errored(diags: Diagnostics, sources: Mapping[str, str], started: float,
-             counts: tuple[int, int, int] = (0, 0, 0)) -> Outcome:
-    first = diags.errors[0].summary if diags.errors else "failed"
-    return Outcome(status="errored", diagnostics_text=render(diags, sources), error=first, counts=counts,
-                   seconds=time.monotonic() - started)
-
-
-def _emit_diags(sink: EventSink, diags: Diagnostics, sources: Mapping[str, str]) -> None:
-    for diag in diags:
-        _safe(sink, {"type": "diagnostic", "diagnostic": diag.to_json(), "text": render([diag], sources)})
-
-
-def _plan_bytes(result: Plan) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="relight-plan-") as tmp:
-        path = os.path.join(tmp, "run.plan")
-        write_plan(result, path)
-        with open(path, "rb") as fh:
-            return fh.read()
-
-
-def _read_plan_bytes(data: bytes) -> Plan:
-    with tempfile.TemporaryDirectory(prefix="relight-plan-") as tmp:
-        path = os.path.join(tmp, "run.plan")
-        with open(path, "wb") as fh:
-            fh.write(data)
-        return read_plan(path)
-
-
-def _safe(sink: EventSink, event: Mapping[str, Any]) -> None:
-    with contextlib.suppress(Exception):  # a sink that fails never breaks a run
-        sink(event)
-
-
 _VERBS = {
-    Action.CREATE: ("Creating", "Creation"),
-    Action.REPLACE: ("Creating", "Creation"),
-    Action.UPDATE: ("Modifying", "Modifications"),
-    Action.DELETE: ("Destroying", "Destruction"),
-    Action.READ: ("Reading", "Read"),
+    "create": ("Creating", "Creation"),
+    "replace": ("Creating", "Creation"),
+    "update": ("Modifying", "Modifications"),
+    "delete": ("Destroying", "Destruction"),
+    "read": ("Reading", "Read"),
 }
 
 
-class _EventHook(Hook):
-    """Engine progress as events, worded as the CLI's progress lines."""
+def event_text(event: Event) -> str | None:
+    """The line a person reads for ``event`` in the run's log, worded as the CLI's progress."""
+    if isinstance(event, RefreshStarted):
+        return f"{event.address}: Refreshing state..."
+    if isinstance(event, ApplyStarted):
+        verb = _VERBS.get("delete" if event.destroying else event.action, _VERBS["create"])[0]
+        return f"{event.address}: {verb}..."
+    if isinstance(event, ApplyDone):
+        noun = _VERBS.get("delete" if event.destroying else event.action, _VERBS["create"])[1]
+        if event.errors:
+            return f"{event.address}: {noun} failed after {int(event.elapsed)}s: {event.errors[0]}"
+        suffix = f" [id={event.object_id}]" if event.object_id and not event.destroying else ""
+        return f"{event.address}: {noun} complete after {int(event.elapsed)}s{suffix}"
+    if isinstance(event, ApplySkipped):
+        return f"{event.address}: Skipped because {event.reason}"
+    if isinstance(event, Message):
+        return event.text
+    if isinstance(event, DiagnosticEvent):
+        d = event.diagnostic
+        where = f" ({d.subject})" if d.subject is not None else ""
+        return f"{d.severity.value.capitalize()}: {d.summary}{where}"
+    if isinstance(event, PlanReady):
+        return render_plan(event.plan)
+    if isinstance(event, RunFinished) and event.status == "applied":
+        return f"Apply complete! Resources: {event.add} added, {event.change} changed, {event.destroy} destroyed."
+    return None
+
+
+class _LogSink:
+    """The run layer's events, as the server's log entries (the plan itself is stored apart)."""
 
     def __init__(self, sink: EventSink) -> None:
         self.sink = sink
 
-    def _emit(self, kind: str, text: str, **extra: Any) -> None:
-        _safe(self.sink, {"type": kind, "text": text, **extra})
-
-    def refresh_start(self, addr: InstanceAddr) -> None:
-        self._emit("refresh_start", f"{addr}: Refreshing state...", address=str(addr))
-
-    def apply_start(self, addr: InstanceAddr, action: Action, destroying: bool) -> None:
-        verb = _VERBS.get(Action.DELETE if destroying else action, _VERBS[Action.CREATE])[0]
-        self._emit("apply_start", f"{addr}: {verb}...", address=str(addr), action=action.value)
-
-    def apply_done(self, addr: InstanceAddr, action: Action, destroying: bool, elapsed: float,
-                   object_id: str | None, diagnostics: Diagnostics) -> None:
-        noun = _VERBS.get(Action.DELETE if destroying else action, _VERBS[Action.CREATE])[1]
-        if diagnostics.has_errors:
-            self._emit("apply_errored", f"{addr}: {noun} failed after {int(elapsed)}s: "
-                       f"{diagnostics.errors[0].summary}", address=str(addr), action=action.value)
-            return
-        suffix = f" [id={object_id}]" if object_id and not destroying else ""
-        self._emit("apply_done", f"{addr}: {noun} complete after {int(elapsed)}s{suffix}", address=str(addr),
-                   action=action.value, elapsed=elapsed)
-
-    def apply_skipped(self, addr: InstanceAddr, reason: str) -> None:
-        self._emit("apply_skipped", f"{addr}: Skipped because {reason}", address=str(addr))
-
-    def message(self, text: str) -> None:
-        self._emit("message", text)
+    def emit(self, event: Event) -> None:
+        text = event_text(event)
+        doc = event.to_json()
+        if isinstance(event, PlanReady):
+            doc.pop("plan", None)
+        if text is not None:
+            doc["text"] = text
+        self.sink(doc)

@@ -225,7 +225,8 @@ async def run_events(request: Request, svc: Services, who: Identity) -> Response
         for _ in range(7200):  # at most an hour per connection; the page reconnects
             events = await run_in_threadpool(svc.store.events, run_id, seq)
             for seq, event in events:
-                yield f"id: {seq}\nevent: log\ndata: {_one_line(str(event.get('text', '')))}\n\n"
+                if event.get("text"):
+                    yield f"id: {seq}\nevent: log\ndata: {_one_line(str(event['text']))}\n\n"
             run = await run_in_threadpool(svc.store.get_run, run_id)
             if run is None:
                 return

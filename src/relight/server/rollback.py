@@ -65,7 +65,7 @@ def plan_rollback(backend: StateBackend, serial: int, sink: EventSink) -> Outcom
                            "lineage": current.lineage, "changes": changes,
                            "summary": dict(zip(("add", "change", "destroy"), counts, strict=True))}
     has_changes = bool(changes) or current.outputs != target.outputs
-    return Outcome(status="planned" if has_changes else "planned_and_finished",
+    return Outcome(status="planned" if has_changes else "planned_and_finished", has_changes=has_changes,
                    plan_file=json.dumps(doc).encode(), plan_json=doc, plan_text=text, counts=counts)
 
 

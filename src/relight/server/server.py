@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Mapping
 import uvicorn
 
 from relight.errors import RelightError
-from relight.heal.notify import Notifier
 from relight.providers.registry import ProviderRegistry
 from relight.server.accounts import Accounts
 from relight.server.actions import Actions
@@ -62,9 +61,7 @@ class Server:
         self.store.sync_workspaces(config.workspaces.values())
         self.accounts = Accounts(self.db)
         github = GitHubClient(config.github) if (config.github.token or config.github.app) else None
-        self.notifier = Notifier(slack_url=config.slack.webhook_url or None, log=log) if config.slack.webhook_url \
-            else None
-        self.notices = RunNotices(self.notifier, log)
+        self.notices = RunNotices(config.slack.webhook_url, log)
         self.executor = Executor(config=config, store=self.store, accounts=self.accounts, github=github,
                                  notices=self.notices, registry=registry or ProviderRegistry(), env=env, log=log)
         self.queue = EmbeddedQueue(self.store, self.executor.execute, workers=workers, poll=poll, log=log)

@@ -1,9 +1,9 @@
-"""What Slack hears about runs, as incoming-webhook bodies; delivered by the heal loop's Notifier.
+"""What Slack hears about runs, as incoming-webhook bodies, sent with the heal loop's delivery.
 
 Each message's ``text`` is the one line people see in notifications, e.g.
 ``ghe: 1 to add, 0 to change, 0 to destroy, waiting for confirmation``; the blocks repeat it
 with a button that only links to the run's page (the confirmation happens there, signed in,
-never from Slack). Delivery retries and never blocks a run (see :mod:`relight.heal.notify`).
+never from Slack). Delivery retries and never blocks a run (see :mod:`relight.heal.delivery`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from relight.heal.notify import Notifier
+from relight.heal.delivery import Delivery, make_targets
 
 __all__ = ["RunNotices", "counts_text", "duration_text"]
 
@@ -47,15 +47,14 @@ def message(text: str, url: str, button: str = "Open the run") -> dict[str, Any]
 
 
 class RunNotices:
-    """The run messages; ``notifier`` None (no Slack configured) sends nothing."""
+    """The run messages, to the Slack incoming webhook at ``slack_url`` ("" sends nothing)."""
 
-    def __init__(self, notifier: Notifier | None, log: Callable[[str], None] = print) -> None:
-        self.notifier = notifier
-        self.log = log
+    def __init__(self, slack_url: str, log: Callable[[str], None] = print) -> None:
+        self.delivery = Delivery(make_targets(slack_url or None, None, None, log), log)
 
     def _send(self, kind: str, run_id: int, text: str, url: str, button: str = "Open the run") -> None:
-        if self.notifier is not None:
-            self.notifier.send_slack(message(text, url, button), kind, f"run {run_id}")
+        body = message(text, url, button)
+        self.delivery.send(f"{kind} notice for run {run_id}", lambda target: body)
 
     def waiting(self, ws: str, run_id: int, counts: tuple[int, int, int], url: str) -> None:
         self._send("planned", run_id, f"{ws}: {counts_text(counts)}, waiting for confirmation", url,
@@ -81,5 +80,4 @@ class RunNotices:
         self._send("errored", run_id, f"{ws}: run {run_id} was cut off while {phase} (the server stopped){then}", url)
 
     def close(self) -> None:
-        if self.notifier is not None:
-            self.notifier.close()
+        self.delivery.close()
