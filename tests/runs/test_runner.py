@@ -19,6 +19,7 @@ from relight.runs import (
     ApplyStarted,
     Approval,
     Event,
+    FilePolicy,
     ListSink,
     Operation,
     RunContext,
@@ -266,3 +267,22 @@ def test_requests_survive_json(tmp_path: Path) -> None:
         Operation.APPLY, targets=addrs, plan_file=b"\x00plan", variables=(("var", "a=1"), ("var-file", "x.tfvars"))
     )
     assert RunRequest.from_json(request.to_json()) == request
+
+
+@pytest.mark.parametrize(
+    "call", ['file("/etc/hostname")', 'file("../outside.txt")', 'templatefile("~/.bashrc", {})', 'fileexists("/etc/passwd")']
+)
+def test_a_confined_run_refuses_files_outside_its_directory(tmp_path: Path, call: str) -> None:
+    """What the server does for pull-request branches: file functions stay inside the checkout."""
+    work = tmp_path / "checkout"
+    work.mkdir()
+    (tmp_path / "outside.txt").write_text("secret")
+    (work / "main.tf").write_text(f'output "x" {{\n  value = {call}\n}}\n')
+    context = RunContext(str(work), files=FilePolicy.confined(str(work)))
+    result = Runner().execute(RunRequest(Operation.PLAN), context)
+    assert result.status is RunStatus.ERRORED
+    error = result.diagnostics.errors[0]
+    assert error.subject is not None and (error.subject.filename, error.subject.start.line) == ("main.tf", 2)
+    assert "secret" not in error.detail
+    unconfined = Runner().execute(RunRequest(Operation.PLAN), RunContext(str(work)))
+    assert unconfined.status is not RunStatus.ERRORED or "fileexists" in call or "~" in call

@@ -162,3 +162,21 @@ def test_pages_sign_in_with_github_and_csrf(live: Live) -> None:
     entries = live.api(alice).get("/api/audit").json()
     assert any(e["action"] == "sign-in" and e["detail"]["via"] == "github" for e in entries)
     assert live.api(None).get("/api/workspaces/ghe/state").status_code == 401
+
+
+def test_a_pull_request_cannot_read_files_outside_its_checkout(live: Live, tmp_path: Path) -> None:
+    alice = live.token("alice")
+    secret = tmp_path / "server-secret.txt"
+    secret.write_text("do not leak\n")
+    head = live.repo.commit({"infra/main.tf": f'resource "terraform_data" "x" {{\n  input = file("{secret}")\n}}\n'},
+                            "try to read a server file")
+    live.github.pr_files[("acme/infra", 9)] = ["infra/main.tf"]
+    run_id = live.hooks.pull_request(9, head).json()["runs"][0]
+    done = live.wait_run(run_id, ("errored", "planned_and_finished"), alice)
+    assert done["status"] == "errored"
+    log = " ".join(e.get("text", "") for e in live.api(alice).get(f"/api/runs/{run_id}/log").json())
+    assert "file" in log and "do not leak" not in log
+    status = live.github.wait_status("relight/plan: ghe", "failure", sha=head)
+    assert status.description.startswith("Plan failed:")
+    comment = next(c for c in live.github.comments.values() if c.number == 9)
+    assert "do not leak" not in comment.body

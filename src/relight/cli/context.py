@@ -16,7 +16,7 @@ from typing import Literal
 from relight.addrs import InstanceAddr
 from relight.cli.args import parse_duration
 from relight.diagnostics import Diagnostics
-from relight.runs import Plan, PlanMode, RunContext, VarInput, parse_addresses
+from relight.runs import ParseCache, Plan, PlanMode, RunContext, VarInput, parse_addresses
 
 __all__ = ["PlanFlags", "directory_of", "plan_flags", "run_context", "var_inputs"]
 
@@ -27,7 +27,13 @@ def directory_of(args: argparse.Namespace) -> str:
 
 
 def run_context(args: argparse.Namespace, approve: Callable[[Plan], bool] | None = None) -> RunContext:
-    return RunContext(directory=directory_of(args), environment=dict(os.environ), approve=approve)
+    """The CLI's runs: the user's own configuration, so file functions read what the user can
+    (unconfined, as Terraform), and parsed files are cached per user (``RELIGHT_PARSE_CACHE=off``
+    turns that off)."""
+    env = dict(os.environ)
+    return RunContext(
+        directory=directory_of(args), environment=env, approve=approve, parse_cache=ParseCache.from_env(env)
+    )
 
 
 def var_inputs(args: argparse.Namespace) -> tuple[VarInput, ...]:

@@ -32,7 +32,7 @@ from relight.engine.planfile import config_digest
 from relight.engine.planner import Planner, PlanOptions, argument_ranges, refresh_state, resolve_intents
 from relight.engine.providers import ProviderSet
 from relight.errors import PlanError
-from relight.lang import Config
+from relight.lang import Config, FilePolicy
 from relight.providers.base import ImportRequest, ProviderContext, ReadRequest, Schema
 from relight.providers.registry import ProviderRegistry
 from relight.state import Journal, LockInfo, ObjectState, State, StateBackend
@@ -53,6 +53,7 @@ class Engine:
         hook: Hook | None = None,
         *,
         context: ProviderContext | None = None,
+        file_policy: FilePolicy | None = None,
     ) -> None:
         self.config = config
         self.backend = backend
@@ -60,6 +61,7 @@ class Engine:
         self.variables = dict(variables)
         self.hook = SafeHook(hook or Hook())
         self.context = context or ProviderContext()
+        self.file_policy = file_policy or FilePolicy.unconfined()
         self._graph: ConfigGraph | None = None
         self._providers: ProviderSet | None = None
 
@@ -83,7 +85,7 @@ class Engine:
         if self._graph is None:
             self._graph, d = build_graph(self.config)
             diags.extend(d)
-        evaluator = Evaluator(self.config, self.variables)
+        evaluator = Evaluator(self.config, self.variables, self.file_policy)
         extra = {i.provider for i in state} if state is not None else set()
         if self._providers is None:
             self._providers, d = ProviderSet.for_config(self.config, self.registry, evaluator, extra, self.context)

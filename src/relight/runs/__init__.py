@@ -11,6 +11,7 @@ live here too, so the CLI and the server show the same thing.
 """
 
 from relight.engine import Action, Plan, PlanMode
+from relight.lang import FilePolicy, ParseCache
 from relight.runs.classify import Classification, PassKind, classify, summarize
 from relight.runs.context import BackendFactory, RunContext, local_backend, locate_state, state_path
 from relight.runs.events import (
@@ -55,6 +56,7 @@ __all__ = [
     "DiagnosticEvent",
     "Event",
     "EventSink",
+    "FilePolicy",
     "HealFinding",
     "HealOptions",
     "HealPolicy",
@@ -64,6 +66,7 @@ __all__ = [
     "Message",
     "Operation",
     "OutputState",
+    "ParseCache",
     "PassKind",
     "Plan",
     "PlanMode",

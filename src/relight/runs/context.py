@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from relight.engine import Plan
-from relight.lang import Config, load_config
+from relight.lang import Config, FilePolicy, ParseCache, load_config
 from relight.providers.registry import ProviderRegistry
 from relight.state import DEFAULT_STATE_FILE, LocalBackend, StateBackend
 
@@ -71,6 +71,8 @@ class RunContext:
     cancel: threading.Event = field(default_factory=threading.Event)
     approve: Callable[[Plan], bool] | None = None
     now: Callable[[], datetime] = _utc_now
+    files: FilePolicy = field(default_factory=FilePolicy.unconfined)
+    parse_cache: ParseCache | None = None
 
     @property
     def inputs(self) -> dict[str, str]:
@@ -85,5 +87,5 @@ class RunContext:
 def locate_state(context: RunContext) -> str:
     """The state file a run in ``context`` would use with the local backend (incidents and
     other records live beside it). Reads the configuration leniently: only its backend matters."""
-    config, _ = load_config(context.directory)
+    config, _ = load_config(context.directory, cache=context.parse_cache, file_policy=context.files)
     return state_path(config, context.directory)

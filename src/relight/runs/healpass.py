@@ -39,7 +39,7 @@ def run(scope: RunScope) -> RunResult:
     values = scope.variables(loaded) if loaded is not None else None
     if loaded is None or values is None:
         return _report(scope, HealReport("error", message=_config_error(scope.diags)))
-    policy, d = load_policy(loaded.config, values, scope.context.inputs, scope.request.heal.mode)
+    policy, d = load_policy(loaded.config, values, scope.context.inputs, scope.request.heal.mode, scope.context.files)
     scope.diags.extend(d)
     if d.has_errors:
         return _report(scope, HealReport("error", message=_config_error(scope.diags)))

@@ -28,7 +28,7 @@ from typing import Literal
 
 from relight.diagnostics import Diagnostics
 from relight.engine.evaluate import Evaluator
-from relight.lang import Config
+from relight.lang import Config, FilePolicy
 from relight.lang.body import Body
 from relight.values import UNKNOWN, Value
 
@@ -61,6 +61,7 @@ def load_policy(
     variables: Mapping[str, Value],
     env: Mapping[str, str],
     mode_override: str | None = None,
+    file_policy: FilePolicy | None = None,
 ) -> tuple[HealPolicy, Diagnostics]:
     """Read the policy; a wrong key or value is an error diagnostic naming its line."""
     diags = Diagnostics()
@@ -68,7 +69,7 @@ def load_policy(
     notify: dict[str, Value] = {}
     heal = _heal_body(config, diags)
     if heal is not None:
-        scope = Evaluator(config, variables).scope()
+        scope = Evaluator(config, variables, file_policy).scope()
         for name, attr in heal.attributes.items():
             if name not in _HEAL_KEYS:
                 diags.error(

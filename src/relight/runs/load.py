@@ -36,7 +36,7 @@ class Loaded:
 def load(context: RunContext, diags: Diagnostics) -> Loaded | None:
     """The configuration in the run's directory, with references checked; an empty directory is
     an error. Diagnostics go to ``diags``; None when nothing usable could be loaded."""
-    config, found = load_config(context.directory)
+    config, found = load_config(context.directory, cache=context.parse_cache, file_policy=context.files)
     if config is not None and not found.has_errors:
         found.extend(validate_references(config))
     if config is not None and not config.sources and not found.has_errors:
@@ -53,7 +53,7 @@ def load(context: RunContext, diags: Diagnostics) -> Loaded | None:
 
 def load_lenient(context: RunContext) -> Config | None:
     """The configuration if it loads at all (for commands that only need its backend block)."""
-    config, _ = load_config(context.directory)
+    config, _ = load_config(context.directory, cache=context.parse_cache, file_policy=context.files)
     return config
 
 
@@ -61,7 +61,7 @@ def variables(request: RunRequest, context: RunContext, config: Config, diags: D
     """The values of every declared variable (``-var``, ``-var-file`` relative to the run's
     directory, tfvars files, ``TF_VAR_`` from the run's environment); None on errors."""
     given = [(kind, context.path(arg) if kind == "var-file" else arg) for kind, arg in request.variables]
-    values, found = collect_variable_values(config, given, context.inputs)
+    values, found = collect_variable_values(config, given, context.inputs, file_policy=context.files)
     diags.extend(found)
     return None if found.has_errors else values
 
@@ -70,7 +70,15 @@ def make_engine(
     context: RunContext, config: Config, values: Mapping[str, Value], hook: HookBridge, clock: CloudClock
 ) -> Engine:
     backend = context.backend(config, context.directory)
-    return Engine(config, backend, context.registry, values, hook, context=ProviderContext(context.inputs, clock))
+    return Engine(
+        config,
+        backend,
+        context.registry,
+        values,
+        hook,
+        context=ProviderContext(context.inputs, clock),
+        file_policy=context.files,
+    )
 
 
 def relative(diag: Diagnostic, directory: str) -> Diagnostic:

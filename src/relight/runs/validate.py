@@ -22,9 +22,9 @@ def validate(run: RunScope) -> RunResult:
     _, found = build_graph(loaded.config)
     found.extend(validate_schemas(loaded.config, run.context.registry))
     if loaded.config.relight is not None and not found.has_errors:
-        values, d = collect_variable_values(loaded.config, [], run.context.inputs)
+        values, d = collect_variable_values(loaded.config, [], run.context.inputs, file_policy=run.context.files)
         if not d.has_errors:  # missing variables are plan's business, not validate's
-            found.extend(load_policy(loaded.config, values, run.context.inputs)[1])
+            found.extend(load_policy(loaded.config, values, run.context.inputs, file_policy=run.context.files)[1])
     run.diags.extend(found)
     return run.result(RunStatus.ERRORED if run.diags.has_errors else RunStatus.SUCCEEDED)
 

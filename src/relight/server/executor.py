@@ -82,6 +82,13 @@ class _Context:
     run: Run
     ws: WorkspaceSettings
     log: RunLog
+    store: Store
+
+    def move(self, from_: RunStatus, to: RunStatus, **values: Any) -> bool:
+        """Change the run's status, after writing its log so far (a page that sees the new status
+        already shows every line that led to it)."""
+        self.log.flush()
+        return self.store.transition(self.run.id, [from_], to, **values)
 
     @property
     def status_context(self) -> str:
@@ -124,7 +131,7 @@ class Executor:
                 log.text(f"Workspace {run.workspace!r} is no longer in the server's configuration.", "error")
                 self.store.transition(run.id, [run.status], "errored", error="workspace not configured")
                 return
-            ctx = _Context(run, ws, log)
+            ctx = _Context(run, ws, log, self.store)
             if job.phase == "plan":
                 self._plan_phase(ctx)
             else:
@@ -153,7 +160,7 @@ class Executor:
             self.store.add_events(run.id, [{"type": "error", "text": f"{note} A fresh plan was queued: run {fresh}."}])
             ws = self.config.workspaces.get(run.workspace)
             if ws is not None:
-                ctx = _Context(run, ws, RunLog(self.store, run.id))
+                ctx = _Context(run, ws, RunLog(self.store, run.id), self.store)
                 self._status(ctx, "error", f"The server stopped during this run; a fresh plan is run {fresh}.")
                 ctx.log.close()
                 if run.kind == "apply":
@@ -169,7 +176,7 @@ class Executor:
         if run.kind == "speculative" and run.pr_number is not None and not self._pr_touches(ctx):
             reason = f"pull request #{run.pr_number} changes no file in {ws.dir or 'the repository'}/"
             log.text(f"Nothing to plan: {reason}.")
-            self.store.transition(run.id, ["planning"], "canceled", error=reason)
+            ctx.move("planning", "canceled", error=reason)
             return
         self._status(ctx, "pending", "Planning\u2026")
         backend = SqlStateBackend(self.store.db, run.workspace_id, ws.name, run.id)
@@ -181,35 +188,35 @@ class Executor:
             if directory is None:
                 return
             outcome = operations.plan(directory, backend, speculative=run.kind == "speculative", env=self.env,
-                                      registry=self.registry, sink=log)
+                                      registry=self.registry, sink=log, root=self._checkout_root(run.id))
         self.store.save_plan(run.id, outcome.plan_file, outcome.plan_json, outcome.plan_text)
         self.store.update_run(run.id, to_add=outcome.counts[0], to_change=outcome.counts[1],
                               to_destroy=outcome.counts[2])
         if outcome.status == "errored":
             self._plan_failed(ctx, outcome)
         elif run.kind == "speculative":
-            self.store.transition(run.id, ["planning"], "planned_and_finished")
+            ctx.move("planning", "planned_and_finished")
             self._status(ctx, "success", _plan_line(outcome))
             self._comment(ctx, outcome)
         elif outcome.status == "planned_and_finished":
-            self.store.transition(run.id, ["planning"], "planned_and_finished")
+            ctx.move("planning", "planned_and_finished")
             self._status(ctx, "success", "No changes: nothing to apply.")
             self.notices.no_changes(ws.name, run.id, self.run_url(run.id))
         elif ws.auto_apply:
-            self.store.transition(run.id, ["planning"], "confirmed", confirmed_by="auto-apply")
+            ctx.move("planning", "confirmed", confirmed_by="auto-apply")
             saved = self.store.get_plan(run.id)
             self.accounts.audit("auto-apply", "confirm", "server", workspace=ws.name, run_id=run.id,
                                 plan_digest=saved.digest if saved is not None else None)
             self._status(ctx, "pending", f"{_plan_line(outcome)} Applying automatically.")
             self.wake()
         else:
-            self.store.transition(run.id, ["planning"], "planned")
+            ctx.move("planning", "planned")
             self._status(ctx, "pending", f"{_plan_line(outcome)[:-1]}; waiting for confirmation.")
             self.notices.waiting(ws.name, run.id, outcome.counts, self.run_url(run.id))
 
     def _plan_failed(self, ctx: _Context, outcome: operations.Outcome) -> None:
         ctx.log.text(outcome.diagnostics_text or outcome.error, "error")
-        self.store.transition(ctx.run.id, ["planning"], "errored", error=outcome.error)
+        ctx.move("planning", "errored", error=outcome.error)
         self._status(ctx, "failure", f"Plan failed: {outcome.error}")
         if ctx.run.kind == "speculative":
             self._comment(ctx, outcome)
@@ -238,22 +245,22 @@ class Executor:
             prior = saved.plan_json.get("prior_state")
             planned_serial = prior.get("serial") if isinstance(prior, dict) else None
             outcome = operations.apply(directory, backend, saved.plan_file, env=self.env, registry=self.registry,
-                                       sink=log, planned_serial=planned_serial)
+                                       sink=log, planned_serial=planned_serial, root=self._checkout_root(run.id))
         seconds = time.monotonic() - started
         if outcome.stale:
             log.text(outcome.diagnostics_text, "error")
-            self.store.transition(run.id, ["applying"], "errored", error="the plan was stale")
+            ctx.move("applying", "errored", error="the plan was stale")
             fresh = self._queue_fresh(run, f"fresh plan after run {run.id}'s plan went stale")
             log.text(f"Nothing was changed. A fresh plan was queued: run {fresh}.")
             self._status(ctx, "failure", f"The plan was stale; a fresh plan was queued (run {fresh}).")
             self.notices.stale(ws.name, run.id, fresh, self.run_url(fresh))
         elif outcome.status == "errored":
             log.text(outcome.diagnostics_text or outcome.error, "error")
-            self.store.transition(run.id, ["applying"], "errored", error=outcome.error)
+            ctx.move("applying", "errored", error=outcome.error)
             self._status(ctx, "failure", f"Apply failed: {outcome.error}")
             self.notices.failed(ws.name, run.id, "apply", seconds, outcome.error, self.run_url(run.id))
         else:
-            self.store.transition(run.id, ["applying"], "applied")
+            ctx.move("applying", "applied")
             add, change, gone = outcome.counts
             self._status(ctx, "success", f"Applied: {add} added, {change} changed, {gone} destroyed.")
             self.notices.applied(ws.name, run.id, outcome.counts, seconds, self.run_url(run.id))
@@ -269,10 +276,12 @@ class Executor:
         self.wake()
         return fresh
 
+    def _checkout_root(self, run_id: int) -> str:
+        return os.path.join(self.runs_dir, str(run_id), "src")
+
     def _checkout(self, ctx: _Context, phase: RunStatus = "planning") -> str | None:
         run, ws = ctx.run, ctx.ws
-        root = os.path.join(self.runs_dir, str(run.id))
-        src = os.path.join(root, "src")
+        src = self._checkout_root(run.id)
         if not os.path.isdir(src):
             try:
                 needs_token = self.github is not None and run.clone_url.startswith("https://")
@@ -280,7 +289,7 @@ class Executor:
                 checkout(run.clone_url, run.commit_sha, src, self.cache_dir, token)
             except (CheckoutError, GitHubError) as exc:
                 ctx.log.text(f"Cannot fetch the code: {exc}", "error")
-                self.store.transition(run.id, [phase], "errored", error="cannot fetch the code")
+                ctx.move(phase, "errored", error="cannot fetch the code")
                 self._status(ctx, "error", "Cannot fetch the code at this commit.")
                 return None
         directory = os.path.join(src, ws.dir) if ws.dir else src

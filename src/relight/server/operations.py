@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from relight.diagnostics import render
 from relight.errors import StateError
+from relight.lang import FilePolicy
 from relight.providers.registry import ProviderRegistry
 from relight.runs import (
     ApplyDone,
@@ -109,24 +110,25 @@ class ReadOnlyBackend:
 
 
 def plan(directory: str, backend: StateBackend, *, speculative: bool, env: Mapping[str, str],
-         registry: ProviderRegistry, sink: EventSink) -> Outcome:
+         registry: ProviderRegistry, sink: EventSink, root: str | None = None) -> Outcome:
     """A speculative plan (pull requests: no lock, no state written), or the plan of an apply run
     that stops for confirmation with its saved plan (``planned``; ``planned_and_finished`` when
-    there is nothing to do)."""
+    there is nothing to do). File functions may read only inside ``root`` (the checkout)."""
     if speculative:
         request = RunRequest(Operation.PLAN, speculative=True)
         backend = ReadOnlyBackend(backend)
     else:
         request = RunRequest(Operation.APPLY, approval=Approval.CONFIRM)
-    return _outcome(_execute(request, directory, backend, env, registry, sink))
+    return _outcome(_execute(request, directory, backend, env, registry, sink, root))
 
 
 def apply(directory: str, backend: StateBackend, plan_file: bytes, *, env: Mapping[str, str],
-          registry: ProviderRegistry, sink: EventSink, planned_serial: int | None = None) -> Outcome:
+          registry: ProviderRegistry, sink: EventSink, planned_serial: int | None = None,
+          root: str | None = None) -> Outcome:
     """Apply exactly the saved plan. Refused when stale (the state moved on since the plan, as
     the state's serial shows): ``errored`` with ``stale`` set, nothing changed."""
     request = RunRequest(Operation.APPLY, plan_file=plan_file, source="the run's saved plan")
-    result = _execute(request, directory, backend, env, registry, sink)
+    result = _execute(request, directory, backend, env, registry, sink, root)
     outcome = _outcome(result)
     if outcome.status == "errored" and planned_serial is not None:
         with contextlib.suppress(StateError):
@@ -136,10 +138,13 @@ def apply(directory: str, backend: StateBackend, plan_file: bytes, *, env: Mappi
 
 
 def _execute(request: RunRequest, directory: str, backend: StateBackend, env: Mapping[str, str],
-             registry: ProviderRegistry, sink: EventSink) -> RunResult:
+             registry: ProviderRegistry, sink: EventSink, root: str | None) -> RunResult:
+    # Pull requests bring configuration nobody reviewed yet: file functions stay inside the
+    # checkout, and nothing is read from or written to a parse cache.
     environment, secrets = run_environment(env)
     context = RunContext(directory=directory, environment=environment, secrets=secrets,
-                         backend=lambda config, where: backend, registry=registry)
+                         backend=lambda config, where: backend, registry=registry,
+                         files=FilePolicy.confined(root or directory), parse_cache=None)
     return Runner().execute(request, context, _LogSink(sink))
 
 
