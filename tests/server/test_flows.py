@@ -12,6 +12,7 @@ import httpx
 
 from relight.server.sqlstate import SqlStateBackend
 from tests.server.conftest import Live
+from tests.server.fakes import wait_for
 
 
 def _tf(value: str) -> dict[str, str]:
@@ -178,5 +179,6 @@ def test_a_pull_request_cannot_read_files_outside_its_checkout(live: Live, tmp_p
     assert "file" in log and "do not leak" not in log
     status = live.github.wait_status("relight/plan: ghe", "failure", sha=head)
     assert status.description.startswith("Plan failed:")
-    comment = next(c for c in live.github.comments.values() if c.number == 9)
-    assert "do not leak" not in comment.body
+    comment = wait_for(lambda: next((c for c in live.github.comments.values() if c.number == 9), None),
+                       what="the PR comment")
+    assert "Plan failed" in comment.body and "do not leak" not in comment.body
