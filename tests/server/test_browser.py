@@ -29,7 +29,7 @@ def test_sign_in_confirm_and_watch_the_apply(make_live: Callable[..., Live], tmp
     cloud = tmp_path / "cloud"
     cloud.mkdir()
     monkeypatch.setenv("SLOW_CLOUD", str(cloud))
-    monkeypatch.setenv("SLOW_DELAY", "1.5")
+    monkeypatch.setenv("SLOW_DELAY", "1.0")
     live = make_live(registry=ProviderRegistry({"slow": SlowProvider}))
     alice = live.token("alice")
     head = live.repo.commit({"infra/main.tf": 'resource "slow_thing" "web" {\n  count = 2\n  name = "w${count.index}"\n}\n'

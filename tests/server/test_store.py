@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -28,19 +27,29 @@ from relight.server.store import NewRun, Store
 from relight.state import LockInfo, ObjectState, State
 
 
+@pytest.fixture(scope="session")
+def pg_database(postgres_url: str) -> Iterator[Database]:
+    """One migrated database for the session; each test starts from empty tables."""
+    admin = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text("CREATE DATABASE store_tests"))
+    admin.dispose()
+    database = Database(postgres_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/store_tests")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'relight.db'}"
-    else:
-        base = request.getfixturevalue("postgres_url")
-        name = "t" + uuid.uuid4().hex[:12]
-        admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        url = base.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
-    database = Database(url)
+    if request.param == "postgresql":
+        database: Database = request.getfixturevalue("pg_database")
+        names = ", ".join(t.name for t in metadata.sorted_tables)
+        with database.write() as conn:
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        yield database
+        return
+    database = Database(f"sqlite:///{tmp_path / 'relight.db'}")
     database.migrate()
     yield database
     database.dispose()

@@ -200,8 +200,11 @@ def event_text(event: Event) -> str | None:
         d = event.diagnostic
         where = f" ({d.subject})" if d.subject is not None else ""
         return f"{d.severity.value.capitalize()}: {d.summary}{where}"
-    if isinstance(event, PlanReady):
-        return render_plan(event.plan)
+    if isinstance(event, PlanReady):  # the plan itself is on the run's page, above the log
+        add, change, destroy = event.plan.counts()
+        if not event.plan.has_changes:
+            return "Plan: no changes."
+        return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
     if isinstance(event, RunFinished) and event.status == "applied":
         return f"Apply complete! Resources: {event.add} added, {event.change} changed, {event.destroy} destroyed."
     return None

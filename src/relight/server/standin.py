@@ -71,7 +71,7 @@ class _Base:
         self.httpd.owner = self
         self.port = self.httpd.server_address[1]
         self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def start(self) -> Any:
         self.thread.start()
