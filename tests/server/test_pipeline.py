@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
 from tests.server.conftest import Live
 from tests.server.fakes import wait_for
 
@@ -90,3 +94,20 @@ def test_signatures_and_redelivery(live: Live) -> None:
     assert again.status_code == 200 and again.json()["duplicate"] is True
     assert len(live.runs(alice)) == 1
     assert live.hooks.send("ping", {"zen": "hi", "hook_id": 1}).status_code == 200
+
+
+def test_the_pipeline_on_postgresql(make_live: Callable[..., Live], postgres_url: str) -> None:
+    admin = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text("CREATE DATABASE pipeline_e2e"))
+    admin.dispose()
+    live = make_live(database=postgres_url.rsplit("/", 1)[0] + "/pipeline_e2e")
+    assert not live.server.db.is_sqlite
+    alice = live.token("alice")
+    head = live.repo.commit({"infra/main.tf": TF_V2}, "grow")
+    run_id = live.hooks.push("0" * 40, head, files=["infra/main.tf"]).json()["runs"][0]
+    live.wait_run(run_id, ("planned",), alice)
+    assert live.api(alice).post(f"/api/runs/{run_id}/confirm").status_code == 202
+    assert live.wait_run(run_id, ("applied", "errored"), alice)["status"] == "applied"
+    state = live.api(alice).get("/api/workspaces/ghe/state").json()
+    assert state["serial"] == 1 and len(state["resources"]) == 2
