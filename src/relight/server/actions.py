@@ -144,9 +144,9 @@ class Actions:
         if ws is None or not ws.may_confirm(login):
             return None, Answer(403, {"error": f"{login} is not an approver of workspace {run.workspace}"})
         if run.status != "planned":
-            return None, Answer(409, {"error": f"run {run.id} is {run.status}: only a planned run can be {verb}ed"
-                                      if verb != "discard" else f"run {run.id} is {run.status}: only a planned "
-                                      "run can be discarded", "status": run.status})
+            done = "confirmed" if verb == "confirm" else "discarded"
+            return None, Answer(409, {"error": f"run {run.id} is {run.status}: only a planned run can be {done}",
+                                      "status": run.status})
         return run, None
 
     def _conflict(self, run_id: int, verb: str) -> Answer:
