@@ -2,9 +2,10 @@
 
 Run it with ``make demo``. It starts the embedded local cloud (an AWS API emulator on
 127.0.0.1, no account needed), stands up ``examples/github-enterprise`` in a scratch copy, then
-plays the seed's three failure scenarios. Each step shows what was done to the cloud, the
-``relight`` commands a person (or the robot) runs and what they print, what was checked
-afterwards, and how long it took, split into waiting on the cloud API and relight's own time.
+plays the seed's three failure scenarios, then the pull-request pipeline (``demo_pipeline.py``).
+Each step shows what was done to the cloud, the ``relight`` commands a person (or the robot)
+runs and what they print, what was checked afterwards, and how long it took, split into waiting
+on the cloud API and relight's own time.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
+from demo_pipeline import run as pipeline_story
 
 from relight.localcloud import ACCOUNT, LocalCloud
 
@@ -184,6 +187,9 @@ def main() -> int:
         ours = [s for s in snaps if s["OwnerId"] == ACCOUNT and not s.get("Description", "").startswith("Auto")]
         say(f"\n[5] Nothing was lost: {len(ours)} snapshots kept, one data volume in use, one node running.")
         relight(work, "state", "list")
+
+        cloud.reset()  # the pipeline story stands the stack up again, through pull requests
+        pipeline_story(Path(work).parent / "pipeline")
 
     say("\nTime per run (from relight's own 'Took' line):\n")
     say(f"    {'step':<30} {'wall':>7} {'cloud API':>10} {'relight':>8}")

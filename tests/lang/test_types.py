@@ -202,6 +202,7 @@ def test_public_api() -> None:
         "convert",
         "default_functions",
         "load_config",
+        "parse_body",
         "parse_expression",
         "parse_type",
         "render_template",

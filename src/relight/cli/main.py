@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from relight import __version__
+from relight.cli import server_cmds
 from relight.cli.args import normalize_argv
 
 __all__ = ["main"]
@@ -111,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--chdir", metavar="DIR", help="work in DIR (its configuration, state and relative paths)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_basic, _add_plan_apply, _add_outputs_and_state, _add_heal, _add_import, _add_local_cloud):
+    for add in (_add_basic, _add_plan_apply, _add_outputs_and_state, _add_heal, _add_import, _add_local_cloud,
+                server_cmds.add_parsers):
         add(sub)
     return parser
 
@@ -291,6 +293,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from relight.cli.localcloud_cmd import run_local_cloud
 
         return run_local_cloud(args.host, args.port)
+    if args.command in ("serve", "server"):
+        return server_cmds.run(args)
     if args.command in ("heal", "watch", "incidents"):
         from relight.cli import heal_cmds
 

@@ -16,7 +16,7 @@ User mistakes are always returned as :class:`relight.diagnostics.Diagnostics`, n
 """
 
 from relight.lang._cache import ParseCache
-from relight.lang._hcl import parse_expression
+from relight.lang._hcl import parse_body, parse_expression
 from relight.lang._prim import ConversionError
 from relight.lang.body import Attribute, Block, Body
 from relight.lang.config import (
@@ -74,6 +74,7 @@ __all__ = [
     "convert",
     "default_functions",
     "load_config",
+    "parse_body",
     "parse_expression",
     "parse_type",
     "render_template",

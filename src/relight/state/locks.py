@@ -28,7 +28,7 @@ from typing import Any
 from relight import __version__
 from relight.errors import StateError, StateLockedError
 
-__all__ = ["LockInfo", "force_unlock", "hold_lock", "lock_error_message"]
+__all__ = ["LockInfo", "force_unlock", "hold_lock", "holder_is_dead", "lock_error_message"]
 
 _FIRST_DELAY = 0.05
 _MAX_DELAY = 1.0
@@ -250,8 +250,15 @@ def _write_file(path: str, data: bytes) -> None:
 # -- is the holder alive? ------------------------------------------------------------------
 
 
+def holder_is_dead(holder: LockInfo) -> bool:
+    """True only when we can be sure: same host, and its process is gone or was replaced.
+
+    Shared with the server's SQL backend, which applies the same take-over rule to lock rows.
+    """
+    return _is_dead(holder)
+
+
 def _is_dead(holder: LockInfo) -> bool:
-    """True only when we can be sure: same host, and its process is gone or was replaced."""
     if holder.host != socket.gethostname() or holder.pid <= 0:
         return False
     if holder.boot_id and holder.boot_id != _boot_id():

@@ -1,0 +1,357 @@
+"""Running one claimed job: the plan phase of a pending run, or the apply phase of a confirmed one.
+
+The same code runs under every queue (the embedded one here; procrastinate later): a queue
+claims a :class:`~relight.server.store.Job` and calls :meth:`Executor.execute`, which never
+raises. Each phase: tell GitHub (a pending commit status), fetch the code at the commit, run the
+operation through :mod:`relight.server.operations` with the log streamed into the database, store
+the plan, move the run to its next status (compare-and-set), then tell GitHub, the PR and Slack.
+Calls back to GitHub and Slack are best effort: their failures are logged in the run, never
+change its outcome. A plan gone stale at apply time errors the run and queues a fresh plan.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from relight.providers.registry import ProviderRegistry
+from relight.server import operations, rollback
+from relight.server.accounts import Accounts
+from relight.server.checkout import CheckoutError, checkout
+from relight.server.config import ServerConfig, WorkspaceSettings
+from relight.server.github import GitHubClient, GitHubError, StatusState
+from relight.server.slack import RunNotices, counts_text
+from relight.server.sqlstate import SqlStateBackend
+from relight.server.store import FINAL, Job, NewRun, Run, RunStatus, Store
+
+__all__ = ["Executor", "RunLog"]
+
+_COMMENT_BUDGET = 60_000
+
+
+class RunLog:
+    """The run's event sink: events are buffered and written to the database every ``interval``
+    seconds by a background thread (and at :meth:`close`), so pages see them while the run goes
+    on and a killed server loses at most the last interval. Never raises to the run."""
+
+    def __init__(self, store: Store, run_id: int, interval: float = 0.25) -> None:
+        self.store = store
+        self.run_id = run_id
+        self._buffer: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(interval,), daemon=True, name=f"run-{run_id}-log")
+        self._thread.start()
+
+    def __call__(self, event: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._buffer.append(dict(event))
+
+    def text(self, line: str, kind: str = "message") -> None:
+        self({"type": kind, "text": line})
+
+    def _loop(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            events, self._buffer = self._buffer, []
+        if not events:
+            return
+        try:
+            self.store.add_events(self.run_id, events)
+        except Exception:  # the database is gone: keep the events for the next try
+            with self._lock:
+                self._buffer[:0] = events
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5.0)
+        self.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    run: Run
+    ws: WorkspaceSettings
+    log: RunLog
+    store: Store
+
+    def move(self, from_: RunStatus, to: RunStatus, **values: Any) -> bool:
+        """Change the run's status, after writing its log so far (a page that sees the new status
+        already shows every line that led to it)."""
+        self.log.flush()
+        return self.store.transition(self.run.id, [from_], to, **values)
+
+    @property
+    def status_context(self) -> str:
+        prefix = "relight/plan" if self.run.kind == "speculative" else "relight/apply"
+        return f"{prefix}: {self.ws.name}"
+
+
+class Executor:
+    """Executes jobs; ``wake`` is called after queueing a fresh run so a worker picks it up."""
+
+    def __init__(self, *, config: ServerConfig, store: Store, accounts: Accounts, github: GitHubClient | None,
+                 notices: RunNotices, registry: ProviderRegistry, env: Mapping[str, str],
+                 wake: Callable[[], None] = lambda: None, log: Callable[[str], None] = print) -> None:
+        self.config = config
+        self.store = store
+        self.accounts = accounts
+        self.github = github
+        self.notices = notices
+        self.registry = registry
+        self.env = dict(env)
+        self.wake = wake
+        self.log = log
+        self.runs_dir = os.path.join(config.server.data_dir, "runs")
+        self.cache_dir = os.path.join(config.server.data_dir, "repos")
+
+    def run_url(self, run_id: int) -> str:
+        return f"{self.config.server.public_url}/runs/{run_id}"
+
+    # -- entry points ----------------------------------------------------------------------
+
+    def execute(self, job: Job) -> None:
+        """Run ``job`` to its next status; never raises (a bug errors the run, with its traceback logged)."""
+        run = self.store.get_run(job.run_id)
+        if run is None:
+            return
+        log = RunLog(self.store, run.id)
+        try:
+            ws = self.config.workspaces.get(run.workspace)
+            if ws is None:
+                log.text(f"Workspace {run.workspace!r} is no longer in the server's configuration.", "error")
+                self.store.transition(run.id, [run.status], "errored", error="workspace not configured")
+                return
+            ctx = _Context(run, ws, log, self.store)
+            if job.phase == "plan":
+                self._plan_phase(ctx)
+            else:
+                self._apply_phase(ctx)
+        except Exception as exc:
+            self.log(f"relight serve: run {run.id} failed inside the server:\n{traceback.format_exc()}")
+            log.text(f"Internal error in the server: {type(exc).__name__}: {exc}", "error")
+            self.store.transition(run.id, ["planning", "applying", "confirmed"], "errored",
+                                  error=f"internal error: {type(exc).__name__}")
+        finally:
+            log.close()
+            self._clean_if_final(run.id)
+
+    def recover_interrupted(self) -> list[int]:
+        """At start-up: runs a dead server left planning or applying end ``errored`` (logs kept), and
+        a fresh plan is queued for each; the state journal they wrote is replayed on the next read.
+        Returns the fresh runs' ids."""
+        fresh_ids: list[int] = []
+        for run in self.store.interrupted():
+            phase = "planning" if run.status == "planning" else "applying"
+            note = f"The server stopped while this run was {phase}; what completed is recorded in the state."
+            if not self.store.transition(run.id, [run.status], "errored", error=f"server stopped while {phase}"):
+                continue
+            fresh = self._queue_fresh(run, f"fresh plan after run {run.id} was cut off")
+            fresh_ids.append(fresh)
+            self.store.add_events(run.id, [{"type": "error", "text": f"{note} A fresh plan was queued: run {fresh}."}])
+            ws = self.config.workspaces.get(run.workspace)
+            if ws is not None:
+                ctx = _Context(run, ws, RunLog(self.store, run.id), self.store)
+                self._status(ctx, "error", f"The server stopped during this run; a fresh plan is run {fresh}.")
+                ctx.log.close()
+                if run.kind == "apply":
+                    self.notices.interrupted(ws.name, run.id, phase, fresh, self.run_url(run.id))
+            self._clean_if_final(run.id)
+        return fresh_ids
+
+    # -- the plan phase --------------------------------------------------------------------
+
+    def _plan_phase(self, ctx: _Context) -> None:
+        run, ws, log = ctx.run, ctx.ws, ctx.log
+        log.text(f"Run {run.id} ({run.kind}, {run.trigger}) of {ws.name} at commit {run.commit_sha[:12]}.")
+        if run.kind == "speculative" and run.pr_number is not None and not self._pr_touches(ctx):
+            reason = f"pull request #{run.pr_number} changes no file in {ws.dir or 'the repository'}/"
+            log.text(f"Nothing to plan: {reason}.")
+            ctx.move("planning", "canceled", error=reason)
+            return
+        self._status(ctx, "pending", "Planning\u2026")
+        backend = SqlStateBackend(self.store.db, run.workspace_id, ws.name, run.id)
+        if run.operation == "rollback":
+            assert run.rollback_serial is not None
+            outcome = rollback.plan_rollback(backend, run.rollback_serial, log)
+        else:
+            directory = self._checkout(ctx)
+            if directory is None:
+                return
+            outcome = operations.plan(directory, backend, speculative=run.kind == "speculative", env=self.env,
+                                      registry=self.registry, sink=log, root=self._checkout_root(run.id))
+        self.store.save_plan(run.id, outcome.plan_file, outcome.plan_json, outcome.plan_text)
+        self.store.update_run(run.id, to_add=outcome.counts[0], to_change=outcome.counts[1],
+                              to_destroy=outcome.counts[2])
+        if outcome.status == "errored":
+            self._plan_failed(ctx, outcome)
+        elif run.kind == "speculative":
+            ctx.move("planning", "planned_and_finished")
+            self._status(ctx, "success", _plan_line(outcome))
+            self._comment(ctx, outcome)
+        elif outcome.status == "planned_and_finished":
+            ctx.move("planning", "planned_and_finished")
+            self._status(ctx, "success", "No changes: nothing to apply.")
+            self.notices.no_changes(ws.name, run.id, self.run_url(run.id))
+        elif ws.auto_apply:
+            ctx.move("planning", "confirmed", confirmed_by="auto-apply")
+            saved = self.store.get_plan(run.id)
+            self.accounts.audit("auto-apply", "confirm", "server", workspace=ws.name, run_id=run.id,
+                                plan_digest=saved.digest if saved is not None else None)
+            self._status(ctx, "pending", f"{_plan_line(outcome)} Applying automatically.")
+            self.wake()
+        else:
+            ctx.move("planning", "planned")
+            self._status(ctx, "pending", f"{_plan_line(outcome)[:-1]}; waiting for confirmation.")
+            self.notices.waiting(ws.name, run.id, outcome.counts, self.run_url(run.id))
+
+    def _plan_failed(self, ctx: _Context, outcome: operations.Outcome) -> None:
+        ctx.log.text(outcome.diagnostics_text or outcome.error, "error")
+        ctx.move("planning", "errored", error=outcome.error)
+        self._status(ctx, "failure", f"Plan failed: {outcome.error}")
+        if ctx.run.kind == "speculative":
+            self._comment(ctx, outcome)
+        else:
+            self.notices.failed(ctx.ws.name, ctx.run.id, "plan", outcome.seconds, outcome.error,
+                                self.run_url(ctx.run.id))
+
+    # -- the apply phase -------------------------------------------------------------------
+
+    def _apply_phase(self, ctx: _Context) -> None:
+        run, ws, log = ctx.run, ctx.ws, ctx.log
+        started = time.monotonic()
+        who = run.confirmed_by or "?"
+        log.text(f"Confirmed by {who}; applying the saved plan of run {run.id}.")
+        self._status(ctx, "pending", "Applying\u2026")
+        saved = self.store.get_plan(run.id)
+        backend = SqlStateBackend(self.store.db, run.workspace_id, ws.name, run.id)
+        if saved is None or saved.plan_file is None:
+            outcome = operations.Outcome(status="errored", error="no saved plan")
+        elif run.operation == "rollback":
+            outcome = rollback.apply_rollback(backend, saved.plan_file, log)
+        else:
+            directory = self._checkout(ctx, phase="applying")
+            if directory is None:
+                return
+            prior = saved.plan_json.get("prior_state")
+            planned_serial = prior.get("serial") if isinstance(prior, dict) else None
+            outcome = operations.apply(directory, backend, saved.plan_file, env=self.env, registry=self.registry,
+                                       sink=log, planned_serial=planned_serial, root=self._checkout_root(run.id))
+        seconds = time.monotonic() - started
+        if outcome.stale:
+            log.text(outcome.diagnostics_text, "error")
+            ctx.move("applying", "errored", error="the plan was stale")
+            fresh = self._queue_fresh(run, f"fresh plan after run {run.id}'s plan went stale")
+            log.text(f"Nothing was changed. A fresh plan was queued: run {fresh}.")
+            self._status(ctx, "failure", f"The plan was stale; a fresh plan was queued (run {fresh}).")
+            self.notices.stale(ws.name, run.id, fresh, self.run_url(fresh))
+        elif outcome.status == "errored":
+            log.text(outcome.diagnostics_text or outcome.error, "error")
+            ctx.move("applying", "errored", error=outcome.error)
+            self._status(ctx, "failure", f"Apply failed: {outcome.error}")
+            self.notices.failed(ws.name, run.id, "apply", seconds, outcome.error, self.run_url(run.id))
+        else:
+            ctx.move("applying", "applied")
+            add, change, gone = outcome.counts
+            self._status(ctx, "success", f"Applied: {add} added, {change} changed, {gone} destroyed.")
+            self.notices.applied(ws.name, run.id, outcome.counts, seconds, self.run_url(run.id))
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _queue_fresh(self, run: Run, why: str) -> int:
+        fresh = self.store.create_run(NewRun(
+            workspace=run.workspace, kind=run.kind, commit_sha=run.commit_sha, ref=run.ref,
+            clone_url=run.clone_url, trigger=why, operation="plan" if run.operation == "plan" else "rollback",
+            pr_number=run.pr_number, base_sha=run.base_sha, rollback_serial=run.rollback_serial))
+        self.store.update_run(run.id, followed_by=fresh)
+        self.wake()
+        return fresh
+
+    def _checkout_root(self, run_id: int) -> str:
+        return os.path.join(self.runs_dir, str(run_id), "src")
+
+    def _checkout(self, ctx: _Context, phase: RunStatus = "planning") -> str | None:
+        run, ws = ctx.run, ctx.ws
+        src = self._checkout_root(run.id)
+        if not os.path.isdir(src):
+            try:
+                needs_token = self.github is not None and run.clone_url.startswith("https://")
+                token = self.github.clone_token(ws.repo) if self.github is not None and needs_token else ""
+                checkout(run.clone_url, run.commit_sha, src, self.cache_dir, token)
+            except (CheckoutError, GitHubError) as exc:
+                ctx.log.text(f"Cannot fetch the code: {exc}", "error")
+                ctx.move(phase, "errored", error="cannot fetch the code")
+                self._status(ctx, "error", "Cannot fetch the code at this commit.")
+                return None
+        directory = os.path.join(src, ws.dir) if ws.dir else src
+        ctx.log.text(f"Fetched {ws.repo} at {run.commit_sha[:12]}; configuration in {ws.dir or '.'}/.")
+        return directory
+
+    def _pr_touches(self, ctx: _Context) -> bool:
+        """Whether the PR changes a file in the workspace's dir; True when that cannot be known."""
+        run, ws = ctx.run, ctx.ws
+        if not ws.dir or self.github is None or run.pr_number is None:
+            return True
+        try:
+            files = self.github.pr_files(ws.repo, run.pr_number)
+        except GitHubError as exc:
+            ctx.log.text(f"Could not list the pull request's files ({exc}); planning anyway.")
+            return True
+        return any(ws.touches(p) for p in files)
+
+    def _status(self, ctx: _Context, state: StatusState, description: str) -> None:
+        if self.github is None or not ctx.run.commit_sha:  # a rollback has no commit
+            return
+        try:
+            self.github.set_status(ctx.ws.repo, ctx.run.commit_sha, state, description, ctx.status_context,
+                                   self.run_url(ctx.run.id))
+        except GitHubError as exc:
+            ctx.log.text(f"Could not post the commit status: {exc}")
+
+    def _comment(self, ctx: _Context, outcome: operations.Outcome) -> None:
+        run, ws = ctx.run, ctx.ws
+        if self.github is None or not self.config.github.pr_comments or run.pr_number is None:
+            return
+        body = _comment_body(ws.name, run, outcome, self.run_url(run.id))
+        try:
+            known = self.store.comment_id(ws.repo, run.pr_number, ws.name)
+            new_id = self.github.upsert_comment(ws.repo, run.pr_number, known, body)
+            if new_id != known:
+                self.store.set_comment_id(ws.repo, run.pr_number, ws.name, new_id)
+        except GitHubError as exc:
+            ctx.log.text(f"Could not update the pull request comment: {exc}")
+
+    def _clean_if_final(self, run_id: int) -> None:
+        run = self.store.get_run(run_id)
+        if run is not None and run.status in FINAL:
+            shutil.rmtree(os.path.join(self.runs_dir, str(run_id)), ignore_errors=True)
+
+
+def _plan_line(outcome: operations.Outcome) -> str:
+    if not outcome.has_changes:
+        return "No changes. Your infrastructure matches the configuration."
+    return f"Plan: {counts_text(outcome.counts)}."
+
+
+def _comment_body(ws: str, run: Run, outcome: operations.Outcome, url: str) -> str:
+    head = f"### relight plan: `{ws}` at {run.commit_sha[:12]}\n\n"
+    if outcome.status == "errored":
+        summary = f"**Plan failed:** {outcome.error}. [Open run {run.id}]({url})\n\n"
+        text = outcome.diagnostics_text
+    else:
+        summary = f"**{_plan_line(outcome)}** [Open run {run.id}]({url})\n\n"
+        text = outcome.plan_text
+    if len(text) > _COMMENT_BUDGET:
+        text = text[:_COMMENT_BUDGET] + "\n\n(cut here: the whole plan is on the run's page)"
+    fence = "````" if "```" in text else "```"
+    details = f"<details><summary>Show the plan</summary>\n\n{fence}\n{text.strip()}\n{fence}\n</details>\n"
+    return head + summary + details

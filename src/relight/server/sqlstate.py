@@ -1,0 +1,474 @@
+"""Each workspace's state in the database: the SQL :class:`~relight.state.StateBackend`.
+
+It keeps the local file backend's promises, with rows instead of files:
+
+- ``state_versions`` holds every snapshot ever written (lineage, serial, the state as the local
+  codec writes it). The newest serial is the current snapshot; nothing is ever overwritten.
+- ``state_journal`` holds the change records of a run in progress, one row each, keyed by the
+  snapshot they extend (lineage and base serial). A recording call returns only once its row is
+  committed (SQLite ``synchronous=FULL`` / PostgreSQL's WAL): callers on many threads share
+  commits as the local journal shares fsyncs (group commit: the first waiting caller writes
+  everything queued so far in one transaction). :meth:`SqlJournal.commit` inserts the next
+  snapshot and deletes its records in one transaction, so a crash leaves either the records or
+  the snapshot, never neither. Reading replays records on the newest snapshot exactly as the
+  local backend replays its journal file (the same record format and replay code); records of an
+  older serial are left over by a ``write`` and ignored; records that claim a newer serial or
+  another lineage mean the rows were edited by hand, and are refused.
+- ``state_locks`` holds at most one row per workspace: the holder's lock info (Terraform's keys
+  plus pid, host, boot id and process start). Take-over rule, the same as for lock files: a lock
+  whose holder ran on this host and is gone (its pid is dead or reused, or the machine rebooted)
+  is taken over and reported in :attr:`~relight.state.LockInfo.took_over_from`; any other holder
+  is waited for until the timeout and then named in :class:`~relight.errors.StateLockedError`.
+  Taking and taking over happen in claiming transactions, so two runs never both win.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from relight.addrs import InstanceAddr
+from relight.errors import StateCorruptError, StateError, StateLockedError
+from relight.server.db import Database, StoreError
+from relight.server.schema import state_journal, state_locks, state_versions
+from relight.state import UNASSIGNED_LINEAGE, LockInfo, State, VersionInfo, codec
+from relight.state.journal import apply_records
+from relight.state.locks import holder_is_dead, lock_error_message
+from relight.state.model import CreateIntent, ObjectState, OutputState
+
+__all__ = ["SqlJournal", "SqlStateBackend"]
+
+_FIRST_DELAY = 0.05
+_MAX_DELAY = 1.0
+
+
+class SqlStateBackend:
+    """The state of workspace ``workspace_id`` (named ``name`` in messages) in ``db``."""
+
+    def __init__(self, db: Database, workspace_id: int, name: str, run_id: int | None = None) -> None:
+        self.db = db
+        self.workspace_id = workspace_id
+        self.name = name
+        self.run_id = run_id  # recorded on the versions this backend writes
+        self.where = f"the database state of workspace {name!r}"
+
+    def __repr__(self) -> str:
+        return f"SqlStateBackend({self.name!r})"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read(self) -> State:
+        """The newest snapshot plus the records of a run that did not commit (never written: empty)."""
+        with self._reading() as conn:
+            snapshot = self._snapshot(conn)
+            lineage, records = self._live_records(conn, snapshot)
+        if not records:
+            return snapshot if snapshot is not None else State(UNASSIGNED_LINEAGE)
+        state = snapshot if snapshot is not None else State(lineage)
+        apply_records(state, records, f"{self.where} (journal)", self._hint())
+        return state
+
+    def read_version(self, serial: int) -> State:
+        """The snapshot stored at ``serial``; StateError if there is none."""
+        with self._reading() as conn:
+            row = conn.execute(
+                sa.select(state_versions.c.state).where(
+                    state_versions.c.workspace_id == self.workspace_id, state_versions.c.serial == serial
+                )
+            ).first()
+        if row is None:
+            raise StateError(f"no stored state version {serial} for workspace {self.name!r}")
+        return codec.loads(row.state.encode(), f"{self.where} (serial {serial})", self._hint())
+
+    def history(self) -> list[VersionInfo]:
+        """Every stored snapshot, oldest first."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                sa.select(
+                    state_versions.c.serial,
+                    state_versions.c.lineage,
+                    state_versions.c.created_at,
+                    state_versions.c.resource_count,
+                )
+                .where(state_versions.c.workspace_id == self.workspace_id)
+                .order_by(state_versions.c.serial)
+            ).all()
+        return [
+            VersionInfo(r.serial, r.lineage, r.created_at, f"workspace {self.name} serial {r.serial}", r.resource_count)
+            for r in rows
+        ]
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def open_journal(self, state: State) -> SqlJournal:
+        """Start recording changes to ``state``, which must be what :meth:`read` returned.
+
+        Raises StateError if the snapshot moved on since. Records left by an interrupted run on
+        the same snapshot are continued (they are already in ``state``), so a second crash loses
+        nothing either.
+        """
+        with self._reading() as conn:
+            snapshot = self._snapshot(conn)
+            lineage, records = self._live_records(conn, snapshot)
+        serial = snapshot.serial if snapshot is not None else 0
+        current_lineage = snapshot.lineage if snapshot is not None else (lineage or state.lineage)
+        if (current_lineage, serial) != (state.lineage, state.serial):
+            raise StateError(
+                f"{self.where} changed since it was read (now serial {serial}, lineage {current_lineage}; "
+                f"read serial {state.serial}, lineage {state.lineage}). Another run wrote it; read it again"
+            )
+        base = state.copy()
+        base.lineage = state.lineage or lineage or str(uuid.uuid4())
+        return SqlJournal(self, base, len(records))
+
+    def write(self, state: State, *, force: bool = False) -> State:
+        """Store ``state`` whole as the next snapshot (state push, rollback).
+
+        Refuses, unless ``force``, another lineage or an older serial than the stored one. The
+        written serial is above both; records of an interrupted run are left behind, ignored.
+        """
+        result = state.copy()
+        result.lineage = state.lineage or str(uuid.uuid4())
+        with self.db.write(claim=True) as conn:
+            current = self._snapshot(conn)
+            if current is not None and not force:
+                if current.lineage != state.lineage:
+                    raise StateError(
+                        f"refusing to write lineage {state.lineage} over {self.where}, which has lineage "
+                        f"{current.lineage}: they are different states"
+                    )
+                if state.serial < current.serial:
+                    raise StateError(
+                        f"refusing to write serial {state.serial} over {self.where}, which is newer "
+                        f"(serial {current.serial}); read it again"
+                    )
+            result.serial = max(state.serial, current.serial if current is not None else 0) + 1
+            self._insert_version(conn, result)
+        return result
+
+    # -- locking ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
+        """Hold the workspace's state lock for a ``with`` block (see the module's take-over rule)."""
+        info = self._acquire(operation, timeout)
+        try:
+            yield info
+        finally:
+            with self.db.write() as conn:
+                conn.execute(
+                    sa.delete(state_locks).where(
+                        state_locks.c.workspace_id == self.workspace_id, state_locks.c.lock_id == info.id
+                    )
+                )
+
+    def force_unlock(self, lock_id: str) -> None:
+        """Remove the lock if its ID is ``lock_id``; StateError naming the real holder otherwise."""
+        with self.db.write(claim=True) as conn:
+            holder = self._holder(conn)
+            if holder is None:
+                raise StateError(f"workspace {self.name!r} is not locked")
+            if holder.id != lock_id:
+                raise StateError(
+                    f"lock ID {lock_id!r} does not match the lock on workspace {self.name!r}: it is held by "
+                    f"{holder.who} (ID {holder.id}, operation {holder.operation}, created {holder.created})"
+                )
+            conn.execute(sa.delete(state_locks).where(state_locks.c.workspace_id == self.workspace_id))
+
+    def holder(self) -> LockInfo | None:
+        """Who holds the lock now, if anyone (for pages and messages)."""
+        with self._reading() as conn:
+            return self._holder(conn)
+
+    def _acquire(self, operation: str, timeout: float) -> LockInfo:
+        info = LockInfo.new(operation, self.where)
+        started = time.monotonic()
+        delay = _FIRST_DELAY
+        while True:
+            with self.db.write(claim=True) as conn:
+                holder = self._holder(conn)
+                if holder is None or holder_is_dead(holder):
+                    if holder is not None:
+                        conn.execute(sa.delete(state_locks).where(state_locks.c.workspace_id == self.workspace_id))
+                    conn.execute(
+                        sa.insert(state_locks).values(
+                            workspace_id=self.workspace_id,
+                            lock_id=info.id,
+                            info=json.dumps(info.to_json()),
+                            created_at=datetime.now(UTC),
+                        )
+                    )
+                    return replace(info, took_over_from=holder) if holder is not None else info
+            waited = time.monotonic() - started
+            if waited >= timeout:
+                raise StateLockedError(lock_error_message(holder, self.where, waited), holder.to_json())
+            time.sleep(min(delay, max(timeout - waited, 0.01)))
+            delay = min(delay * 2, _MAX_DELAY)
+
+    # -- internals shared with the journal -----------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self.db.read() as conn:
+                yield conn
+        except StoreError as exc:
+            raise StateError(f"cannot read {self.where}: {exc}") from exc
+
+    def _holder(self, conn: Connection) -> LockInfo | None:
+        row = conn.execute(sa.select(state_locks.c.info).where(state_locks.c.workspace_id == self.workspace_id)).first()
+        if row is None:
+            return None
+        try:
+            doc = json.loads(row.info)
+        except ValueError:
+            doc = {}
+        return LockInfo.from_json(doc if isinstance(doc, dict) else {})
+
+    def _snapshot(self, conn: Connection) -> State | None:
+        row = conn.execute(
+            sa.select(state_versions.c.serial, state_versions.c.state)
+            .where(state_versions.c.workspace_id == self.workspace_id)
+            .order_by(state_versions.c.serial.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return codec.loads(row.state.encode(), f"{self.where} (serial {row.serial})", self._hint())
+
+    def _live_records(self, conn: Connection, snapshot: State | None) -> tuple[str, list[dict[str, Any]]]:
+        """(lineage, records) of the journal extending ``snapshot``; refuses rows that cannot."""
+        serial = snapshot.serial if snapshot is not None else 0
+        rows = conn.execute(
+            sa.select(state_journal.c.lineage, state_journal.c.base_serial, state_journal.c.record)
+            .where(state_journal.c.workspace_id == self.workspace_id, state_journal.c.base_serial >= serial)
+            .order_by(state_journal.c.id)
+        ).all()
+        if not rows:
+            return "", []
+        lineages = {r.lineage for r in rows}
+        bases = {r.base_serial for r in rows}
+        expected = snapshot.lineage if snapshot is not None else next(iter(lineages))
+        if bases != {serial} or lineages != {expected}:
+            raise StateCorruptError(
+                codec.corrupt_message(
+                    f"{self.where} (journal)",
+                    f"journal rows continue serial(s) {sorted(bases)} of lineage(s) {sorted(lineages)}, but the "
+                    f"newest snapshot is serial {serial} of lineage {expected} (were rows edited by hand?)",
+                    self._hint(),
+                )
+            )
+        records: list[dict[str, Any]] = []
+        for r in rows:
+            try:
+                doc = json.loads(r.record)
+            except ValueError:
+                doc = None
+            if not isinstance(doc, dict):
+                raise StateCorruptError(codec.corrupt_message(f"{self.where} (journal)", "a record is not JSON",
+                                                              self._hint()))
+            records.append(doc)
+        return expected, records
+
+    def _insert_version(self, conn: Connection, state: State) -> None:
+        conn.execute(
+            sa.insert(state_versions).values(
+                workspace_id=self.workspace_id,
+                serial=state.serial,
+                lineage=state.lineage,
+                state=codec.dumps(state).decode(),
+                resource_count=len(state),
+                created_at=datetime.now(UTC),
+                run_id=self.run_id,
+            )
+        )
+
+    def _hint(self) -> str:
+        return f"an earlier version (GET /api/workspaces/{self.name}/state?serial=N)"
+
+
+class SqlJournal:
+    """The :class:`~relight.state.Journal` of :class:`SqlStateBackend`; thread-safe."""
+
+    def __init__(self, backend: SqlStateBackend, base: State, prior_records: int = 0) -> None:
+        self._backend = backend
+        self._base = base.copy()
+        self._cond = threading.Condition()
+        self._queue: list[str] = []
+        self._queued = 0
+        self._durable = 0
+        self._flushing = False
+        self._failure: StateError | None = None
+        self._records = prior_records
+        self._closed = False
+        self._batch_thread: int | None = None
+        self.commits = 0
+
+    # -- recording -------------------------------------------------------------------------
+
+    def set(self, addr: InstanceAddr, provider: str, obj: ObjectState | None, *, intent_done: bool = False) -> None:
+        record: dict[str, Any] = {"op": "set", "addr": str(addr), "provider": provider, "object": _object(obj)}
+        if intent_done:
+            record["intent_done"] = True
+        self._append(record)
+
+    def set_deposed(self, addr: InstanceAddr, key: str, provider: str, obj: ObjectState | None) -> None:
+        self._append({"op": "set_deposed", "addr": str(addr), "deposed": key, "provider": provider,
+                      "object": _object(obj)})
+
+    def remove(self, addr: InstanceAddr) -> None:
+        self._append({"op": "remove", "addr": str(addr)})
+
+    def set_intent(self, addr: InstanceAddr, intent: CreateIntent | None) -> None:
+        self._append({"op": "intent", "addr": str(addr),
+                      "intent": None if intent is None else codec.intent_to_json(intent)})
+
+    def retain(self, record: Mapping[str, Any]) -> None:
+        self._append({"op": "retain", "record": dict(record)})
+
+    def set_outputs(self, outputs: Mapping[str, OutputState]) -> None:
+        self._append({"op": "outputs", "outputs": codec.outputs_to_json(dict(outputs))})
+
+    @property
+    def record_count(self) -> int:
+        return self._records
+
+    @contextlib.contextmanager
+    def batch(self, durable: bool = True) -> Iterator[None]:
+        """Queue this thread's records and commit them once when the block ends (or, with
+        ``durable=False``, with the next commit of anyone)."""
+        self._batch_thread = threading.get_ident()
+        try:
+            yield
+        finally:
+            self._batch_thread = None
+            if durable:
+                with self._cond:
+                    self._wait_durable(self._queued)
+
+    def _append(self, record: dict[str, Any]) -> None:
+        line = codec.encode_line(record).decode().rstrip("\n")  # validates (no unknowns) before queueing
+        with self._cond:
+            if self._closed:
+                raise StateError(f"{self._backend.where}: the journal is closed")
+            if self._failure is not None:
+                raise StateError(f"{self._backend.where}: an earlier journal write failed") from self._failure
+            self._queue.append(line)
+            self._queued += 1
+            self._records += 1
+            if self._batch_thread != threading.get_ident():
+                self._wait_durable(self._queued)
+
+    def _wait_durable(self, seq: int) -> None:
+        while self._durable < seq:
+            if self._failure is not None:
+                raise StateError(str(self._failure)) from self._failure.__cause__
+            if self._flushing:
+                self._cond.wait()
+            else:
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        lines, upto = self._queue, self._queued
+        self._queue = []
+        self._flushing = True
+        self._cond.release()
+        failure: StateError | None = None
+        try:
+            if lines:
+                self._insert(lines)
+        except StoreError as exc:
+            failure = StateError(f"{self._backend.where}: could not record a change durably: {exc}")
+            failure.__cause__ = exc
+        finally:
+            self._cond.acquire()
+            self._flushing = False
+            self.commits += 1
+            if failure is None:
+                self._durable = upto
+            else:
+                self._failure = failure
+            self._cond.notify_all()
+
+    def _insert(self, lines: list[str]) -> None:
+        b = self._backend
+        with b.db.write() as conn:
+            conn.execute(
+                sa.insert(state_journal),
+                [{"workspace_id": b.workspace_id, "lineage": self._base.lineage,
+                  "base_serial": self._base.serial, "record": line} for line in lines],
+            )
+
+    # -- finishing -------------------------------------------------------------------------
+
+    def commit(self, final: State) -> State:
+        """Compact: insert ``final`` as snapshot base + 1 and delete the records, atomically.
+
+        Nothing recorded and nothing changed: nothing is written and the base serial is kept.
+        If the insert fails the records stay for the next read.
+        """
+        if final.lineage not in (self._base.lineage, UNASSIGNED_LINEAGE):
+            raise ValueError(f"cannot commit lineage {final.lineage} into a journal for {self._base.lineage}")
+        self._stop()
+        result = final.copy()
+        result.lineage = self._base.lineage
+        result.serial = self._base.serial
+        b = self._backend
+        with b.db.write(claim=True) as conn:
+            if self._records or not final.same_content(self._base):
+                newest = b._snapshot(conn)
+                if newest is not None and newest.serial != self._base.serial:
+                    raise StateError(f"{b.where} was written by someone else during this run (now serial "
+                                     f"{newest.serial}); the run's records are kept")
+                result.serial += 1
+                b._insert_version(conn, result)
+            conn.execute(
+                sa.delete(state_journal).where(
+                    state_journal.c.workspace_id == b.workspace_id,
+                    state_journal.c.base_serial == self._base.serial,
+                    state_journal.c.lineage == self._base.lineage,
+                )
+            )
+        return result
+
+    def close(self) -> None:
+        """Stop recording; records stay for the next read."""
+        if not self._closed:
+            self._stop()
+
+    def _stop(self) -> None:
+        with self._cond:
+            if self._closed:
+                raise StateError(f"{self._backend.where}: the journal was already committed or closed")
+            self._closed = True
+            while self._flushing:
+                self._cond.wait()
+            if self._queue and self._failure is None:  # records queued with batch(durable=False)
+                lines, self._queue = self._queue, []
+                self._insert(lines)
+
+    def __enter__(self) -> SqlJournal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _object(obj: ObjectState | None) -> dict[str, Any] | None:
+    return None if obj is None else codec.object_to_json(obj)

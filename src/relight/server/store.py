@@ -1,0 +1,445 @@
+"""Runs, their plans and logs, webhook deliveries and PR comments in the database.
+
+Run statuses are spelled as HCP Terraform spells them. An apply-kind run moves
+``pending -> planning -> planned -> confirmed -> applying -> applied`` (or ends
+``planned_and_finished`` with no changes, ``errored``, ``discarded`` or ``canceled``); a
+speculative run moves ``pending -> planning -> planned_and_finished | errored | canceled``.
+
+The queue rule lives in :meth:`Store.claim_next`, in one claiming transaction: a confirmed run
+is applied first; otherwise the oldest pending speculative run, or the oldest pending apply run
+of a workspace that has no apply run in flight (planning, planned, confirmed or applying), so a
+workspace's apply runs go one at a time, in the order they arrived, and a plan that waits for
+confirmation holds the workspace as in HCP Terraform. Speculative runs never wait for it.
+Every status change is a compare-and-set (:meth:`Store.transition`): two people pressing
+Confirm, or a confirm racing a discard, cannot both win.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from relight.server.config import WorkspaceSettings
+from relight.server.db import Database
+from relight.server.schema import deliveries, pr_comments, run_events, run_plans, runs, settings, workspaces
+
+__all__ = [
+    "ACTIVE_APPLY",
+    "FINAL",
+    "Job",
+    "NewRun",
+    "PlanRecord",
+    "Run",
+    "RunKind",
+    "RunStatus",
+    "Store",
+]
+
+RunKind = Literal["speculative", "apply"]
+RunStatus = Literal[
+    "pending",
+    "planning",
+    "planned",
+    "confirmed",
+    "applying",
+    "applied",
+    "planned_and_finished",
+    "errored",
+    "discarded",
+    "canceled",
+]
+STATUSES: tuple[str, ...] = get_args(RunStatus)
+ACTIVE_APPLY: tuple[RunStatus, ...] = ("planning", "planned", "confirmed", "applying")
+FINAL: tuple[RunStatus, ...] = ("applied", "planned_and_finished", "errored", "discarded", "canceled")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(when: datetime | None) -> str | None:
+    """The one spelling of a time in the API: ISO 8601 in UTC with a Z."""
+    if when is None:
+        return None
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """What a trigger asks for: one run to queue."""
+
+    workspace: str
+    kind: RunKind
+    commit_sha: str
+    ref: str
+    clone_url: str
+    trigger: str
+    operation: Literal["plan", "rollback"] = "plan"
+    pr_number: int | None = None
+    base_sha: str | None = None
+    delivery_id: str | None = None
+    rollback_serial: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run as stored; :meth:`to_json` is the API's shape."""
+
+    id: int
+    workspace: str
+    workspace_id: int
+    kind: RunKind
+    operation: str
+    status: RunStatus
+    commit_sha: str
+    ref: str
+    pr_number: int | None
+    base_sha: str | None
+    clone_url: str
+    trigger: str
+    delivery_id: str | None
+    rollback_serial: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    confirmed_by: str | None
+    confirmed_at: datetime | None
+    discarded_by: str | None
+    apply_started_at: datetime | None
+    counts: tuple[int, int, int] | None
+    error: str | None
+    followed_by: int | None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "id": self.id,
+            "workspace": self.workspace,
+            "commit_sha": self.commit_sha,
+            "kind": self.kind,
+            "status": self.status,
+            "created_at": iso(self.created_at),
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "operation": self.operation,
+            "ref": self.ref,
+            "pull_request": self.pr_number,
+            "trigger": self.trigger,
+            "confirmed_by": self.confirmed_by,
+            "discarded_by": self.discarded_by,
+            "error": self.error,
+            "followed_by": self.followed_by,
+        }
+        if self.counts is not None:
+            doc["plan"] = dict(zip(("add", "change", "destroy"), self.counts, strict=True))
+        return doc
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRecord:
+    run_id: int
+    plan_file: bytes | None
+    digest: str | None
+    plan_json: dict[str, Any]
+    plan_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed piece of work: plan a pending run, or apply a confirmed one."""
+
+    run_id: int
+    phase: Literal["plan", "apply"]
+
+
+_RUN_COLUMNS = [c for c in runs.c if c.name not in ("claimed_by",)]
+
+
+def _run(row: Row[Any]) -> Run:
+    m = row._mapping
+    counts = None if m["to_add"] is None else (m["to_add"], m["to_change"], m["to_destroy"])
+    return Run(
+        id=m["id"],
+        workspace=m["workspace_name"],
+        workspace_id=m["workspace_id"],
+        kind=m["kind"],
+        operation=m["operation"],
+        status=m["status"],
+        commit_sha=m["commit_sha"],
+        ref=m["ref"],
+        pr_number=m["pr_number"],
+        base_sha=m["base_sha"],
+        clone_url=m["clone_url"],
+        trigger=m["trigger"],
+        delivery_id=m["delivery_id"],
+        rollback_serial=m["rollback_serial"],
+        created_at=m["created_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        confirmed_by=m["confirmed_by"],
+        confirmed_at=m["confirmed_at"],
+        discarded_by=m["discarded_by"],
+        apply_started_at=m["apply_started_at"],
+        counts=counts,
+        error=m["error"],
+        followed_by=m["followed_by"],
+    )
+
+
+def _select_runs() -> sa.Select[Any]:
+    return sa.select(*_RUN_COLUMNS, workspaces.c.name.label("workspace_name")).join(
+        workspaces, workspaces.c.id == runs.c.workspace_id
+    )
+
+
+class Store:
+    """Typed operations over the run tables; each method is one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- workspaces ------------------------------------------------------------------------
+
+    def sync_workspaces(self, configured: Iterable[WorkspaceSettings]) -> None:
+        """Make a row for every configured workspace and refresh repo/dir/branch of known ones.
+
+        Workspaces removed from the file keep their rows (their runs and state stay readable).
+        """
+        with self.db.write() as conn:
+            known = {r.name: r.id for r in conn.execute(sa.select(workspaces.c.name, workspaces.c.id))}
+            for ws in configured:
+                values = {"repo": ws.repo, "dir": ws.dir, "branch": ws.branch}
+                if ws.name in known:
+                    conn.execute(sa.update(workspaces).where(workspaces.c.id == known[ws.name]).values(**values))
+                else:
+                    conn.execute(sa.insert(workspaces).values(name=ws.name, created_at=now(), **values))
+
+    def workspace_id(self, name: str) -> int | None:
+        with self.db.read() as conn:
+            return conn.execute(sa.select(workspaces.c.id).where(workspaces.c.name == name)).scalar()
+
+    # -- creating runs ---------------------------------------------------------------------
+
+    def insert_runs(self, conn: Connection, new: Sequence[NewRun]) -> list[int]:
+        """Queue ``new`` inside the caller's write transaction; returns their ids in order."""
+        ids = {r.name: r.id for r in conn.execute(sa.select(workspaces.c.name, workspaces.c.id))}
+        out: list[int] = []
+        for n in new:
+            result = conn.execute(
+                sa.insert(runs).values(
+                    workspace_id=ids[n.workspace],
+                    kind=n.kind,
+                    operation=n.operation,
+                    status="pending",
+                    commit_sha=n.commit_sha,
+                    ref=n.ref,
+                    pr_number=n.pr_number,
+                    base_sha=n.base_sha,
+                    clone_url=n.clone_url,
+                    trigger=n.trigger,
+                    delivery_id=n.delivery_id,
+                    rollback_serial=n.rollback_serial,
+                    created_at=now(),
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            out.append(int(key[0]))
+        return out
+
+    def create_run(self, new: NewRun) -> int:
+        with self.db.write() as conn:
+            return self.insert_runs(conn, [new])[0]
+
+    def cancel_superseded(self, conn: Connection, workspace: str, pr_number: int, reason: str) -> list[int]:
+        """Cancel pending speculative runs of one PR in one workspace (a newer push supersedes them)."""
+        ws_id = conn.execute(sa.select(workspaces.c.id).where(workspaces.c.name == workspace)).scalar()
+        where = sa.and_(
+            runs.c.workspace_id == ws_id,
+            runs.c.kind == "speculative",
+            runs.c.pr_number == pr_number,
+            runs.c.status == "pending",
+        )
+        found = [r.id for r in conn.execute(sa.select(runs.c.id).where(where))]
+        if found:
+            conn.execute(sa.update(runs).where(runs.c.id.in_(found)).values(
+                status="canceled", finished_at=now(), error=reason))
+        return found
+
+    # -- reading runs ----------------------------------------------------------------------
+
+    def get_run(self, run_id: int) -> Run | None:
+        with self.db.read() as conn:
+            row = conn.execute(_select_runs().where(runs.c.id == run_id)).first()
+        return _run(row) if row is not None else None
+
+    def list_runs(self, workspace: str | None = None, limit: int = 100, offset: int = 0) -> list[Run]:
+        """Newest first."""
+        query = _select_runs().order_by(runs.c.id.desc()).limit(limit).offset(offset)
+        if workspace is not None:
+            query = query.where(workspaces.c.name == workspace)
+        with self.db.read() as conn:
+            return [_run(r) for r in conn.execute(query)]
+
+    def workspace_summaries(self) -> list[dict[str, Any]]:
+        """Each workspace with its newest run (for the front page)."""
+        with self.db.read() as conn:
+            names = [r.name for r in conn.execute(sa.select(workspaces.c.name).order_by(workspaces.c.name))]
+        out = []
+        for name in names:
+            latest = self.list_runs(name, limit=1)
+            out.append({"name": name, "latest": latest[0] if latest else None})
+        return out
+
+    # -- the queue -------------------------------------------------------------------------
+
+    def claim_next(self, worker: str) -> Job | None:
+        """Take the next job by the module's queue rule, marking its run planning/applying."""
+        with self.db.write(claim=True) as conn:
+            confirmed = conn.execute(
+                sa.select(runs.c.id).where(runs.c.status == "confirmed").order_by(runs.c.id).limit(1)
+            ).scalar()
+            if confirmed is not None:
+                conn.execute(sa.update(runs).where(runs.c.id == confirmed).values(
+                    status="applying", claimed_by=worker, apply_started_at=now()))
+                return Job(confirmed, "apply")
+            run_id = conn.execute(self._next_pending()).scalar()
+            if run_id is None:
+                return None
+            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(
+                status="planning", claimed_by=worker, started_at=now()))
+            return Job(run_id, "plan")
+
+    @staticmethod
+    def _next_pending() -> sa.Select[Any]:
+        first = sa.alias(runs, "first")
+        busy = sa.alias(runs, "busy")
+        oldest_pending = (
+            sa.select(sa.func.min(first.c.id))
+            .where(first.c.workspace_id == runs.c.workspace_id, first.c.kind == "apply", first.c.status == "pending")
+            .scalar_subquery()
+        )
+        in_flight = sa.exists().where(
+            busy.c.workspace_id == runs.c.workspace_id, busy.c.kind == "apply", busy.c.status.in_(ACTIVE_APPLY)
+        )
+        eligible = sa.or_(
+            runs.c.kind == "speculative",
+            sa.and_(runs.c.kind == "apply", runs.c.id == oldest_pending, ~in_flight),
+        )
+        return sa.select(runs.c.id).where(runs.c.status == "pending", eligible).order_by(runs.c.id).limit(1)
+
+    def transition(self, run_id: int, from_: Iterable[RunStatus], to: RunStatus, **values: Any) -> bool:
+        """Set ``to`` (and ``values``) only if the run is in one of ``from_``; False otherwise."""
+        if to in FINAL and "finished_at" not in values:
+            values["finished_at"] = now()
+        with self.db.write() as conn:
+            result = conn.execute(
+                sa.update(runs).where(runs.c.id == run_id, runs.c.status.in_(list(from_))).values(status=to, **values)
+            )
+            return bool(result.rowcount)
+
+    def update_run(self, run_id: int, **values: Any) -> None:
+        with self.db.write() as conn:
+            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(**values))
+
+    def interrupted(self) -> list[Run]:
+        """Runs a previous server process left planning or applying (it died mid-run)."""
+        with self.db.read() as conn:
+            return [_run(r) for r in conn.execute(_select_runs().where(runs.c.status.in_(("planning", "applying"))))]
+
+    # -- plans and logs ----------------------------------------------------------------------
+
+    def save_plan(
+        self, run_id: int, plan_file: bytes | None, plan_json: Mapping[str, Any], plan_text: str
+    ) -> str | None:
+        """Store the run's plan; returns the saved plan file's SHA-256 digest (None without one)."""
+        digest = hashlib.sha256(plan_file).hexdigest() if plan_file is not None else None
+        values = {"plan_file": plan_file, "digest": digest, "plan_json": json.dumps(plan_json, default=str),
+                  "plan_text": plan_text, "created_at": now()}
+        with self.db.write() as conn:
+            conn.execute(sa.delete(run_plans).where(run_plans.c.run_id == run_id))
+            conn.execute(sa.insert(run_plans).values(run_id=run_id, **values))
+        return digest
+
+    def get_plan(self, run_id: int) -> PlanRecord | None:
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(run_plans).where(run_plans.c.run_id == run_id)).first()
+        if row is None:
+            return None
+        return PlanRecord(run_id, row.plan_file, row.digest, json.loads(row.plan_json), row.plan_text)
+
+    def add_events(self, run_id: int, events: Sequence[Mapping[str, Any]]) -> None:
+        """Append events to the run's log, numbered after the ones already stored."""
+        if not events:
+            return
+        with self.db.write() as conn:
+            last = conn.execute(sa.select(sa.func.max(run_events.c.seq)).where(run_events.c.run_id == run_id)).scalar()
+            seq = int(last or 0)
+            rows = []
+            for ev in events:
+                seq += 1
+                rows.append({"run_id": run_id, "seq": seq, "at": now(), "event": json.dumps(ev, default=str)})
+            conn.execute(sa.insert(run_events), rows)
+
+    def events(self, run_id: int, after: int = 0) -> list[tuple[int, dict[str, Any]]]:
+        """The run's log after sequence number ``after``, oldest first, as (seq, event)."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(run_events.c.seq, run_events.c.event)
+                .where(run_events.c.run_id == run_id, run_events.c.seq > after)
+                .order_by(run_events.c.seq)
+            ).all()
+        return [(r.seq, json.loads(r.event)) for r in rows]
+
+    # -- deliveries --------------------------------------------------------------------------
+
+    def insert_delivery(self, conn: Connection, delivery_id: str, event: str, action: str, repo: str,
+                        outcome: str) -> bool:
+        """Record a delivery in the caller's transaction; False if this id was seen before."""
+        seen = conn.execute(sa.select(deliveries.c.id).where(deliveries.c.id == delivery_id)).first()
+        if seen is not None:
+            return False
+        conn.execute(sa.insert(deliveries).values(id=delivery_id, event=event, action=action, repo=repo,
+                                                  received_at=now(), outcome=outcome))
+        return True
+
+    def delivery(self, delivery_id: str) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
+        return dict(row._mapping) if row is not None else None
+
+    # -- PR comments, settings ---------------------------------------------------------------
+
+    def comment_id(self, repo: str, pr_number: int, workspace: str) -> int | None:
+        with self.db.read() as conn:
+            return conn.execute(sa.select(pr_comments.c.comment_id).where(
+                pr_comments.c.repo == repo, pr_comments.c.pr_number == pr_number,
+                pr_comments.c.workspace == workspace)).scalar()
+
+    def set_comment_id(self, repo: str, pr_number: int, workspace: str, comment_id: int) -> None:
+        with self.db.write() as conn:
+            conn.execute(sa.delete(pr_comments).where(
+                pr_comments.c.repo == repo, pr_comments.c.pr_number == pr_number,
+                pr_comments.c.workspace == workspace))
+            conn.execute(sa.insert(pr_comments).values(repo=repo, pr_number=pr_number, workspace=workspace,
+                                                       comment_id=comment_id))
+
+    def secret_setting(self, name: str) -> str:
+        """A random secret stored once under ``name`` (the session-signing key), created on first use."""
+        with self.db.write() as conn:
+            value = conn.execute(sa.select(settings.c.value).where(settings.c.name == name)).scalar()
+            if value is None:
+                value = secrets.token_urlsafe(48)
+                conn.execute(sa.insert(settings).values(name=name, value=value))
+            return str(value)
