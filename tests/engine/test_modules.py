@@ -15,7 +15,7 @@ from relight.diagnostics import Diagnostics
 from relight.engine import Action, Engine, Plan, PlanOptions, decode_plan, encode_plan
 from relight.lang import load_config, validate_references
 from relight.providers.base import Attribute as SchemaAttribute
-from relight.providers.base import CreateRequest, CreateResponse, Schema
+from relight.providers.base import CreateRequest, CreateResponse, ImportRequest, ImportResponse, Schema
 from relight.providers.registry import ProviderRegistry
 from relight.state import LocalBackend
 
@@ -32,6 +32,11 @@ class ZonedThing(FakeThing):
     def create(self, req: CreateRequest) -> CreateResponse:
         zone = str(self.provider.config.get("zone", "default"))
         return super().create(CreateRequest(req.type_name, {**req.planned_state, "zone": zone}, req.config, req.token))
+
+
+    def import_(self, req: ImportRequest) -> ImportResponse:
+        found = self.cloud.objects.get(req.id)
+        return ImportResponse(dict(found) if found is not None else None)
 
 
 class ZonedProvider(FakeProvider):
@@ -536,6 +541,29 @@ def test_providers_inherited_passed_and_legacy(ws: Workspace) -> None:
     assert not plan(ws).has_changes
 
 
+def test_import_into_a_module_instance_uses_its_provider_configuration(ws: Workspace) -> None:
+    write_tree(
+        ws,
+        {
+            "main.tf": 'provider "fake" {\n  alias = "west"\n  zone = "west"\n}\n'
+            'module "m" {\n  source = "./modules/zoned"\n  for_each = toset(["a"])\n  name = "imported"\n'
+            "  providers = { fake = fake.west }\n}\n",
+            "modules/zoned/main.tf": ZONED,
+        },
+    )
+    ws.cloud.objects["thing-99"] = {"id": "thing-99", "name": "imported", "zone": "west"} | dict.fromkeys(
+        ("size", "tags", "secret", "ref")
+    )
+    eng, _ = engine(ws)
+    assert eng is not None
+    addr = InstanceAddr.parse('module.m["a"].fake_zoned.z')
+    with eng.lock("import"):
+        state, diags = eng.import_(addr, "thing-99")
+    assert not diags.has_errors, list(diags)
+    assert state.get(addr) is not None and state.get(addr).provider == "fake.west"  # type: ignore[union-attr]
+    assert actions(plan(ws)) == {}
+
+
 def test_aliased_provider_inside_a_module_must_be_passed(ws: Workspace) -> None:
     write_tree(
         ws,
@@ -624,6 +652,20 @@ ERRORS: list[tuple[str, dict[str, str], str, str, int]] = [
         "Module is incompatible with count, for_each, and depends_on",
         "main.tf",
         3,
+    ),
+    (
+        "moved from a module to a resource",
+        {"main.tf": 'module "m" {\n  source = "./m"\n}\n\nmoved {\n  from = module.m\n  to   = fake_thing.x\n}\n', "m/main.tf": "\n"},
+        'Invalid "moved" addresses',
+        "main.tf",
+        5,
+    ),
+    (
+        "moved to another resource type",
+        {"main.tf": 'moved {\n  from = fake_thing.a\n  to   = fake_zoned.a\n}\n'},
+        "Resource type mismatch",
+        "main.tf",
+        1,
     ),
     (
         "relight block in a child",

@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from relight.addrs import InstanceAddr, ModuleAddr
 from relight.diagnostics import Diagnostics, SourceRange
 from relight.lang.filepolicy import FileAccessDenied, FilePolicy
 from relight.lang.model import Config, ModuleCall
@@ -134,6 +135,7 @@ class _TreeLoader:
         ``repeated`` is where a call on the way here used count, for_each or depends_on (None
         when none did): modules below it may not configure providers of their own.
         """
+        _check_moves(config, self.diags)
         children: dict[str, Config] = {}
         sources = dict(config.sources)
         for name, call in config.module_calls.items():
@@ -281,6 +283,30 @@ class _TreeLoader:
                 f'control the module "{call.source}", consider updating this module to instead expect provider '
                 "configurations to be passed by its caller.",
                 repeated,
+            )
+
+
+def _check_moves(config: Config, diags: Diagnostics) -> None:
+    """A ``moved`` block moves a module to a module, or a resource to a resource of its type."""
+    for mv in config.moved:
+        src, dst = mv.from_, mv.to
+        if isinstance(src, ModuleAddr) != isinstance(dst, ModuleAddr):
+            diags.error(
+                'Invalid "moved" addresses',
+                f"Cannot move {src} to {dst}: a module call or instance can move only to another module call or "
+                "instance, and a resource only to another resource.",
+                mv.range,
+            )
+            continue
+        if isinstance(src, ModuleAddr) or isinstance(dst, ModuleAddr):
+            continue
+        a = src.resource if isinstance(src, InstanceAddr) else src
+        b = dst.resource if isinstance(dst, InstanceAddr) else dst
+        if (a.mode, a.type) != (b.mode, b.type):
+            diags.error(
+                "Resource type mismatch",
+                f"This statement declares a move from {src} to {dst}, which is a resource of a different type.",
+                mv.range,
             )
 
 
