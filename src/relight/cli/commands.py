@@ -62,6 +62,12 @@ def _load(args: argparse.Namespace) -> tuple[Config | None, Diagnostics]:
     return load_checked(".")
 
 
+def _adoption_check(config: Config, diags: Diagnostics) -> None:
+    from relight.engine.adopt import adoption_check
+
+    diags.extend(adoption_check(config, ".", _state_path(config)))
+
+
 def _state_path(config: Config | None) -> str:
     from relight.engine.workspace import state_path
 
@@ -176,6 +182,8 @@ def _show_plan(args: argparse.Namespace, plan: Any) -> None:
 
 def cmd_plan(args: argparse.Namespace, destroy: bool | None = None) -> int:
     config, diags = _load(args)
+    if config is not None and not diags.has_errors:
+        _adoption_check(config, diags)
     if config is None or diags.has_errors:
         _print_diags(diags, config.sources if config else None, _color(args))
         return 1
@@ -236,6 +244,8 @@ def cmd_apply(args: argparse.Namespace, destroy: bool = False) -> int:
 
     destroy = destroy or bool(getattr(args, "destroy", False))
     config, diags = _load(args)
+    if config is not None and not diags.has_errors:
+        _adoption_check(config, diags)
     if config is None or diags.has_errors:
         _print_diags(diags, config.sources if config else None, _color(args))
         return 1

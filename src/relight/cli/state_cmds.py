@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from relight.addrs import InstanceAddr, ResourceAddr
-from relight.cli.commands import _backend, _fail, parse_timeout
+from relight.cli.commands import _backend, _fail, _print_diags, parse_timeout
 from relight.lang import load_config
 
 __all__ = ["run"]
@@ -38,14 +38,14 @@ def run(args: argparse.Namespace) -> int:
         for inst in state:
             if _matches(inst.addr, args.addresses):
                 print(inst.addr)
+        for module, held in sorted(state.modules.items()):  # kept from Terraform, not managed
+            for addr in sorted(held, key=InstanceAddr.sort_key) if not args.addresses else ():
+                print(f"{module}.{addr}")
         return 0
     if sub == "show":
         return _show(backend, args.address)
     if sub == "pull":
-        from relight.state import dumps
-
-        sys.stdout.write(dumps(backend.read()).decode())
-        return 0
+        return _pull(backend, args.format)
     if sub == "history":
         for v in backend.history():
             print(f"serial {v.serial:>6}  {v.written_at:%Y-%m-%d %H:%M:%S}  {v.resource_count:>5} instances  {v.path}")
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         if sub == "mv":
             return _mv(backend, args.source, args.destination)
         if sub == "push":
-            return _push(backend, args.path, args.force)
+            return _push(backend, config, args)
     return 1
 
 
@@ -124,18 +124,55 @@ def _mv(backend: Any, source: str, destination: str) -> int:
     return 0
 
 
-def _push(backend: Any, path: str, force: bool) -> int:
-    from relight.errors import StateError
-    from relight.state import loads
+def _pull(backend: Any, fmt: str) -> int:
+    from relight.engine.adopt import export_terraform
+    from relight.providers.registry import ProviderRegistry
+    from relight.state import dumps
 
+    if fmt == "relight":
+        sys.stdout.write(dumps(backend.read()).decode())
+        return 0
+    data, diags = export_terraform(backend.read(), ProviderRegistry())
+    _print_diags(diags, None, sys.stderr.isatty())
+    if data is None:
+        return 1
+    sys.stdout.write(data.decode())
+    return 0
+
+
+def _push(backend: Any, config: Any, args: argparse.Namespace) -> int:
+    from relight.engine.adopt import read_backend_state, read_state_file
+    from relight.errors import StateError
+    from relight.providers.registry import ProviderRegistry
+
+    if bool(args.path) == bool(args.from_backend):
+        return _fail("Give a state file or -from-backend", "relight state push FILE | relight state push -from-backend")
+    if args.from_backend:
+        data, source, diags = read_backend_state(config)
+    else:
+        data, source, diags = _read(args.path)
+    incoming = None
+    if data is not None:
+        incoming, d = read_state_file(data, source, ProviderRegistry())
+        diags.extend(d)
+    _print_diags(diags, None, sys.stderr.isatty())
+    if incoming is None or diags.has_errors:
+        return 1
     try:
-        with open(path, "rb") as fh:
-            incoming = loads(fh.read(), path)
-    except OSError as exc:
-        return _fail(f"Cannot read {path}", exc.strerror or str(exc))
-    try:
-        backend.write(incoming, force=force)
+        stored = backend.write(incoming, force=args.force)
     except StateError as exc:
         return _fail("Failed to push the state", str(exc))
-    print(f"Pushed {path} to the state.")
+    print(f"Pushed {source} to the state: {len(stored)} instance(s), lineage {stored.lineage}, serial {stored.serial}.")
     return 0
+
+
+def _read(path: str) -> tuple[bytes | None, str, Any]:
+    from relight.diagnostics import Diagnostics
+
+    diags = Diagnostics()
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(), path, diags
+    except OSError as exc:
+        diags.error(f"Cannot read {path}", exc.strerror or str(exc))
+        return None, path, diags

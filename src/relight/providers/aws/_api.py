@@ -32,7 +32,7 @@ __all__ = ["CLOCK", "SERVICES", "AwsApi", "AwsError", "AwsSettings", "CloudClock
 
 _T = TypeVar("_T")
 
-SERVICES = ("ec2", "cloudwatch", "route53", "sts")
+SERVICES = ("ec2", "cloudwatch", "route53", "sts", "s3")
 
 
 class AwsSettings:
@@ -46,6 +46,7 @@ class AwsSettings:
         self.token: str | None = _opt_str(config.get("token"))
         retries = config.get("max_retries")
         self.max_retries = int(retries) if isinstance(retries, int | float) and not isinstance(retries, bool) else 4
+        self.s3_path_style = config.get("s3_use_path_style") is True
         self.endpoints: dict[str, str] = {}
         raw = config.get("endpoints")
         blocks = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
@@ -91,6 +92,7 @@ class AwsApi:
                     max_pool_connections=32,
                     connect_timeout=10,
                     read_timeout=60,
+                    s3={"addressing_style": "path"} if self.settings.s3_path_style else None,
                 )
                 found = self._session.client(
                     service,
@@ -113,6 +115,7 @@ class AwsApi:
             s.token,
             s.max_retries,
             s.endpoints.get(service),
+            s.s3_path_style,
             env,
         )
 
