@@ -56,7 +56,9 @@ class ProviderTranslator:
         provider = self._provider(obj.provider)
         if provider is None:
             return None, self._no_provider(obj.provider, obj.type)
-        req = AdoptTerraformRequest(obj.type, obj.mode, obj.schema_version, obj.attributes, obj.private, obj.extras)
+        req = AdoptTerraformRequest(
+            obj.type, obj.mode, obj.schema_version, obj.attributes, obj.private, obj.extras, obj.overrides
+        )
         resp = provider.adopt_terraform(req)
         if resp.attributes is None or resp.diagnostics.has_errors:
             return None, resp.diagnostics

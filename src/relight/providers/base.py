@@ -259,7 +259,8 @@ class ReadDataResponse:
 class AdoptTerraformRequest:
     """One object from a Terraform state: its attributes as Terraform's provider stored them,
     at that provider's ``schema_version``; ``private`` is Terraform's private data; ``extras``
-    are instance fields kept for the way back (``identity``)."""
+    are instance fields kept for the way back (``identity``); ``overrides`` are relight values an
+    earlier export could not say in Terraform's terms (they win over the converted ones)."""
 
     type_name: str
     mode: Literal["managed", "data"]
@@ -267,6 +268,7 @@ class AdoptTerraformRequest:
     attributes: Mapping[str, Value]
     private: bytes | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Value] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

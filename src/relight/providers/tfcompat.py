@@ -97,6 +97,7 @@ def adopt(type_name: str, schema: Schema, shape: TerraformShape, req: AdoptTerra
         )
         return AdoptTerraformResponse(None, diagnostics=diags)
     attrs = _relight_attributes(schema, shape, req.attributes)
+    attrs.update({k: v for k, v in req.overrides.items() if k in attrs})
     regenerated = _terraform_attributes(schema, shape, attrs)
     bucket: dict[str, Any] = {}
     kept = {k: v for k, v in req.attributes.items() if regenerated.get(k, _MISSING) != v}

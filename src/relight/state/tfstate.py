@@ -91,7 +91,8 @@ class TerraformObject:
     ``provider`` is the provider's name (``aws`` for ``aws.west`` too); ``attributes`` are in
     Terraform's form; ``private`` is Terraform's private data (base64-decoded), owned by the
     provider; ``extras`` holds instance fields this module does not interpret (``identity`` and
-    ``identity_schema_version`` from Terraform 1.12 on), kept for the way back.
+    ``identity_schema_version`` from Terraform 1.12 on), kept for the way back; ``overrides``
+    are relight values that an earlier export could not express in Terraform's form.
     """
 
     mode: Mode
@@ -101,6 +102,7 @@ class TerraformObject:
     attributes: Mapping[str, Any]
     private: bytes | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +262,8 @@ def _parse(text: str, source: str) -> dict[str, Any]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        cut = " The file ends early: it was probably truncated." if exc.pos >= len(text.rstrip()) else ""
+        ended = exc.pos >= len(text.rstrip()) or not text.rstrip().endswith("}")
+        cut = " The file ends before the JSON does: it was probably truncated." if ended else ""
         where = SourceRange(source, SourcePos(exc.lineno, exc.colno))
         detail = f"Not valid JSON: {exc.msg}.{cut}{_NOTHING}"
         raise _Refused(Diagnostic.error("Invalid Terraform state", detail, where)) from None
@@ -293,6 +296,8 @@ def _output_state(r: _Reader, out: dict[str, Any], path: str) -> OutputState:
     ty = out.get("type")
     if ty is not None and (not is_type(ty) or not conforms(out["value"], ty)):
         r.fail(f"{path}.type", f"{json.dumps(ty)} is not a Terraform type of the output's value")
+    if ty == type_of(out["value"]):
+        ty = None  # the type relight would give it anyway: nothing to keep
     return OutputState(out["value"], r.opt(out, "sensitive", bool, False, path, None), ty)
 
 
@@ -406,12 +411,13 @@ def _read_object(
         attributes=r.get(entry, "attributes", dict, at, i),
         private=_private(r, entry, at, i),
         extras={k: entry[k] for k in ("identity", "identity_schema_version") if entry.get(k) is not None},
+        overrides=r.opt(ext, "attributes", dict, {}, f"{at}.{EXTENSION}", i),
     )
     converted, diags = translator.to_relight(tf)
     if converted is None:
         return None, diags
     obj = ObjectState(
-        attributes={**converted.attributes, **r.opt(ext, "attributes", dict, {}, f"{at}.{EXTENSION}", i)},
+        attributes=converted.attributes,
         status="tainted" if status == "tainted" else "ready",
         dependencies=tuple(_strings(r, r.opt(entry, "dependencies", list, [], at, i), f"{at}.dependencies", i)),
         create_before_destroy=r.opt(entry, "create_before_destroy", bool, False, at, i),

@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from relight.providers.aws import _tfshapes
 from relight.providers.aws._api import AwsError
 from relight.providers.aws._common import (
     AwsDataSource,
@@ -84,6 +85,7 @@ def wait_snapshot(resource: AwsResource, snapshot_id: str) -> dict[str, Any]:
 
 class EbsVolume(AwsResource):
     name = "aws_ebs_volume"
+    terraform = _tfshapes.EBS_VOLUME
     schema = Schema(
         holds_data=True,
         recoverable=True,
@@ -299,6 +301,7 @@ class VolumeAttachment(AwsResource):
     """
 
     name = "aws_volume_attachment"
+    terraform = _tfshapes.VOLUME_ATTACHMENT
     schema = Schema(
         attributes={
             "id": Attribute("string", computed=True),
@@ -437,6 +440,7 @@ def _live_attachment(vol: Mapping[str, Any]) -> dict[str, Any] | None:
 
 class EbsSnapshot(AwsResource):
     name = "aws_ebs_snapshot"
+    terraform = _tfshapes.EBS_SNAPSHOT
     schema = Schema(
         holds_data=True,
         recoverable=True,
@@ -522,6 +526,7 @@ class EbsSnapshotData(AwsDataSource):
     """``data "aws_ebs_snapshot"``: the snapshot matching ids, owners, filters and tags."""
 
     name = "aws_ebs_snapshot"
+    terraform = _tfshapes.EBS_SNAPSHOT_DATA
     schema = Schema(
         attributes={
             "most_recent": Attribute("bool", optional=True, default=False),
