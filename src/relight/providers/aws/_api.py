@@ -81,6 +81,7 @@ class AwsApi:
                 _SESSIONS[key] = session
         self._session = session
         self.region: str | None = session.region_name
+        self._account: str | None = None
 
     def client(self, service: str) -> Any:
         key = self._cache_key(service)
@@ -144,6 +145,13 @@ class AwsApi:
             raise CallError(f"{operation} failed", f"{type(exc).__name__}: {exc}") from None
         finally:
             self.clock.leave()
+
+    def account_id(self) -> str:
+        """The account these credentials act in (STS GetCallerIdentity, asked once): ARNs such as a
+        volume's carry it, and no EC2 describe call returns it."""
+        if self._account is None:
+            self._account = str(self.call("sts", "GetCallerIdentity")["Account"])
+        return self._account
 
     def try_call(self, service: str, operation: str, missing: tuple[str, ...], **params: Any) -> dict[str, Any] | None:
         """Like :meth:`call`, but an error whose code is in ``missing`` returns None (gone)."""

@@ -276,7 +276,7 @@ class EbsVolume(AwsResource):
         final = base.get("final_snapshot")
         return {
             "id": volume_id,
-            "arn": f"arn:aws:ec2:{self.api.region}::volume/{volume_id}",
+            "arn": f"arn:aws:ec2:{self.api.region}:{self.api.account_id()}:volume/{volume_id}",
             "availability_zone": vol.get("AvailabilityZone"),
             "size": vol.get("Size"),
             "type": vol.get("VolumeType"),
