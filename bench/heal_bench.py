@@ -27,6 +27,7 @@ from _local_cloud import local_cloud_process
 
 from relight.cli.main import main as relight_main
 from relight.heal.healer import Healer, PassResult
+from relight.runs import RunContext
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +69,7 @@ def run(kills: int, interval: float) -> None:
             results.append(result)
             got.notify_all()
 
-    healer = Healer(str(work), mode="auto", say=lambda line: None)
+    healer = Healer(RunContext(str(work), environment=dict(os.environ)), mode="auto", say=lambda line: None)
     stop = threading.Event()
     loop = threading.Thread(target=healer.watch, args=(interval, stop), kwargs={"on_pass": on_pass}, daemon=True)
     loop.start()

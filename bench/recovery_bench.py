@@ -12,34 +12,38 @@ Usage: .venv/bin/python bench/recovery_bench.py [--runs 5]
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
+import os
 import shutil
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import boto3
 from _local_cloud import local_cloud_process
 
-from relight.cli.main import main
-from relight.providers.clock import CLOCK
+from relight.addrs import InstanceAddr
+from relight.runs import Approval, Operation, RunContext, Runner, RunRequest, VarInput
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(workdir: Path, *args: str) -> tuple[float, float]:
-    """Run relight in-process; return (wall seconds, cloud seconds)."""
-    cloud0, _ = CLOCK.snapshot()
-    started = time.monotonic()
-    with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
-        code = main([f"-chdir={workdir}", *args])
-    wall = time.monotonic() - started
-    if code != 0:
-        raise SystemExit(f"relight {' '.join(args)} failed:\n{out.getvalue()}\n{err.getvalue()}")
-    return wall, CLOCK.snapshot()[0] - cloud0
+    """Apply in-process through the run layer (``args``: -var and -replace flags, as the CLI
+    takes them); return (wall seconds, cloud seconds) from the run's own timings."""
+    request = RunRequest(Operation.APPLY, approval=Approval.AUTO, variables=_vars(args), replace=_replace(args))
+    result = Runner().execute(request, RunContext(str(workdir), environment=dict(os.environ)))
+    if not result.ok:
+        raise SystemExit(f"relight apply {' '.join(args)} failed: {[d.summary for d in result.diagnostics]}")
+    return result.timings.wall, result.timings.cloud
+
+
+def _vars(args: tuple[str, ...]) -> tuple[VarInput, ...]:
+    return tuple(("var", a.split("=", 1)[1]) for a in args if a.startswith("-var="))
+
+
+def _replace(args: tuple[str, ...]) -> tuple[InstanceAddr, ...]:
+    return tuple(InstanceAddr.parse(a.split("=", 1)[1]) for a in args if a.startswith("-replace="))
 
 
 def main_bench() -> None:

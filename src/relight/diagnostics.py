@@ -9,7 +9,7 @@ line and a caret under the offending column.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 __all__ = ["Diagnostic", "Diagnostics", "Severity", "SourcePos", "SourceRange", "render"]
@@ -42,13 +42,37 @@ class SourceRange:
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """One problem. ``subject`` points at the source that caused it, when there is one."""
+    """One problem. ``subject`` points at the source that caused it, when there is one.
+
+    ``address`` names the object it concerns (``aws_instance.node``); ``attribute`` the argument
+    within it (``("private_ip",)``, ``("ingress", 0, "from_port")``): a provider sets it so that
+    the engine can point at the argument's line (see :meth:`stamped`).
+    """
 
     severity: Severity
     summary: str
     detail: str = ""
     subject: SourceRange | None = None
     address: str | None = None
+    attribute: tuple[str | int, ...] = ()
+
+    def stamped(
+        self,
+        address: str,
+        ranges: Mapping[str, SourceRange] | None = None,
+        fallback: SourceRange | None = None,
+    ) -> Diagnostic:
+        """This diagnostic attributed to the object at ``address`` (unless it names one), with
+        its subject found from its attribute path in ``ranges`` (argument name -> source range)
+        or else ``fallback`` (the block), unless it has one."""
+        subject = self.subject
+        if subject is None and self.attribute and ranges:
+            subject = ranges.get(str(self.attribute[0]))
+        if subject is None:
+            subject = fallback
+        if self.address and subject is self.subject:
+            return self
+        return replace(self, address=self.address or address, subject=subject)
 
     @classmethod
     def error(
@@ -57,8 +81,9 @@ class Diagnostic:
         detail: str = "",
         subject: SourceRange | None = None,
         address: str | None = None,
+        attribute: tuple[str | int, ...] = (),
     ) -> Diagnostic:
-        return cls(Severity.ERROR, summary, detail, subject, address)
+        return cls(Severity.ERROR, summary, detail, subject, address, attribute)
 
     @classmethod
     def warning(
@@ -67,8 +92,9 @@ class Diagnostic:
         detail: str = "",
         subject: SourceRange | None = None,
         address: str | None = None,
+        attribute: tuple[str | int, ...] = (),
     ) -> Diagnostic:
-        return cls(Severity.WARNING, summary, detail, subject, address)
+        return cls(Severity.WARNING, summary, detail, subject, address, attribute)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -78,6 +104,8 @@ class Diagnostic:
         }
         if self.address:
             out["address"] = self.address
+        if self.attribute:
+            out["attribute"] = list(self.attribute)
         if self.subject is not None:
             out["range"] = {
                 "filename": self.subject.filename,
@@ -87,7 +115,10 @@ class Diagnostic:
 
 
 class Diagnostics:
-    """An ordered collection of diagnostics; ``has_errors`` decides whether work may go on."""
+    """An ordered collection of diagnostics; ``has_errors`` decides whether work may go on.
+
+    Every addition goes through :meth:`append` (subclasses may watch additions there).
+    """
 
     __slots__ = ("_items",)
 
@@ -98,7 +129,8 @@ class Diagnostics:
         self._items.append(diag)
 
     def extend(self, diags: Iterable[Diagnostic]) -> None:
-        self._items.extend(diags)
+        for diag in diags:
+            self.append(diag)
 
     def error(
         self,
@@ -106,8 +138,9 @@ class Diagnostics:
         detail: str = "",
         subject: SourceRange | None = None,
         address: str | None = None,
+        attribute: tuple[str | int, ...] = (),
     ) -> None:
-        self._items.append(Diagnostic.error(summary, detail, subject, address))
+        self.append(Diagnostic.error(summary, detail, subject, address, attribute))
 
     def warning(
         self,
@@ -115,8 +148,9 @@ class Diagnostics:
         detail: str = "",
         subject: SourceRange | None = None,
         address: str | None = None,
+        attribute: tuple[str | int, ...] = (),
     ) -> None:
-        self._items.append(Diagnostic.warning(summary, detail, subject, address))
+        self.append(Diagnostic.warning(summary, detail, subject, address, attribute))
 
     @property
     def has_errors(self) -> bool:

@@ -6,9 +6,9 @@ The tree::
     ├── StateError               state could not be read or written
     │   ├── StateCorruptError    the stored state is unreadable; it is never overwritten
     │   └── StateLockedError     another run holds the lock (carries the holder's info)
-    ├── PlanError                a saved plan cannot be applied (stale, wrong lineage, damaged)
-    ├── ProviderError            a provider call failed in a way that is not a user mistake
-    └── ConfigError              configuration failed to load; carries its diagnostics
+    └── PlanError                a saved plan cannot be applied (stale, wrong lineage, damaged)
+
+Configuration mistakes and refused provider calls are not here: they are diagnostics.
 
 Each leaf that has a natural stdlib cousin also inherits it, so callers can catch either.
 """
@@ -18,9 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "ConfigError",
     "PlanError",
-    "ProviderError",
     "RelightError",
     "StateCorruptError",
     "StateError",
@@ -50,15 +48,3 @@ class StateLockedError(StateError):
 
 class PlanError(RelightError, ValueError):
     """A saved plan cannot be applied: stale, for another state, or damaged."""
-
-
-class ProviderError(RelightError):
-    """A provider failed in a way that is not a user mistake."""
-
-
-class ConfigError(RelightError):
-    """Configuration failed to load; ``diagnostics`` says why and where."""
-
-    def __init__(self, diagnostics: Any) -> None:
-        super().__init__("configuration has errors")
-        self.diagnostics = diagnostics

@@ -155,7 +155,8 @@ def test_a_local_backend_path_naming_terraforms_file_is_refused(tmp_path: Path) 
     (tmp_path / "main.tf").write_text('terraform {\n  backend "local" {\n    path = "terraform.tfstate"\n  }\n}\n' + CONFIG)
     (tmp_path / "terraform.tfstate").write_text(GOOD)
     done = relight(tmp_path, "plan")
-    assert done.code == 1 and "terraform.tfstate is a Terraform state" in done.err
+    assert done.code == 1 and "relight's state file is a Terraform state" in done.err
+    assert "terraform.tfstate is Terraform's state" in done.err
     assert (tmp_path / "terraform.tfstate").read_text() == GOOD
 
 

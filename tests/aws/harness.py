@@ -7,6 +7,7 @@ lookups, which the CLI does not expose) is configured from the same environment.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from relight.providers.base import (
     FindCreatedRequest,
     ImportRequest,
     PlanRequest,
+    ProviderContext,
     ReadRequest,
 )
 from relight.state import LocalBackend
@@ -73,7 +75,7 @@ class Workspace:
 
 def aws_provider() -> AwsProvider:
     """A configured aws provider (region and endpoint from the environment)."""
-    provider = AwsProvider()
+    provider = AwsProvider(ProviderContext(dict(os.environ)))
     resp = provider.configure(ConfigureRequest({}))
     assert not resp.diagnostics.has_errors, list(resp.diagnostics)
     return provider

@@ -14,7 +14,7 @@ import boto3
 
 from relight.cli.main import main
 from relight.localcloud import ACCOUNT
-from relight.providers.aws._api import CLOCK
+from relight.runs import Runner, RunResult
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -34,21 +34,34 @@ class Result:
 
 
 def relight(workdir: Path, *args: str) -> Result:
-    """Run ``relight -chdir=workdir ARGS`` in-process; capture output and the cloud-time split."""
+    """Run ``relight -chdir=workdir ARGS`` in-process; capture output and the cloud-time split
+    (from the results of the runs the command made)."""
     out, err = io.StringIO(), io.StringIO()
-    busy0, calls0 = CLOCK.snapshot()
-    started = time.monotonic()
-    cwd = Path.cwd()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main([f"-chdir={workdir}", *args])
-    finally:
-        import os
+    results: list[RunResult] = []
+    execute = Runner.execute
 
-        os.chdir(cwd)  # the CLI switches directory for -chdir
+    def recording(self: Runner, *a: Any, **kw: Any) -> RunResult:
+        result = execute(self, *a, **kw)
+        results.append(result)
+        return result
+
+    started = time.monotonic()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _patched(Runner, "execute", recording):
+        code = main([f"-chdir={workdir}", *args])
     seconds = time.monotonic() - started
-    busy1, calls1 = CLOCK.snapshot()
-    return Result(code, out.getvalue(), err.getvalue(), seconds, busy1 - busy0, calls1 - calls0)
+    cloud = sum(r.timings.cloud for r in results)
+    calls = sum(r.timings.calls for r in results)
+    return Result(code, out.getvalue(), err.getvalue(), seconds, cloud, calls)
+
+
+@contextlib.contextmanager
+def _patched(owner: Any, name: str, value: Any) -> Any:
+    old = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, old)
 
 
 def copy_example(name: str, dest: Path) -> Path:

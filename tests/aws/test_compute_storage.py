@@ -7,13 +7,14 @@ calls that come back as clear errors.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from relight.localcloud import LocalCloud
 from relight.providers.aws import AwsProvider
-from relight.providers.base import ConfigureRequest, ImportRequest
+from relight.providers.base import ConfigureRequest, ImportRequest, ProviderContext
 
 from .stack import Cloud, relight
 
@@ -261,7 +262,7 @@ def test_no_image_matches_is_a_clear_error(cloud: LocalCloud, tmp_path: Path) ->
 
 def test_import_reads_existing_objects(net: dict[str, str]) -> None:
     view = Cloud()
-    provider = AwsProvider()
+    provider = AwsProvider(ProviderContext(dict(os.environ)))
     assert not provider.configure(ConfigureRequest({})).diagnostics.has_errors
     iid = view.ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, SubnetId=net["subnet"])["Instances"][0]["InstanceId"]
     vol = view.ec2.create_volume(AvailabilityZone="us-east-1a", Size=8)["VolumeId"]

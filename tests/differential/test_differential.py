@@ -232,6 +232,15 @@ def test_every_case_has_expected_json() -> None:
     assert len(CASES) >= 20
 
 
+def test_cases_hold_only_their_inputs_and_expected_output() -> None:
+    """Run artefacts (state, lock guards, history) never belong in a case directory."""
+    extra = {
+        c: sorted(p.name for p in (CASES_DIR / c).iterdir() if p.name not in ("main.tf", "expected.json"))
+        for c in CASES
+    }
+    assert not {c: names for c, names in extra.items() if names}
+
+
 # --------------------------------------------------------------------------- regeneration
 
 

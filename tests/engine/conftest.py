@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from relight.addrs import InstanceAddr
 from relight.engine import Engine, Plan, PlanOptions
 from relight.lang import load_config
 from relight.state import LocalBackend, State
@@ -31,14 +32,14 @@ class Workspace:
 
     def plan(self, **opts: Any) -> Plan:
         engine = self.engine()
-        plan, diags = engine.plan(PlanOptions(**opts))
+        plan, diags = engine.plan(_options(opts))
         assert not diags.has_errors, [d.summary + ": " + d.detail for d in diags]
         return plan
 
     def apply(self, **opts: Any) -> State:
         engine = self.engine()
         with engine.lock("apply"):
-            plan, diags = engine.plan(PlanOptions(**opts))
+            plan, diags = engine.plan(_options(opts))
             assert not diags.has_errors, [d.summary + ": " + d.detail for d in diags]
             state, diags = engine.apply(plan)
         assert not diags.has_errors, [d.summary + ": " + d.detail for d in diags]
@@ -46,6 +47,14 @@ class Workspace:
 
     def state(self) -> State:
         return LocalBackend(str(self.root / "relight.tfstate")).read()
+
+
+def _options(opts: dict[str, Any]) -> PlanOptions:
+    """PlanOptions from test keywords; addresses may be given as text."""
+    for key in ("targets", "replace"):
+        if key in opts:
+            opts[key] = tuple(InstanceAddr.parse(a) if isinstance(a, str) else a for a in opts[key])
+    return PlanOptions(**opts)
 
 
 @pytest.fixture

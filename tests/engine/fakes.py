@@ -120,5 +120,5 @@ class FakeProvider(BaseProvider):
 
 def registry_with(cloud: FakeCloud) -> ProviderRegistry:
     registry = ProviderRegistry()
-    registry.register("fake", lambda: FakeProvider(cloud))
+    registry.register("fake", lambda context: FakeProvider(cloud))
     return registry

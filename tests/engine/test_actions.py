@@ -292,7 +292,7 @@ def test_a_deposed_object_left_by_a_failed_create_before_destroy_is_destroyed_ne
     plan = ws.plan()
     deposed = [c for c in plan.changes if c.deposed]
     assert [(str(c.addr), c.action, c.deposed, c.reason) for c in deposed] == [("fake_thing.a", Action.DELETE, key, "deposed")]
-    from relight.cli.render import render_plan
+    from relight.runs import render_plan
 
     assert f"# fake_thing.a (deposed object {key}) will be destroyed" in render_plan(plan)
     ws.apply()

@@ -7,6 +7,7 @@ plays Slack and the generic webhook.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from moto.ec2.models.instances import InstanceBackend
 from relight.heal.healer import Healer, PassResult
 from relight.heal.incidents import IncidentLog
 from relight.localcloud import LocalCloud
+from relight.runs import RunContext
 from relight.state import LocalBackend
 
 from ..aws.stack import Cloud, copy_example, relight
@@ -75,7 +77,7 @@ def stack(cloud: LocalCloud, tmp_path: Path, inbox: Inbox, monkeypatch: pytest.M
 
 def healer(workdir: Path, lines: list[str] | None = None, **kw: Any) -> Healer:
     out = lines if lines is not None else []
-    return Healer(str(workdir), say=out.append, **kw)
+    return Healer(RunContext(str(workdir), environment=dict(os.environ)), say=out.append, **kw)
 
 
 def wait_for(predicate: Any, timeout: float = 20.0) -> None:
@@ -301,7 +303,7 @@ def test_a_blind_loop_says_it_once_backs_off_and_tells_people(cloud: LocalCloud,
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
     lines: list[str] = []
     printed: list[str] = []
-    h = Healer(str(tmp_path), say=lines.append, print_diags=lambda d, s: printed.extend(x.summary for x in d))
+    h = Healer(RunContext(str(tmp_path), environment=dict(os.environ)), say=lines.append, print_diags=lambda d, s: printed.extend(x.summary for x in d))
     results = [h.run_pass() for _ in range(4)]
     h.close()
     assert {r.status for r in results} == {"error"}

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relight import __version__
-from relight.heal import notify
+from relight.heal import delivery
 from relight.heal.events import Event
 from relight.heal.notify import Notifier, slack_payload, webhook_payload
 
@@ -294,7 +294,7 @@ def test_429_honours_retry_after(server: Server) -> None:
 
 
 def test_429_retry_after_is_capped(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(notify, "RETRY_AFTER_CAP", 0.05)
+    monkeypatch.setattr(delivery, "RETRY_AFTER_CAP", 0.05)
     server.queue(Reply(429, headers={"Retry-After": "3600"}))
     n = fast(webhook_url=server.url(), log=Log(), backoff=0.001)
     n.send(make_event())

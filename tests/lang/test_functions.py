@@ -211,7 +211,7 @@ def module_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _render(text: str, variables: Mapping[str, Any], filename: str) -> Any:
+def _render(text: str, variables: Mapping[str, Any], filename: str, ctx: FuncContext) -> Any:
     return {"text": text, "vars": dict(variables), "file": filename}
 
 

@@ -277,25 +277,3 @@ def test_group_commit_shares_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert len(calls) < 250, f"{len(calls)} fsyncs for 1000 records: no batching"
     j.close()
     assert len(b.read()) == 1000
-
-
-def test_micro_benchmark(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Prints records per second; asserts nothing about time."""
-    lines = []
-    for threads in (1, 10):
-        b = backend(tmp_path / f"t{threads}")
-        os.makedirs(os.path.dirname(b.path))
-        j = b.open_journal(b.read())
-        began = time.perf_counter()
-        _record_from_threads(j, threads=threads, per_thread=1000 // threads)
-        took = time.perf_counter() - began
-        lines.append(
-            f"journal: 1000 durable records from {threads:2d} thread(s): {took * 1000:7.1f} ms, "
-            f"{j.fsyncs} fsyncs, {1000 / took:8.0f} records/s"
-        )
-        state = b.read()
-        commit_began = time.perf_counter()
-        j.commit(state)
-        lines.append(f"journal: commit of 1000 instances: {(time.perf_counter() - commit_began) * 1000:.1f} ms")
-    with capsys.disabled():
-        print("\n" + "\n".join(lines))

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from relight.addrs import InstanceAddr, ResourceAddr
 from relight.ctytypes import type_of
 from relight.engine.adopt import ProviderTranslator
-from relight.providers.base import Attribute, Schema
+from relight.providers.base import Attribute, ProviderContext, Schema
 from relight.providers.registry import ProviderRegistry
 from relight.state import CreateIntent, ObjectState, OutputState, ResourceInstanceState, State, dumps
 from relight.state.tfstate import from_terraform, to_terraform
@@ -26,7 +26,7 @@ from relight.state.tfstate import from_terraform, to_terraform
 REGISTRY = ProviderRegistry()
 SCHEMAS: dict[tuple[str, str, str], Schema] = {}
 for _name in ("aws", "terraform"):
-    _schema = REGISTRY.create(_name).schema()
+    _schema = REGISTRY.create(_name, ProviderContext()).schema()
     SCHEMAS.update({(_name, "managed", t): s for t, s in _schema.resources.items()})
     SCHEMAS.update({(_name, "data", t): s for t, s in _schema.data_sources.items()})
 KINDS = sorted(SCHEMAS)

@@ -1,4 +1,9 @@
-"""The command implementations. Each returns an exit code; user mistakes print diagnostics."""
+"""The core commands: init, validate, plan, apply, destroy, output, graph, import, force-unlock.
+
+Each is argparse -> RunRequest -> Runner -> view, and returns an exit code: 0 success, 1 error,
+2 (``plan -detailed-exitcode``) a plan with changes. User mistakes are diagnostics, printed by
+the view; nothing here reaches into the engine.
+"""
 
 from __future__ import annotations
 
@@ -6,333 +11,243 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
-from relight.diagnostics import Diagnostic, Diagnostics, render
-from relight.errors import PlanError, StateError
-from relight.lang import Config
+from relight.cli.context import directory_of, lock_timeout, plan_flags, run_context, var_inputs
+from relight.cli.views import ProgressView, Terminal, print_diagnostics, print_json, print_outputs
+from relight.diagnostics import Diagnostic, Diagnostics
+from relight.runs import (
+    Approval,
+    Operation,
+    Plan,
+    RunContext,
+    Runner,
+    RunRequest,
+    RunResult,
+    RunStatus,
+    parse_addresses,
+    plan_to_json,
+    render_value,
+)
 
-__all__ = ["run"]
-
-_STDOUT_COLOR = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def _color(args: argparse.Namespace) -> bool:
-    return _STDOUT_COLOR and not getattr(args, "no_color", False)
-
-
-def _print_diags(diags: Diagnostics | list[Diagnostic], sources: Mapping[str, str] | None, color: bool) -> None:
-    items = _merge_repeats(list(diags))
-    if items:
-        print(render(items, sources or {}, color=color and sys.stderr.isatty()), file=sys.stderr)
-
-
-def _merge_repeats(items: list[Diagnostic]) -> list[Diagnostic]:
-    """One diagnostic for a problem that hit many objects alike (an unreachable endpoint, no
-    credentials), naming every object, instead of the same box once per object."""
-    from dataclasses import replace
-
-    groups: dict[tuple[object, ...], list[Diagnostic]] = {}
-    for d in items:
-        key = (d.severity, d.summary, d.detail, d.subject) if d.subject is None and d.address else (id(d),)
-        groups.setdefault(key, []).append(d)
-    out: list[Diagnostic] = []
-    for same in groups.values():
-        first = same[0]
-        if len(same) == 1:
-            out.append(first)
-            continue
-        names = ", ".join(sorted({d.address or "" for d in same}))
-        out.append(replace(first, address=None, detail=f"{first.detail}\n\nAffected ({len(same)}): {names}"))
-    return out
+__all__ = ["COMMANDS", "execute", "fail"]
 
 
-def _fail(message: str, detail: str = "") -> int:
-    _print_diags([Diagnostic.error(message, detail)], None, sys.stderr.isatty())
+def fail(message: str, detail: str = "") -> int:
+    """Print one error the way diagnostics are printed; exit code 1."""
+    print_diagnostics([Diagnostic.error(message, detail)], {}, sys.stderr.isatty())
     return 1
 
 
-# -- loading ------------------------------------------------------------------------------
-def _load(args: argparse.Namespace) -> tuple[Config | None, Diagnostics]:
-    from relight.engine.workspace import load_checked
-
-    return load_checked(".")
-
-
-def _adoption_check(config: Config, diags: Diagnostics) -> None:
-    from relight.engine.adopt import adoption_check
-
-    diags.extend(adoption_check(config, ".", _state_path(config)))
-
-
-def _state_path(config: Config | None) -> str:
-    from relight.engine.workspace import state_path
-
-    return state_path(config)
-
-
-def _backend(config: Config | None) -> Any:
-    from relight.state import LocalBackend
-
-    return LocalBackend(_state_path(config))
+def execute(request: RunRequest, context: RunContext, view: ProgressView, interruptible: bool = False) -> RunResult:
+    """Run ``request``; the view prints progress and diagnostics as they come."""
+    with _graceful_interrupt(context) if interruptible else contextlib.nullcontext():
+        result = Runner().execute(request, context, view)
+    view.close()
+    return result
 
 
 @contextlib.contextmanager
-def _maybe_lock(engine: Any, args: argparse.Namespace, operation: str) -> Iterator[None]:
-    if getattr(args, "lock", "true") == "false":
+def _graceful_interrupt(context: RunContext) -> Iterator[None]:
+    """The first Ctrl-C stops the run between actions (calls in flight finish and are recorded);
+    a second one stops at once."""
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        if context.cancel.is_set():
+            raise KeyboardInterrupt
+        print("\nInterrupt received. Stopping after the operations in flight finish...", file=sys.stderr)
+        context.cancel.set()
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:  # not the main thread (tests drive the CLI from threads)
         yield
         return
-    with engine.lock(operation, parse_timeout(args)):
+    try:
         yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
-def parse_timeout(args: argparse.Namespace) -> float:
-    from relight.cli.args import parse_duration
-
-    return parse_duration(getattr(args, "lock_timeout", "0s"))
+def _view(args: argparse.Namespace, **options: Any) -> ProgressView:
+    json_mode = bool(getattr(args, "json", False))
+    out = sys.stderr if json_mode else sys.stdout
+    return ProgressView(Terminal(getattr(args, "no_color", False)), directory_of(args), out, **options)
 
 
 # -- commands -----------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
-    config, diags = _load(args)
-    _print_diags(diags, config.sources if config else None, _color(args))
-    if diags.has_errors:
+    result = execute(RunRequest(Operation.INIT), run_context(args), _view(args))
+    if not result.ok:
         return 1
     print("relight has been successfully initialized! Providers are built in; nothing to download.")
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    config, diags = _load(args)
-    if config is not None and not diags.has_errors:
-        from relight.engine.graph import build_graph
-        from relight.engine.validate import validate_schemas
-        from relight.providers.registry import ProviderRegistry
-
-        _, d = build_graph(config)
-        diags.extend(d)
-        diags.extend(validate_schemas(config, ProviderRegistry()))
-        if config.relight is not None and not diags.has_errors:
-            from relight.heal.policy import load_policy
-
-            variables, d = _variables(args, config)
-            if not d.has_errors:  # missing variables are plan's business, not validate's
-                diags.extend(load_policy(config, variables, dict(os.environ))[1])
+    view = _view(args, show_diagnostics=not args.json)
+    result = execute(RunRequest(Operation.VALIDATE), run_context(args), view)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "valid": not diags.has_errors,
-                    "error_count": len(diags.errors),
-                    "diagnostics": [d.to_json() for d in diags],
-                },
-                indent=2,
-            )
+        diags = result.diagnostics
+        print_json(
+            {
+                "valid": not diags.has_errors,
+                "error_count": len(diags.errors),
+                "diagnostics": [d.to_json() for d in diags],
+            }
         )
         return 1 if diags.has_errors else 0
-    _print_diags(diags, config.sources if config else None, _color(args))
-    if diags.has_errors:
+    if not result.ok:
         return 1
     print("Success! The configuration is valid.")
     return 0
 
 
-def _engine(args: argparse.Namespace, config: Config, variables: dict[str, Any]) -> Any:
-    from relight.cli.progress import CliHook
-    from relight.engine import Engine
-    from relight.providers.registry import ProviderRegistry
-
-    hook = CliHook(sys.stderr if getattr(args, "json", False) else sys.stdout)
-    return Engine(config, _backend(config), ProviderRegistry(), variables, hook)
-
-
-def _variables(args: argparse.Namespace, config: Config) -> tuple[dict[str, Any], Diagnostics]:
-    from relight.lang import collect_variable_values
-
-    return collect_variable_values(config, list(getattr(args, "vars", [])), dict(os.environ))
-
-
-def _plan_options(args: argparse.Namespace, destroy: bool) -> Any:
-    from relight.addrs import InstanceAddr
-    from relight.engine import PlanMode, PlanOptions
-
-    for addr in [*args.target, *args.replace]:
-        InstanceAddr.parse(addr)  # raises ValueError with a clear message
-    mode = PlanMode.DESTROY if destroy else PlanMode.REFRESH_ONLY if args.refresh_only else PlanMode.NORMAL
-    return PlanOptions(
-        mode=mode,
-        refresh=args.refresh != "false",
-        targets=tuple(args.target),
-        replace=tuple(args.replace),
-        parallelism=max(1, args.parallelism),
+def cmd_plan(args: argparse.Namespace) -> int:
+    flags = plan_flags(args, bool(args.destroy))
+    if flags.diags.has_errors:
+        print_diagnostics(flags.diags, {}, Terminal(args.no_color).err_color)
+        return 1
+    request = RunRequest(
+        Operation.PLAN,
+        mode=flags.mode,
+        variables=flags.variables,
+        targets=flags.targets,
+        replace=flags.replace,
+        refresh=flags.refresh,
+        parallelism=flags.parallelism,
+        lock=flags.lock,
+        lock_timeout=flags.lock_timeout,
+        save_plan=bool(args.out),
     )
-
-
-def _show_plan(args: argparse.Namespace, plan: Any) -> None:
-    from relight.cli.render import plan_to_json, render_plan
-
-    if getattr(args, "json", False):
-        print(json.dumps(plan_to_json(plan), indent=2, default=str))
-    else:
-        print(render_plan(plan, _color(args)))
-
-
-def cmd_plan(args: argparse.Namespace, destroy: bool | None = None) -> int:
-    config, diags = _load(args)
-    if config is not None and not diags.has_errors:
-        _adoption_check(config, diags)
-    if config is None or diags.has_errors:
-        _print_diags(diags, config.sources if config else None, _color(args))
+    context = run_context(args)
+    result = execute(request, context, _view(args, show_plan=not args.json))
+    if not result.ok or result.plan is None:
         return 1
-    variables, d = _variables(args, config)
-    diags.extend(d)
-    if diags.has_errors:
-        _print_diags(diags, config.sources, _color(args))
-        return 1
-    try:
-        options = _plan_options(args, bool(args.destroy if destroy is None else destroy))
-    except ValueError as exc:
-        return _fail("Invalid address", str(exc))
-    engine = _engine(args, config, variables)
-    with _maybe_lock(engine, args, "plan"):
-        plan, d = engine.plan(options)
-    diags.extend(d)
-    _print_diags(diags, config.sources, _color(args))
-    if diags.has_errors:
-        return 1
-    _show_plan(args, plan)
-    if args.out:
-        from relight.engine import write_plan
-
-        write_plan(plan, args.out)
+    if args.json:
+        print_json(plan_to_json(result.plan))
+    if args.out and result.plan_file is not None:
+        _write_atomically(context.path(args.out), result.plan_file)
         if not args.json:
             print(
                 f"\nSaved the plan to: {args.out}\n\nTo perform exactly these actions, run:\n"
                 f"    relight apply {args.out}"
             )
-    elif not args.json and plan.has_changes:
+    elif not args.json and result.plan.has_changes:
         print(
             "\nNote: You didn't use the -out option to save this plan, so relight can't "
             'guarantee to take exactly these actions if you run "relight apply" now.'
         )
-    if args.detailed_exitcode and plan.has_changes:
-        return 2
-    return 0
-
-
-def _confirm(destroy: bool) -> bool:
-    what = "destroy all remote objects managed by relight here" if destroy else "perform these actions"
-    print(
-        f"\nDo you want to {what}?\n  relight will perform the actions described above.\n"
-        "  Only 'yes' will be accepted to approve.\n"
-    )
-    try:
-        answer = input("  Enter a value: ")
-    except EOFError:
-        answer = ""
-    return answer.strip() == "yes"
+    return 2 if args.detailed_exitcode and result.plan.has_changes else 0
 
 
 def cmd_apply(args: argparse.Namespace, destroy: bool = False) -> int:
-    from relight.engine import read_plan
-    from relight.providers.clock import CLOCK
-
-    started, (cloud_before, _calls) = time.monotonic(), CLOCK.snapshot()
-
     destroy = destroy or bool(getattr(args, "destroy", False))
-    config, diags = _load(args)
-    if config is not None and not diags.has_errors:
-        _adoption_check(config, diags)
-    if config is None or diags.has_errors:
-        _print_diags(diags, config.sources if config else None, _color(args))
-        return 1
-    saved = None
+    flags = plan_flags(args, destroy)
+    context = run_context(args, approve=None if args.auto_approve else _confirmer(destroy))
     if getattr(args, "planfile", None):
-        try:
-            saved = read_plan(args.planfile)
-        except PlanError as exc:
-            return _fail("Failed to load the saved plan", str(exc))
-        variables = saved.variables
+        saved = _saved_plan_request(args, flags.variables, context)
+        if isinstance(saved, int):
+            return saved
+        request = saved
     else:
-        variables, d = _variables(args, config)
-        diags.extend(d)
-        if diags.has_errors:
-            _print_diags(diags, config.sources, _color(args))
+        if flags.diags.has_errors:
+            print_diagnostics(flags.diags, {}, Terminal(args.no_color).err_color)
             return 1
-        try:
-            options = _plan_options(args, destroy)
-        except ValueError as exc:
-            return _fail("Invalid address", str(exc))
-    engine = _engine(args, config, variables)
-    try:
-        with _maybe_lock(engine, args, "apply"):
-            if saved is None:
-                plan, d = engine.plan(options)
-                diags.extend(d)
-                _print_diags(diags, config.sources, _color(args))
-                if diags.has_errors:
-                    return 1
-                _show_plan(args, plan)
-                if not plan.has_changes:
-                    _print_outputs_after(engine)
-                    return 0
-                asked = time.monotonic()
-                if not args.auto_approve and not _confirm(destroy):
-                    print("\nApply cancelled.")
-                    return 1
-                started += time.monotonic() - asked  # time at the prompt is the person's, not relight's
-                diags = Diagnostics()
-            else:
-                plan = saved
-            state, d = engine.apply(plan, parallelism=max(1, args.parallelism))
-    except PlanError as exc:
-        return _fail("Cannot apply the saved plan", str(exc))
-    finally:
-        close = getattr(engine.hook, "close", None)
-        if close:
-            close()
-    diags.extend(d)
-    _print_diags(diags, config.sources, _color(args))
-    if diags.has_errors:
-        print(
-            "\nApply failed: some actions did not complete (see the errors above). What did "
-            "complete is recorded in the state; run apply again after fixing the cause.",
-            file=sys.stderr,
+        request = RunRequest(
+            Operation.APPLY,
+            mode=flags.mode,
+            variables=flags.variables,
+            targets=flags.targets,
+            replace=flags.replace,
+            refresh=flags.refresh,
+            parallelism=flags.parallelism,
+            lock=flags.lock,
+            lock_timeout=flags.lock_timeout,
+            approval=Approval.AUTO if args.auto_approve else Approval.ASK,
         )
+    result = execute(request, context, _view(args, show_plan=not args.json), interruptible=True)
+    if args.json and result.plan is not None and request.plan_file is None:
+        print_json(plan_to_json(result.plan))
+    return _after_apply(result, destroy)
+
+
+def _saved_plan_request(args: argparse.Namespace, variables: tuple[Any, ...], context: RunContext) -> RunRequest | int:
+    """The request applying ``args.planfile``, or an exit code after printing why not."""
+    if variables:
+        return fail(
+            "Can't set variables when applying a saved plan",
+            "The -var and -var-file options cannot be used when applying a saved plan file, because a "
+            "saved plan includes the variable values that were set when it was created.",
+        )
+    try:
+        with open(context.path(args.planfile), "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return fail("Failed to load the saved plan", f"{args.planfile}: no such plan file")
+    except OSError as exc:
+        return fail("Failed to load the saved plan", f"{args.planfile}: {exc.strerror}")
+    diags = Diagnostics()
+    timeout = lock_timeout(args, diags)
+    return RunRequest(
+        Operation.APPLY,
+        plan_file=data,
+        source=args.planfile,
+        parallelism=max(1, args.parallelism),
+        lock=args.lock != "false",
+        lock_timeout=timeout,
+    )
+
+
+def _after_apply(result: RunResult, destroy: bool) -> int:
+    if result.status is RunStatus.DISCARDED:
+        print("\nApply cancelled.")
         return 1
-    add, change, gone = plan.counts()
-    if destroy:
-        print(f"\nDestroy complete! Resources: {gone} destroyed.")
-    else:
-        print(f"\nApply complete! Resources: {add} added, {change} changed, {gone} destroyed.")
-    total, cloud = time.monotonic() - started, CLOCK.snapshot()[0] - cloud_before
-    if cloud > 0:
-        print(f"Took {total:.1f}s: {cloud:.1f}s waiting on the cloud API, {max(0.0, total - cloud):.1f}s in relight.")
-    _print_outputs(state.outputs)
+    if result.status is RunStatus.CANCELED:
+        print("\nApply canceled: see above for what was not started. Everything that finished is recorded.")
+        return 1
+    if result.status is RunStatus.ERRORED:
+        if result.plan is not None and result.plan.has_changes:
+            print(
+                "\nApply failed: some actions did not complete (see the errors above). What did "
+                "complete is recorded in the state; run apply again after fixing the cause.",
+                file=sys.stderr,
+            )
+        return 1
+    if result.status is RunStatus.APPLIED and result.plan is not None:
+        add, change, gone = result.plan.counts()
+        if destroy:
+            print(f"\nDestroy complete! Resources: {gone} destroyed.")
+        else:
+            print(f"\nApply complete! Resources: {add} added, {change} changed, {gone} destroyed.")
+        t = result.timings
+        if t.cloud > 0:
+            print(f"Took {t.wall:.1f}s: {t.cloud:.1f}s waiting on the cloud API, {t.relight:.1f}s in relight.")
+    print_outputs(result.outputs)
     return 0
 
 
-def _print_outputs_after(engine: Any) -> None:
+def _confirmer(destroy: bool) -> Any:
+    def confirm(plan: Plan) -> bool:
+        what = "destroy all remote objects managed by relight here" if destroy else "perform these actions"
+        print(
+            f"\nDo you want to {what}?\n  relight will perform the actions described above.\n"
+            "  Only 'yes' will be accepted to approve.\n"
+        )
+        return _ask("  Enter a value: ") == "yes"
+
+    return confirm
+
+
+def _ask(prompt: str) -> str:
     try:
-        state = engine.backend.read()
-    except StateError:
-        return
-    _print_outputs(state.outputs)
-
-
-def _print_outputs(outputs: dict[str, Any]) -> None:
-    from relight.cli.render import render_value
-
-    if not outputs:
-        return
-    print("\nOutputs:\n")
-    for name in sorted(outputs):
-        out = outputs[name]
-        text = "<sensitive>" if out.sensitive else render_value(out.value)
-        print(f"{name} = {text}")
+        return input(prompt).strip()
+    except EOFError:
+        return ""
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
@@ -341,15 +256,13 @@ def cmd_destroy(args: argparse.Namespace) -> int:
 
 
 def cmd_output(args: argparse.Namespace) -> int:
-    from relight.cli.render import render_value
-    from relight.lang import load_config
-
-    config, _ = load_config(".")
-    state = _backend(config).read()
-    outputs = state.outputs
+    result = execute(RunRequest(Operation.OUTPUT), run_context(args), _view(args))
+    if not result.ok:
+        return 1
+    outputs = result.outputs
     if args.name:
         if args.name not in outputs:
-            return _fail(
+            return fail(
                 f'Output "{args.name}" not found',
                 "The output variable requested could not be found in the state. "
                 "Run 'relight apply' first, or check the name with 'relight output'.",
@@ -363,11 +276,12 @@ def cmd_output(args: argparse.Namespace) -> int:
             print(render_value(value))
         return 0
     if args.json:
-        doc = {
-            n: {"sensitive": o.sensitive, "type": _type_name(o.value), "value": o.value}
-            for n, o in sorted(outputs.items())
-        }
-        print(json.dumps(doc, indent=2))
+        print_json(
+            {
+                n: {"sensitive": o.sensitive, "type": _type_name(o.value), "value": o.value}
+                for n, o in sorted(outputs.items())
+            }
+        )
         return 0
     if not outputs:
         print("No outputs found. Declare output blocks and run 'relight apply'.", file=sys.stderr)
@@ -392,72 +306,53 @@ def _type_name(value: Any) -> Any:
     return "dynamic"
 
 
-def cmd_state(args: argparse.Namespace) -> int:
-    from relight.cli import state_cmds
-
-    return state_cmds.run(args)
-
-
 def cmd_force_unlock(args: argparse.Namespace) -> int:
-    from relight.lang import load_config
-
-    config, _ = load_config(".")
-    backend = _backend(config)
     if not args.force:
         print(
             f"Do you really want to force-unlock?\n  relight will remove the lock {args.lock_id} on "
             "the state. Only do this if you are sure no other run holds it.\n  Only 'yes' will "
             "be accepted to confirm.\n"
         )
-        try:
-            if input("  Enter a value: ").strip() != "yes":
-                print("force-unlock cancelled.")
-                return 1
-        except EOFError:
+        if _ask("  Enter a value: ") != "yes":
             print("force-unlock cancelled.")
             return 1
-    backend.force_unlock(args.lock_id)
+    result = execute(RunRequest(Operation.FORCE_UNLOCK, lock_id=args.lock_id), run_context(args), _view(args))
+    if not result.ok:
+        return 1
     print("relight state has been successfully unlocked!")
     return 0
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from relight.engine.graph import build_graph
-
-    config, diags = _load(args)
-    if config is None or diags.has_errors:
-        _print_diags(diags, config.sources if config else None, True)
-        return 1
-    graph, d = build_graph(config)
-    if d.has_errors:
-        _print_diags(d, config.sources, True)
+    result = execute(RunRequest(Operation.GRAPH), run_context(args), _view(args))
+    if not result.ok:
         return 1
     print('digraph {\n  compound = "true"\n  newrank = "true"\n  subgraph "root" {')
-    for node in graph.order:
+    for node in result.graph:
         print(f'    "{node}" [label="{node}"]')
-    for node in graph.order:
-        for dep in sorted(graph.deps[node]):
+    for node, deps in result.graph.items():
+        for dep in deps:
             print(f'    "{node}" -> "{dep}"')
     print("  }\n}")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    config, diags = _load(args)
-    if config is None or diags.has_errors:
-        _print_diags(diags, config.sources if config else None, _color(args))
-        return 1
-    variables, d = _variables(args, config)
-    diags.extend(d)
+    addrs, diags = parse_addresses([args.address], "import")
+    timeout = lock_timeout(args, diags)
     if diags.has_errors:
-        _print_diags(diags, config.sources, _color(args))
+        print_diagnostics(diags, {}, Terminal(args.no_color).err_color)
         return 1
-    engine = _engine(args, config, variables)
-    with _maybe_lock(engine, args, "import"):
-        _state, d = engine.import_(args.address, args.id)
-    diags.extend(d)
-    _print_diags(diags, config.sources, _color(args))
-    if diags.has_errors:
+    request = RunRequest(
+        Operation.IMPORT,
+        addresses=addrs,
+        import_id=args.id,
+        variables=var_inputs(args),
+        lock=args.lock != "false",
+        lock_timeout=timeout,
+    )
+    result = execute(request, run_context(args), _view(args))
+    if not result.ok:
         return 1
     print(
         "\nImport successful!\n\nThe resources that were imported are shown above. These resources are now in\n"
@@ -466,41 +361,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+def _write_atomically(path: str, data: bytes) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+COMMANDS = {
     "init": cmd_init,
     "validate": cmd_validate,
     "plan": cmd_plan,
     "apply": cmd_apply,
     "destroy": cmd_destroy,
     "output": cmd_output,
-    "state": cmd_state,
     "force-unlock": cmd_force_unlock,
     "graph": cmd_graph,
     "import": cmd_import,
-    "heal": lambda a: _heal_cmds().cmd_heal(a),
-    "watch": lambda a: _heal_cmds().cmd_watch(a),
-    "incidents": lambda a: _heal_cmds().cmd_incidents(a),
 }
-
-
-def _heal_cmds() -> Any:
-    from relight.cli import heal_cmds
-
-    return heal_cmds
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run one command; translate expected failures into messages and exit code 1."""
-    from relight.errors import ConfigError, RelightError, StateLockedError
-
-    try:
-        return _COMMANDS[args.command](args)
-    except StateLockedError as exc:
-        return _fail("Error acquiring the state lock", str(exc))
-    except StateError as exc:
-        return _fail("Failed to load or save the state", str(exc))
-    except ConfigError as exc:
-        _print_diags(exc.diagnostics, None, True)
-        return 1
-    except RelightError as exc:
-        return _fail(str(exc))

@@ -16,30 +16,25 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import FrameType
-from typing import TYPE_CHECKING
 
-from relight.addrs import InstanceAddr
-from relight.cli.progress import CliHook
+from relight.cli.args import parse_duration
+from relight.cli.context import run_context, var_inputs
+from relight.cli.views import ProgressView, SourceFiles, Terminal, print_diagnostics
 from relight.diagnostics import Diagnostics
-from relight.engine.hooks import Hook
-
-if TYPE_CHECKING:
-    from relight.heal.healer import Healer, PassResult
-    from relight.heal.policy import HealPolicy
+from relight.heal.healer import Healer, PassResult
+from relight.heal.incidents import IncidentLog
+from relight.runs import locate_state
 
 __all__ = ["cmd_heal", "cmd_incidents", "cmd_watch"]
 
 _EXIT = {"clean": 0, "recovered": 0, "off": 0, "needs-person": 2, "failed": 1, "error": 1, "skipped": 1}
 
 
-class _WatchHook(CliHook):
-    """Engine progress during a recovery, indented under the heal line; no refresh chatter."""
+class _WatchView(ProgressView):
+    """Progress during a recovery, stamped and indented under the heal line; no refresh chatter."""
 
-    def refresh_start(self, addr: InstanceAddr) -> None:
-        return
-
-    def _line(self, text: str) -> None:
-        super()._line(f"{_stamp()}   {text}")
+    def decorate(self, text: str) -> str:
+        return f"{_stamp()}   {text}"
 
 
 def _stamp() -> str:
@@ -50,41 +45,40 @@ def _say(text: str) -> None:
     print(f"{_stamp()} {text}", flush=True)
 
 
-def _print_diags(diags: Diagnostics, sources: Mapping[str, str]) -> None:
-    from relight.cli.commands import _print_diags as print_diags
+def _healer(args: argparse.Namespace, view: ProgressView, announce: Callable[[str], None]) -> Healer:
+    context = run_context(args)
 
-    print_diags(diags, sources, sys.stderr.isatty())
-
-
-def _healer(args: argparse.Namespace, hook: Hook, announce: Callable[[HealPolicy], None]) -> Healer:
-    from relight.heal.healer import Healer
+    def print_diags(diags: Diagnostics, sources: Mapping[str, str]) -> None:
+        print_diagnostics(diags, SourceFiles(context.directory, sources), sys.stderr.isatty())
 
     return Healer(
-        ".",
+        context,
         mode=args.mode,
-        var_args=list(getattr(args, "vars", [])),
+        variables=var_inputs(args),
         say=_say,
-        hook=hook,
-        print_diags=_print_diags,
+        view=view,
+        print_diags=print_diags,
         announce=announce,
     )
 
 
+def _view(args: argparse.Namespace) -> ProgressView:
+    return _WatchView(Terminal(), os.path.abspath(args.chdir or "."), sys.stdout, show_plan=False, show_refresh=False)
+
+
 def cmd_heal(args: argparse.Namespace) -> int:
-    hook = _WatchHook(sys.stdout)
-    healer = _healer(args, hook, lambda policy: _say(f"policy: {policy.describe()}"))
+    view = _view(args)
+    healer = _healer(args, view, lambda policy: _say(f"policy: {policy}"))
     try:
         result = healer.run_pass()
     finally:
-        hook.close()
+        view.close()
         healer.close(timeout=15.0)
     _say(result.message)
     return _EXIT.get(result.status, 1)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from relight.cli.args import parse_duration
-
     try:
         interval = parse_duration(args.interval)
     except ValueError as exc:
@@ -93,11 +87,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if interval <= 0:
         print("Error: --interval must be more than 0s", file=sys.stderr)
         return 1
-    hook = _WatchHook(sys.stdout)
-    where = os.path.abspath(".")
-    healer = _healer(
-        args, hook, lambda policy: _say(f"watching {where} every {interval:g}s; policy: {policy.describe()}")
-    )
+    view = _view(args)
+    where = os.path.abspath(args.chdir or ".")
+    healer = _healer(args, view, lambda policy: _say(f"watching {where} every {interval:g}s; policy: {policy}"))
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -122,18 +114,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        hook.close()
+        view.close()
         healer.close(timeout=15.0)
     _say(f"stopped after {healer.passes} passes.")
     return 0
 
 
 def cmd_incidents(args: argparse.Namespace) -> int:
-    from relight.cli.commands import _load, _state_path
-    from relight.heal.incidents import IncidentLog
-
-    config, _diags = _load(args)
-    log = IncidentLog(_state_path(config))
+    log = IncidentLog(locate_state(run_context(args)))
     incidents = log.all()
     if args.json:
         print(json.dumps([i.to_json() for i in incidents], indent=2))

@@ -108,16 +108,28 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--chdir", metavar="DIR", help="switch to DIR before doing anything")
+    parser.add_argument("--chdir", metavar="DIR", help="work in DIR (its configuration, state and relative paths)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_add_basic, _add_plan_apply, _add_outputs_and_state, _add_heal, _add_import, _add_local_cloud):
+        add(sub)
+    return parser
 
+
+def _add_basic(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sub.add_parser("version", help="print the version")
     sub.add_parser("init", help="check the working directory is ready (no downloads needed)")
     v = sub.add_parser("validate", help="check the configuration without touching state")
     v.add_argument("--json", action="store_true", help="machine-readable diagnostics")
     v.add_argument("--no-color", action="store_true")
+    f = sub.add_parser("force-unlock", help="remove a stuck state lock by its ID")
+    f.add_argument("lock_id")
+    f.add_argument("--force", action="store_true", help="do not ask for confirmation")
+    g = sub.add_parser("graph", help="print the dependency graph (DOT)")
+    g.add_argument("--type", default="plan", help=argparse.SUPPRESS)
 
+
+def _add_plan_apply(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "plan",
         help="show what apply would change",
@@ -132,11 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 0 when there are no changes, 1 on error, 2 when there are changes",
     )
-
     a = sub.add_parser(
         "apply",
         help="make the changes (asks first unless -auto-approve)",
-        description="Plan and apply, or apply a saved plan file exactly.",
+        description="Plan and apply, or apply a saved plan file exactly. The first Ctrl-C stops "
+        "after the operations in flight finish (everything finished is recorded); a second stops at once.",
         epilog="Examples:\n  relight apply\n  relight plan -out=fix.plan && relight apply fix.plan\n"
         "  relight apply -auto-approve -replace=aws_instance.ghe_node      # recycle the node\n"
         "  relight apply -var snapshot_id=snap-0abc                       # restore the data volume",
@@ -146,17 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--auto-approve", action="store_true", help="skip the 'yes' prompt")
     a.add_argument("--destroy", action="store_true", help="destroy everything")
     a.add_argument("planfile", nargs="?", help="a plan saved with 'relight plan -out=FILE'")
-
     d = sub.add_parser("destroy", help="destroy everything relight manages here")
     _plan_flags(d)
     d.add_argument("--auto-approve", action="store_true", help="skip the 'yes' prompt")
 
+
+def _add_outputs_and_state(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     o = sub.add_parser("output", help="show output values from the state")
     o.add_argument("name", nargs="?")
     o.add_argument("--json", action="store_true")
     o.add_argument("--raw", action="store_true", help="print a string value without quotes")
     o.add_argument("--no-color", action="store_true")
-
     s = sub.add_parser("state", help="inspect and change the state")
     ssub = s.add_subparsers(dest="state_command", metavar="SUBCOMMAND")
     ssub.add_parser("list", help="list resource instances").add_argument("addresses", nargs="*")
@@ -164,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     rm = ssub.add_parser("rm", help="forget instances without destroying them")
     rm.add_argument("addresses", nargs="+")
     _common_lock(rm)
-    mv = ssub.add_parser("mv", help="rename an instance in state")
+    mv = ssub.add_parser("mv", help="rename an instance in state (with its deposed objects)")
     mv.add_argument("source")
     mv.add_argument("destination")
     _common_lock(mv)
@@ -190,13 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common_lock(push)
     ssub.add_parser("history", help="list stored versions of the state")
 
-    f = sub.add_parser("force-unlock", help="remove a stuck state lock by its ID")
-    f.add_argument("lock_id")
-    f.add_argument("--force", action="store_true", help="do not ask for confirmation")
 
-    g = sub.add_parser("graph", help="print the dependency graph (DOT)")
-    g.add_argument("--type", default="plan", help=argparse.SUPPRESS)
-
+def _add_heal(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     heal_help = (
         "Each pass refreshes and plans. A plan that only re-creates vanished objects and re-wires "
         "what used them is a recovery: applied by itself when the policy's mode is auto, then "
@@ -233,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inc.add_argument("--json", action="store_true", help="machine-readable output")
 
+
+def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     im = sub.add_parser(
         "import",
         help="bring an existing object under relight's management",
@@ -250,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--no-color", action="store_true", help="plain text output")
     im.add_argument("--input", default="false", help=argparse.SUPPRESS)
 
+
+def _add_local_cloud(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lc = sub.add_parser(
         "local-cloud",
         help="run the embedded local cloud (an AWS API emulator) in the foreground",
@@ -266,7 +277,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=4566, metavar="N", help="port to listen on (default 4566; 0 = any free port)"
     )
     lc.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -279,23 +289,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if args.chdir:
-        try:
-            os.chdir(args.chdir)
-        except OSError as exc:
-            print(f"Error: cannot switch to directory {args.chdir!r}: {exc.strerror}", file=sys.stderr)
-            return 1
+    if args.chdir and not os.path.isdir(args.chdir):
+        print(f"Error: cannot use directory {args.chdir!r}: it does not exist or is not a directory", file=sys.stderr)
+        return 1
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("\nInterrupted. Everything that finished was recorded in the state.", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    # Command modules are imported here, not at the top, so that `relight version` and
+    # `relight -h` start without loading the engine (a test holds this).
     if args.command == "local-cloud":
         from relight.cli.localcloud_cmd import run_local_cloud
 
         return run_local_cloud(args.host, args.port)
-    from relight.cli import commands
+    if args.command in ("heal", "watch", "incidents"):
+        from relight.cli import heal_cmds
 
-    try:
-        return commands.run(args)
-    except KeyboardInterrupt:
-        print("\nInterrupted. Everything that finished was recorded in the state.", file=sys.stderr)
-        return 130
+        return {"heal": heal_cmds.cmd_heal, "watch": heal_cmds.cmd_watch, "incidents": heal_cmds.cmd_incidents}[
+            args.command
+        ](args)
+    if args.command == "state":
+        from relight.cli.state_cmds import cmd_state
+
+        return cmd_state(args)
+    from relight.cli.commands import COMMANDS
+
+    return COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ from relight.addrs import ResourceAddr
 from relight.diagnostics import Diagnostics
 from relight.errors import StateCorruptError
 from relight.lang import Config
-from relight.providers.base import AdoptTerraformRequest, ExportTerraformRequest, Provider
+from relight.providers.base import AdoptTerraformRequest, ExportTerraformRequest, Provider, ProviderContext
 from relight.providers.registry import ProviderRegistry, UnknownProviderError
-from relight.state import ObjectState, State, codec, tfstate
+from relight.state import UNASSIGNED_LINEAGE, ObjectState, State, StateBackend, codec, tfstate
 from relight.state.tfstate import Converted, Exported, TerraformObject
 
 __all__ = [
@@ -38,16 +38,18 @@ TERRAFORM_STATE_FILE = "terraform.tfstate"
 
 
 class ProviderTranslator:
-    """A :class:`relight.state.tfstate.Translator` over the providers of a registry."""
+    """A :class:`relight.state.tfstate.Translator` over the providers of a registry (made for the
+    run's ``context``; converting makes no remote call)."""
 
-    def __init__(self, registry: ProviderRegistry) -> None:
+    def __init__(self, registry: ProviderRegistry, context: ProviderContext | None = None) -> None:
         self.registry = registry
+        self.context = context or ProviderContext()
         self._providers: dict[str, Provider | None] = {}
 
     def _provider(self, name: str) -> Provider | None:
         if name not in self._providers:
             try:
-                self._providers[name] = self.registry.create(name)
+                self._providers[name] = self.registry.create(name, self.context)
             except UnknownProviderError:
                 self._providers[name] = None
         return self._providers[name]
@@ -89,14 +91,16 @@ class ProviderTranslator:
         return diags
 
 
-def read_state_file(data: bytes, source: str, registry: ProviderRegistry) -> tuple[State | None, Diagnostics]:
+def read_state_file(
+    data: bytes, source: str, registry: ProviderRegistry, context: ProviderContext | None = None
+) -> tuple[State | None, Diagnostics]:
     """The State in ``data``: relight's own snapshot or a Terraform state (format 4).
 
     Returns None and error diagnostics when the file cannot be taken as a whole (see
     :func:`relight.state.tfstate.from_terraform` for what is refused); nothing is written here.
     """
     if tfstate.is_terraform_state(data):
-        return tfstate.from_terraform(data, source, ProviderTranslator(registry))
+        return tfstate.from_terraform(data, source, ProviderTranslator(registry, context))
     diags = Diagnostics()
     try:
         return codec.loads(data, source), diags
@@ -105,70 +109,82 @@ def read_state_file(data: bytes, source: str, registry: ProviderRegistry) -> tup
         return None, diags
 
 
-def export_terraform(state: State, registry: ProviderRegistry) -> tuple[bytes | None, Diagnostics]:
+def export_terraform(
+    state: State, registry: ProviderRegistry, context: ProviderContext | None = None
+) -> tuple[bytes | None, Diagnostics]:
     """``state`` as a Terraform state file that ``terraform state push`` accepts."""
-    return tfstate.to_terraform(state, ProviderTranslator(registry))
+    return tfstate.to_terraform(state, ProviderTranslator(registry, context))
 
 
-def adoption_check(config: Config, directory: str, state_file: str) -> Diagnostics:
+def adoption_check(config: Config, directory: str, backend: StateBackend) -> Diagnostics:
     """What stops ``plan``/``apply`` in a directory whose stack is still Terraform's.
 
-    Errors when relight has no state yet (``state_file`` is missing) but the directory holds a
+    Errors when ``backend`` holds no relight state yet but the directory holds a
     ``terraform.tfstate`` that records objects, or the configuration has a ``backend "s3"``
     block: a plan would create every object again next to the real ones. Also an error when
-    ``state_file`` itself is a Terraform state. With relight's state present, an s3 backend
-    block only draws a warning that relight does not store state there.
+    relight's own state file is a Terraform state. With relight's state present, an s3 backend
+    block only draws a warning that relight does not store state there. Reads the state only
+    when the directory looks like Terraform's.
     """
     diags = Diagnostics()
     s3 = config.backend if config.backend is not None and config.backend.type == "s3" else None
-    ours = os.path.join(directory, state_file)
-    if os.path.exists(ours):
-        if _is_terraform_file(ours):
-            diags.error(
-                f"{state_file} is a Terraform state",
-                f"relight keeps its own state in a file of its own. Point the local backend's path at another "
-                f"file (relight.tfstate), then adopt this one:\n\n    relight state push {state_file}",
-                config.backend.range if config.backend is not None else None,
-            )
-        elif s3 is not None:
+    tf_file = os.path.join(directory, TERRAFORM_STATE_FILE)
+    from_terraform = os.path.exists(tf_file) and _records_objects(tf_file)
+    if s3 is None and not from_terraform:
+        return diags
+    try:
+        adopted = backend.read().lineage != UNASSIGNED_LINEAGE
+    except StateCorruptError as exc:
+        if "a Terraform state file?" not in str(exc):
+            raise
+        where = str(exc).split(": not a relight state file", 1)[0]
+        diags.error(
+            "relight's state file is a Terraform state",
+            f"{where} is Terraform's state, and relight keeps its own state in a file of its own. Point the local "
+            "backend's path at another file (relight.tfstate), then adopt this one with 'relight state push FILE'.",
+            config.backend.range if config.backend is not None else None,
+        )
+        return diags
+    if adopted:
+        if s3 is not None:
             diags.warning(
                 "relight does not store state in the s3 backend",
-                f"relight keeps this stack's state in {state_file}. The backend \"s3\" block is only read, never "
+                "relight keeps this stack's state in its own backend. The backend \"s3\" block is only read, never "
                 "written, by 'relight state push -from-backend' (when adopting a stack from Terraform).",
                 s3.range,
             )
         return diags
-    tf_file = os.path.join(directory, TERRAFORM_STATE_FILE)
-    if os.path.exists(tf_file) and _records_objects(tf_file):
+    if from_terraform:
         diags.error(
             "This stack is still managed by Terraform",
-            f"{TERRAFORM_STATE_FILE} here records real objects, and relight has no state yet ({state_file}); "
-            "a plan would create all of them again next to the ones that exist. Adopt them first:\n\n"
+            f"{TERRAFORM_STATE_FILE} here records real objects, and relight has no state yet; a plan would create "
+            "all of them again next to the ones that exist. Adopt them first:\n\n"
             f"    relight state push {TERRAFORM_STATE_FILE}\n\n"
-            "then 'relight plan' shows what differs (nothing, for a stack Terraform just applied). "
-            "To hand the stack back later: relight state pull -format=terraform > terraform.tfstate, "
-            "then terraform state push terraform.tfstate.",
+            "then 'relight plan' shows what differs (nothing, for a stack Terraform just applied). To hand the stack "
+            "back later: relight state pull -format=terraform > handback.tfstate, then terraform state push "
+            "handback.tfstate.",
         )
-    elif s3 is not None:
-        where = _s3_location(s3.config)
+    else:
+        assert s3 is not None
         diags.error(
             "This stack is still managed by Terraform",
-            f"The configuration keeps its state in an s3 backend ({where}), and relight has no state yet "
-            f"({state_file}); a plan would create every object again next to the ones that exist. Adopt them "
-            "first (relight reads the bucket and never writes to it):\n\n    relight state push -from-backend\n\n"
+            f"The configuration keeps its state in an s3 backend ({_s3_location(s3.config)}), and relight has no "
+            "state yet; a plan would create every object again next to the ones that exist. Adopt them first "
+            "(relight reads the bucket and never writes to it):\n\n    relight state push -from-backend\n\n"
             "then 'relight plan' shows what differs.",
             s3.range,
         )
     return diags
 
 
-def read_backend_state(config: Config) -> tuple[bytes | None, str, Diagnostics]:
-    """The Terraform state that the configuration's ``backend "s3"`` block points at.
+def read_backend_state(config: Config | None, context: ProviderContext) -> tuple[bytes | None, str, Diagnostics]:
+    """The Terraform state that the configuration's ``backend "s3"`` block points at, read with
+    the run's environment (credentials, endpoints) the way the aws provider reads it.
 
     Returns the bytes, a name for the source (``s3://bucket/key``) and diagnostics; reads only.
     """
     diags = Diagnostics()
-    backend = config.backend
+    backend = config.backend if config is not None else None
     if backend is None or backend.type != "s3":
         found = f'a backend "{backend.type}" block' if backend is not None else "no backend block"
         diags.error(
@@ -180,7 +196,7 @@ def read_backend_state(config: Config) -> tuple[bytes | None, str, Diagnostics]:
         return None, "", diags
     from relight.providers.aws.s3state import read_state_object
 
-    data, source, d = read_state_object(backend.config)
+    data, source, d = read_state_object(backend.config, context.environment, context.clock)
     for diag in d:
         diags.append(replace(diag, subject=diag.subject or backend.range))
     return data, source, diags
@@ -188,14 +204,6 @@ def read_backend_state(config: Config) -> tuple[bytes | None, str, Diagnostics]:
 
 def _s3_location(settings: Mapping[str, object]) -> str:
     return f"s3://{settings.get('bucket', '?')}/{settings.get('key', '?')}"
-
-
-def _is_terraform_file(path: str) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return tfstate.is_terraform_state(fh.read(4096))
-    except OSError:
-        return False
 
 
 def _records_objects(path: str) -> bool:

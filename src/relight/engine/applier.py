@@ -33,7 +33,7 @@ from relight.engine.conform import conform
 from relight.engine.evaluate import Evaluator
 from relight.engine.hooks import Hook
 from relight.engine.plan import Action, Plan, ResourceChange
-from relight.engine.planner import _ignore_changes
+from relight.engine.planner import _ignore_changes, argument_ranges
 from relight.engine.providers import ProviderSet
 from relight.lang import Config
 from relight.providers.base import (
@@ -47,7 +47,9 @@ from relight.state import CreateIntent, Journal, ObjectState, OutputState, State
 from relight.state.model import AttrPath
 from relight.values import UNKNOWN, Value, is_wholly_known, strip_unknown
 
-__all__ = ["Applier"]
+__all__ = ["CANCELED", "Applier"]
+
+CANCELED = "the run was canceled"  # the skip reason of actions a canceled run never started
 
 
 @dataclass(eq=False)
@@ -78,6 +80,7 @@ class Applier:
         journal: Journal,
         state: State,
         parallelism: int,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.config = config
         self.ev = evaluator
@@ -87,6 +90,8 @@ class Applier:
         self.state = state
         self.parallelism = max(1, parallelism)
         self.diags = Diagnostics()
+        self.cancel = cancel
+        self.canceled: list[InstanceAddr] = []  # actions never started because the run was canceled
         self._lock = threading.Lock()
         self._deposed_now: dict[InstanceAddr, str] = {}  # create-first replacements of this run
 
@@ -177,10 +182,24 @@ class Applier:
                 else:
                     ready.append(nxt)
 
+    def _canceled(self, node: _Node, pending: dict[_Node, int], ready: deque[_Node]) -> bool:
+        """Once the run is canceled, no action starts: report it skipped, and so its dependents."""
+        if self.cancel is None or not self.cancel.is_set():
+            return False
+        node.failed = True
+        self.canceled.append(node.addr)
+        self.hook.apply_skipped(node.addr, CANCELED)
+        for nxt in node.blocks:
+            pending[nxt] -= 1
+            if pending[nxt] == 0:
+                ready.append(nxt)
+        return True
+
     def _walk_serial(self, ready: deque[_Node], pending: dict[_Node, int]) -> None:
         while ready:
             node = ready.popleft()
-            self._finish(node, self._run(node), pending, ready)
+            if not self._canceled(node, pending, ready):
+                self._finish(node, self._run(node), pending, ready)
 
     def _walk_parallel(self, ready: deque[_Node], pending: dict[_Node, int]) -> None:
         with ThreadPoolExecutor(self.parallelism) as pool:
@@ -188,7 +207,11 @@ class Applier:
             while ready or running:
                 while ready and len(running) < self.parallelism:
                     node = ready.popleft()
+                    if self._canceled(node, pending, ready):
+                        continue
                     running[pool.submit(self._run, node)] = node
+                if not running:
+                    continue
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
                     node = running.pop(fut)
@@ -217,9 +240,11 @@ class Applier:
             self.diags.error(summary, detail, address=str(change.addr))
 
     def _add(self, change: ResourceChange, diags: Diagnostics) -> None:
+        res = self.config.resources.get(change.addr.resource)
+        ranges = argument_ranges(res) if res is not None else None
+        block = res.range if res is not None else None
         with self._lock:
-            for d in diags:
-                self.diags.append(replace(d, address=d.address or str(change.addr)))
+            self.diags.extend(d.stamped(str(change.addr), ranges, block) for d in diags)
 
     def _object(self, change: ResourceChange, attrs: dict[str, Value], tainted: bool = False) -> ObjectState:
         res = self.config.resources.get(change.addr.resource)
@@ -246,9 +271,10 @@ class Applier:
         schema = self.providers.resource_schema(res.provider_key, res.type, res.addr.mode == "data")
         assert schema is not None
         raw, d = res.body.evaluate(self.ev.instance_scope(change.addr))
-        ranges = {n: a.range for n, a in res.body.attributes.items()}
         value, d2 = (
-            conform(schema, raw, str(change.addr), res.range, ranges) if not d.has_errors else ({}, Diagnostics())
+            conform(schema, raw, str(change.addr), res.range, argument_ranges(res))
+            if not d.has_errors
+            else ({}, Diagnostics())
         )
         d.extend(d2)
         if d.has_errors:

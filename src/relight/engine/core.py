@@ -1,20 +1,22 @@
 """The engine API: ``plan`` and ``apply`` (plus ``lock``), used by every shell.
 
-Typical use, as the CLI does it::
+Typical use, as the run layer (:mod:`relight.runs`) does it::
 
-    engine = Engine(config, backend, registry, variables, hook)
+    engine = Engine(config, backend, registry, variables, hook, context=ProviderContext(env, clock))
     with engine.lock("apply", timeout=0):
         plan, diags = engine.plan(PlanOptions())
         state, diags = engine.apply(plan)
 
 :meth:`Engine.apply` always returns the resulting state, which may be partly updated when some
-actions failed; everything that succeeded was recorded durably before anything depending on it
-started.
+actions failed or the run was canceled; everything that succeeded was recorded durably before
+anything depending on it started. The hook is wrapped in :class:`SafeHook`: a hook that raises
+never breaks a run (``hook_failure`` says what went wrong, once).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -24,16 +26,16 @@ from relight.diagnostics import Diagnostic, Diagnostics
 from relight.engine.applier import Applier
 from relight.engine.evaluate import Evaluator, Expansion
 from relight.engine.graph import ConfigGraph, Node, build_graph
-from relight.engine.hooks import Hook
+from relight.engine.hooks import Hook, SafeHook
 from relight.engine.plan import Action, Plan, PlanMode
 from relight.engine.planfile import config_digest
-from relight.engine.planner import Planner, PlanOptions, refresh_state, resolve_intents
+from relight.engine.planner import Planner, PlanOptions, argument_ranges, refresh_state, resolve_intents
 from relight.engine.providers import ProviderSet
 from relight.errors import PlanError
-from relight.lang import Config
-from relight.providers.base import ImportRequest, ReadRequest, Schema
+from relight.lang import Config, FilePolicy
+from relight.providers.base import ImportRequest, ProviderContext, ReadRequest, Schema
 from relight.providers.registry import ProviderRegistry
-from relight.state import LockInfo, ObjectState, State, StateBackend
+from relight.state import Journal, LockInfo, ObjectState, State, StateBackend
 from relight.values import UNKNOWN, Value
 
 __all__ = ["Engine"]
@@ -49,14 +51,24 @@ class Engine:
         registry: ProviderRegistry,
         variables: Mapping[str, Value],
         hook: Hook | None = None,
+        *,
+        context: ProviderContext | None = None,
+        file_policy: FilePolicy | None = None,
     ) -> None:
         self.config = config
         self.backend = backend
         self.registry = registry
         self.variables = dict(variables)
-        self.hook = hook or Hook()
+        self.hook = SafeHook(hook or Hook())
+        self.context = context or ProviderContext()
+        self.file_policy = file_policy or FilePolicy.unconfined()
         self._graph: ConfigGraph | None = None
         self._providers: ProviderSet | None = None
+
+    @property
+    def hook_failure(self) -> str | None:
+        """What the first failing hook call raised (the hook was not called after it), if any."""
+        return self.hook.failure
 
     @contextlib.contextmanager
     def lock(self, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
@@ -73,10 +85,10 @@ class Engine:
         if self._graph is None:
             self._graph, d = build_graph(self.config)
             diags.extend(d)
-        evaluator = Evaluator(self.config, self.variables)
+        evaluator = Evaluator(self.config, self.variables, self.file_policy)
         extra = {i.provider for i in state} if state is not None else set()
         if self._providers is None:
-            self._providers, d = ProviderSet.for_config(self.config, self.registry, evaluator, extra)
+            self._providers, d = ProviderSet.for_config(self.config, self.registry, evaluator, extra, self.context)
             diags.extend(d)
         return self._graph, self._providers, evaluator, diags
 
@@ -115,7 +127,7 @@ class Engine:
             outputs=outputs,
             variables=self.variables,
             config_digest=config_digest(self.config.sources),
-            targets=opts.targets,
+            targets=tuple(str(t) for t in opts.targets),
             refreshed_state=state,
             expansions={
                 str(a): {"kind": e.kind, "keys": list(e.keys), "each": e.each} for a, e in ev.expansions.items()
@@ -125,12 +137,25 @@ class Engine:
         return plan, diags
 
     # -- apply --------------------------------------------------------------------------
-    def apply(self, plan: Plan, parallelism: int = 10) -> tuple[State, Diagnostics]:
+    def apply(
+        self,
+        plan: Plan,
+        parallelism: int = 10,
+        *,
+        cancel: threading.Event | None = None,
+        hold_back: frozenset[InstanceAddr] = frozenset(),
+    ) -> tuple[State, Diagnostics]:
         """Apply exactly ``plan``. Reads state; the caller should hold the lock.
 
         Raises PlanError when the plan is stale (the state moved on since it was made) or was
         made for another configuration. Otherwise always returns the resulting state, which is
         partly updated when some actions failed (their errors are in the diagnostics).
+
+        ``cancel``, once set, starts no further action: calls in flight finish and are
+        recorded, and every action not started is reported through ``hook.apply_skipped``.
+        ``hold_back`` leaves those objects exactly as recorded: their planned changes are not
+        applied and what refresh found about them is not written, so the next plan still sees
+        their drift (the heal loop holds drift reverts back for a person this way).
         """
         stored = self.backend.read()
         if plan.lineage and stored.lineage != plan.lineage:
@@ -151,13 +176,20 @@ class Engine:
         if diags.has_errors:
             return stored, diags
         base: State = plan.refreshed_state.copy()
+        if hold_back:
+            plan = _without(plan, hold_back)
+            for addr in hold_back:
+                recorded = stored.get(addr)
+                base.remove(addr)
+                if recorded is not None:
+                    base.set_instance(recorded)
         _seed_evaluator(ev, plan, base)
         with self.backend.open_journal(stored) as journal:
             # What refresh found can be found again: these records need no fsync of their own;
             # the first durable record after them (or the commit) makes them durable, in order.
             with journal.batch(durable=False):
                 _journal_differences(journal, stored, base)
-            applier = Applier(self.config, ev, providers, self.hook, journal, base, parallelism)
+            applier = Applier(self.config, ev, providers, self.hook, journal, base, parallelism, cancel)
             state, d = applier.apply(plan)
             diags.extend(d)
             if plan.mode is PlanMode.DESTROY and not d.has_errors:
@@ -168,8 +200,8 @@ class Engine:
             final = journal.commit(state)
         return final, diags
 
-    def import_(self, address: str, import_id: str) -> tuple[State, Diagnostics]:
-        """Bring an existing object under management at ``address`` (``relight import``).
+    def import_(self, addr: InstanceAddr, import_id: str) -> tuple[State, Diagnostics]:
+        """Bring an existing object under management at ``addr`` (``relight import``).
 
         The provider finds the object by ``import_id`` and reads it; it is recorded in state
         and nothing in the cloud changes. Errors (no such block, already managed, not found)
@@ -177,11 +209,6 @@ class Engine:
         """
         diags = Diagnostics()
         stored = self.backend.read()
-        try:
-            addr = InstanceAddr.parse(address)
-        except ValueError as exc:
-            diags.error("Invalid address", str(exc))
-            return stored, diags
         res = self.config.resources.get(addr.resource)
         if res is None or addr.resource.mode != "managed":
             diags.error(
@@ -203,8 +230,7 @@ class Engine:
         if diags.has_errors or provider is None:
             return stored, diags
         resp = provider.import_(ImportRequest(res.type, import_id))
-        for diag in resp.diagnostics:
-            diags.append(replace(diag, address=diag.address or str(addr)))
+        diags.extend(diag.stamped(str(addr), argument_ranges(res), res.range) for diag in resp.diagnostics)
         if resp.state is None or resp.diagnostics.has_errors:
             diags.error(
                 f"Cannot import {import_id} as {addr}",
@@ -251,23 +277,25 @@ def _held_modules_warning(state: State) -> Diagnostic:
 
 
 def _apply_moved(config: Config, state: State) -> list[tuple[str, str]]:
-    """Rewrite state addresses for ``moved`` blocks; returns (from, to) pairs that moved."""
+    """Rewrite state addresses for ``moved`` blocks; returns (from, to) pairs that moved.
+
+    A move whose destination is already occupied is left alone (the object at the destination
+    wins, as in Terraform); everything at a moved address goes with it (deposed objects and
+    pending create intents included, see :meth:`State.move`).
+    """
     done: list[tuple[str, str]] = []
     for mv in config.moved:
-        src, dst = mv.from_, mv.to
-        pairs: list[tuple[InstanceAddr, InstanceAddr]] = []
-        if isinstance(src, ResourceAddr) and isinstance(dst, ResourceAddr):
-            pairs = [(i.addr, dst.instance(i.addr.key)) for i in state.resource_instances(src)]
-        elif isinstance(src, InstanceAddr) and isinstance(dst, InstanceAddr) and state.get(src) is not None:
-            pairs = [(src, dst)]
-        for old, new in pairs:
-            inst = state.get(old)
-            if inst is None or state.get(new) is not None:
+        for old, new in state.move_pairs(mv.from_, mv.to):
+            if state.get(new) is not None:
                 continue
-            state.remove(old)
-            state.set_current(new, inst.provider, inst.current)
+            state.move(old, new)
             done.append((str(old), str(new)))
     return done
+
+
+def _without(plan: Plan, held: frozenset[InstanceAddr]) -> Plan:
+    """``plan`` with no change planned for the held-back objects."""
+    return replace(plan, changes=[c for c in plan.changes if c.addr not in held])
 
 
 def _seed_evaluator(ev: Evaluator, plan: Plan, state: State) -> None:
@@ -283,7 +311,7 @@ def _seed_evaluator(ev: Evaluator, plan: Plan, state: State) -> None:
             ev.set_instance(change.addr, change.after if change.after is not None else UNKNOWN)
 
 
-def _journal_differences(journal: Any, stored: State, base: State) -> None:
+def _journal_differences(journal: Journal, stored: State, base: State) -> None:
     """Record what refresh and moves changed, so the journal alone rebuilds ``base``."""
     for inst in stored:
         if base.get(inst.addr) is None:
@@ -298,3 +326,6 @@ def _journal_differences(journal: Any, stored: State, base: State) -> None:
     for addr in stored.intents:
         if addr not in base.intents:
             journal.set_intent(addr, None)
+    for addr, intent in base.intents.items():
+        if stored.intents.get(addr) != intent:
+            journal.set_intent(addr, intent)

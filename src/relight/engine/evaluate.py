@@ -16,7 +16,7 @@ from typing import Any
 
 from relight.addrs import InstanceAddr, InstanceKey, ResourceAddr
 from relight.diagnostics import Diagnostics
-from relight.lang import Config, Expr, Scope
+from relight.lang import Config, Expr, FilePolicy, Scope
 from relight.values import UNKNOWN, Value, is_wholly_known
 
 __all__ = ["NO_EACH", "Evaluator", "Expansion"]
@@ -63,8 +63,11 @@ class _Locals(Mapping[str, Value]):
 class Evaluator:
     """Evaluates expressions with the values of variables, locals and resources known so far."""
 
-    def __init__(self, config: Config, variables: Mapping[str, Value]) -> None:
+    def __init__(
+        self, config: Config, variables: Mapping[str, Value], file_policy: FilePolicy | None = None
+    ) -> None:
         self.config = config
+        self.file_policy = file_policy or FilePolicy.unconfined()
         self.variables = dict(variables)
         self.instances: dict[InstanceAddr, Value] = {}
         self.expansions: dict[ResourceAddr, Expansion] = {}
@@ -142,6 +145,7 @@ class Evaluator:
             path_module=self._path[0],
             path_root=self._path[1],
             path_cwd=self._path[2],
+            file_policy=self.file_policy,
         )
 
     def instance_scope(self, addr: InstanceAddr, self_value: Value = None) -> Scope:

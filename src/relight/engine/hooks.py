@@ -1,19 +1,20 @@
 """One event stream for everything that watches a run: CLI progress, server logs, notifications.
 
-The engine calls these methods from worker threads; implementations must be thread-safe. A hook
-must never raise: the engine catches and ignores hook failures so that watching a run cannot
-break it.
+The engine calls these methods from worker threads; implementations must be thread-safe. The
+engine wraps whatever hook it is given in :class:`SafeHook`, so a hook that raises never breaks a
+run: the failure is kept (the first one) for the caller to report once, and the hook is not
+called again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
 
 from relight.addrs import InstanceAddr
 from relight.diagnostics import Diagnostics
 from relight.engine.plan import Action
 
-__all__ = ["Hook", "MultiHook"]
+__all__ = ["Hook", "SafeHook"]
 
 
 class Hook:
@@ -40,33 +41,43 @@ class Hook:
         """A provider call for ``addr`` finished; errors are in ``diagnostics``."""
 
     def apply_skipped(self, addr: InstanceAddr, reason: str) -> None:
-        """``addr`` was not applied because something it depends on failed."""
+        """``addr`` was not applied because something it depends on failed (or the run was
+        canceled)."""
 
     def message(self, text: str) -> None:
         """A line of information for people watching (snapshots taken, locks taken over...)."""
 
 
-class MultiHook(Hook):
-    """Fan one event out to several hooks; a failing hook is ignored."""
+class SafeHook(Hook):
+    """Forwards to ``inner`` and swallows what it raises: watching a run must never break it.
 
-    def __init__(self, hooks: Sequence[Hook]) -> None:
-        self.hooks = list(hooks)
+    After the first failure the inner hook is no longer called (a broken watcher would fail
+    again on every event); ``failure`` describes that first failure, for the run's result.
+    """
 
-    def _each(self, name: str, *args: object) -> None:
-        for hook in self.hooks:
-            try:
-                getattr(hook, name)(*args)
-            except Exception:  # a watcher must never break the run
-                continue
+    def __init__(self, inner: Hook) -> None:
+        self.inner = inner
+        self.failure: str | None = None
+        self._lock = threading.Lock()
+
+    def _call(self, name: str, *args: object) -> None:
+        if self.failure is not None:
+            return
+        try:
+            getattr(self.inner, name)(*args)
+        except Exception as exc:
+            with self._lock:
+                if self.failure is None:
+                    self.failure = f"{type(self.inner).__name__}.{name} raised {type(exc).__name__}: {exc}"
 
     def refresh_start(self, addr: InstanceAddr) -> None:
-        self._each("refresh_start", addr)
+        self._call("refresh_start", addr)
 
     def refresh_done(self, addr: InstanceAddr, gone: bool) -> None:
-        self._each("refresh_done", addr, gone)
+        self._call("refresh_done", addr, gone)
 
     def apply_start(self, addr: InstanceAddr, action: Action, destroying: bool) -> None:
-        self._each("apply_start", addr, action, destroying)
+        self._call("apply_start", addr, action, destroying)
 
     def apply_done(
         self,
@@ -77,10 +88,10 @@ class MultiHook(Hook):
         object_id: str | None,
         diagnostics: Diagnostics,
     ) -> None:
-        self._each("apply_done", addr, action, destroying, elapsed, object_id, diagnostics)
+        self._call("apply_done", addr, action, destroying, elapsed, object_id, diagnostics)
 
     def apply_skipped(self, addr: InstanceAddr, reason: str) -> None:
-        self._each("apply_skipped", addr, reason)
+        self._call("apply_skipped", addr, reason)
 
     def message(self, text: str) -> None:
-        self._each("message", text)
+        self._call("message", text)

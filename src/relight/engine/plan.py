@@ -120,6 +120,8 @@ class Plan:
             return True
         if any(d.kind == "adopted" for d in self.drift):
             return True  # objects found after a crash must reach the state file
+        if self.moved:
+            return True  # a move is a change of the state: applying records it
         return self.mode is PlanMode.REFRESH_ONLY and bool(self.drift)
 
     def counts(self) -> tuple[int, int, int]:

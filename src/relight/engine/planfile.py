@@ -20,7 +20,7 @@ from relight.errors import PlanError
 from relight.state import codec
 from relight.values import UNKNOWN, Value
 
-__all__ = ["config_digest", "read_plan", "write_plan"]
+__all__ = ["config_digest", "decode_plan", "decode_value", "encode_plan", "encode_value", "read_plan", "write_plan"]
 
 _FORMAT = "relight-plan"
 _VERSION = 1
@@ -37,23 +37,25 @@ def config_digest(sources: Mapping[str, str]) -> str:
     return h.hexdigest()
 
 
-def _enc(value: Value) -> Any:
+def encode_value(value: Value) -> Any:
+    """``value`` as JSON-able data, unknowns written as ``{"$relight_unknown": true}``."""
     if value is UNKNOWN:
         return {_UNKNOWN_MARK: True}
     if isinstance(value, dict):
-        return {k: _enc(v) for k, v in value.items()}
+        return {k: encode_value(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_enc(v) for v in value]
+        return [encode_value(v) for v in value]
     return value
 
 
-def _dec(value: Any) -> Value:
+def decode_value(value: Any) -> Value:
+    """The value :func:`encode_value` wrote."""
     if isinstance(value, dict):
         if value.get(_UNKNOWN_MARK) is True and len(value) == 1:
             return UNKNOWN
-        return {k: _dec(v) for k, v in value.items()}
+        return {k: decode_value(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_dec(v) for v in value]
+        return [decode_value(v) for v in value]
     return value
 
 
@@ -62,8 +64,8 @@ def _change_to_json(c: ResourceChange) -> dict[str, Any]:
         "address": str(c.addr),
         "action": c.action.value,
         "provider": c.provider,
-        "before": _enc(c.before),
-        "after": _enc(c.after),
+        "before": encode_value(c.before),
+        "after": encode_value(c.after),
         "requires_replace": list(c.requires_replace),
         "reason": c.reason,
         "create_first": c.create_first,
@@ -81,8 +83,8 @@ def _change_from_json(d: dict[str, Any]) -> ResourceChange:
         addr=InstanceAddr.parse(d["address"]),
         action=Action(d["action"]),
         provider=d["provider"],
-        before=_dec(d["before"]),
-        after=_dec(d["after"]),
+        before=decode_value(d["before"]),
+        after=decode_value(d["after"]),
         requires_replace=tuple(d["requires_replace"]),
         reason=d["reason"],
         create_first=d["create_first"],
@@ -95,8 +97,8 @@ def _change_from_json(d: dict[str, Any]) -> ResourceChange:
     )
 
 
-def write_plan(plan: Plan, path: str) -> None:
-    """Write ``plan`` to ``path`` atomically (a partial file never replaces a good one)."""
+def encode_plan(plan: Plan) -> bytes:
+    """The saved-plan file content for ``plan`` (JSON)."""
     doc = {
         "format": _FORMAT,
         "version": _VERSION,
@@ -106,26 +108,31 @@ def write_plan(plan: Plan, path: str) -> None:
         "serial": plan.serial,
         "config_digest": plan.config_digest,
         "targets": list(plan.targets),
-        "variables": _enc(plan.variables),
+        "variables": encode_value(plan.variables),
         "changes": [_change_to_json(c) for c in plan.changes],
         "drift": [{"address": str(d.addr), "kind": d.kind, "before": d.before, "after": d.after} for d in plan.drift],
         "outputs": [
             {
                 "name": o.name,
                 "action": o.action.value,
-                "before": _enc(o.before),
-                "after": _enc(o.after),
+                "before": encode_value(o.before),
+                "after": encode_value(o.after),
                 "sensitive": o.sensitive,
             }
             for o in plan.outputs
         ],
-        "expansions": _enc(plan.expansions),
+        "expansions": encode_value(plan.expansions),
         "moved": [list(m) for m in plan.moved],
         "refreshed_state": json.loads(codec.dumps(plan.refreshed_state)),
     }
+    return json.dumps(doc).encode()
+
+
+def write_plan(plan: Plan, path: str) -> None:
+    """Write ``plan`` to ``path`` atomically (a partial file never replaces a good one)."""
     tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh)
+    with open(tmp, "wb") as fh:
+        fh.write(encode_plan(plan))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -134,11 +141,21 @@ def write_plan(plan: Plan, path: str) -> None:
 def read_plan(path: str) -> Plan:
     """Read a saved plan; raises PlanError with a clear message if it is not one."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
+        with open(path, "rb") as fh:
+            data = fh.read()
     except FileNotFoundError:
         raise PlanError(f"{path}: no such plan file") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise PlanError(f"{path}: not a readable relight plan file ({exc})") from None
+    return decode_plan(data, path)
+
+
+def decode_plan(data: bytes, path: str) -> Plan:
+    """The plan in saved-plan bytes (``path`` names them in messages); raises PlanError with a
+    clear message if they are not one."""
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
         raise PlanError(f"{path}: not a readable relight plan file ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
         raise PlanError(f"{path}: not a relight plan file (make one with: relight plan -out={path})")
@@ -156,17 +173,17 @@ def read_plan(path: str) -> Plan:
                 OutputChange(
                     o["name"],
                     Action(o["action"]),
-                    _dec(o["before"]),
-                    _dec(o["after"]),
+                    decode_value(o["before"]),
+                    decode_value(o["after"]),
                     o["sensitive"],
                 )
                 for o in doc["outputs"]
             ],
-            variables=_dec(doc["variables"]),
+            variables=decode_value(doc["variables"]),
             config_digest=doc["config_digest"],
             targets=tuple(doc["targets"]),
             refreshed_state=state,
-            expansions=_dec(doc["expansions"]),
+            expansions=decode_value(doc["expansions"]),
             moved=[(m[0], m[1]) for m in doc["moved"]],
         )
     except (KeyError, TypeError, ValueError) as exc:

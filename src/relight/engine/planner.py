@@ -39,9 +39,14 @@ __all__ = ["PlanOptions", "Planner", "refresh_state", "resolve_intents"]
 class PlanOptions:
     mode: PlanMode = PlanMode.NORMAL
     refresh: bool = True
-    targets: tuple[str, ...] = ()
-    replace: tuple[str, ...] = ()
+    targets: tuple[InstanceAddr, ...] = ()  # an address without a key targets every instance
+    replace: tuple[InstanceAddr, ...] = ()
     parallelism: int = 10
+
+
+def argument_ranges(res: Resource) -> dict[str, SourceRange]:
+    """Where each argument of a resource block is written, for pointing diagnostics at it."""
+    return {name: a.range for name, a in res.body.attributes.items()}
 
 
 def resolve_intents(state: State, providers: ProviderSet, hook: Hook) -> tuple[list[Drift], Diagnostics]:
@@ -60,8 +65,7 @@ def resolve_intents(state: State, providers: ProviderSet, hook: Hook) -> tuple[l
         if provider is None:
             continue
         resp = provider.find_created(FindCreatedRequest(addr.resource.type, intent.token, intent.planned))
-        for diag in resp.diagnostics:
-            diags.append(replace(diag, address=diag.address or str(addr)))
+        diags.extend(diag.stamped(str(addr)) for diag in resp.diagnostics)
         if resp.diagnostics.has_errors:
             continue
         del state.intents[addr]
@@ -106,8 +110,7 @@ def refresh_state(
     drift: list[Drift] = []
     for inst, (new_state, d) in zip(todo, results, strict=True):
         assert inst.current is not None
-        for diag in d:
-            diags.append(replace(diag, address=diag.address or str(inst.addr)))
+        diags.extend(diag.stamped(str(inst.addr)) for diag in d)
         if d.has_errors:
             continue
         before = inst.current.attributes
@@ -141,7 +144,7 @@ class Planner:
         self.changes: list[ResourceChange] = []
         self.changed: set[ResourceAddr] = set()
         self.planned_keys: set[InstanceAddr] = set()
-        self.replace_requested = {InstanceAddr.parse(a) for a in options.replace}
+        self.replace_requested = set(options.replace)
         self.allowed = self._targeted_resources()
         self.deleted_outside: set[InstanceAddr] = set()
 
@@ -172,10 +175,7 @@ class Planner:
     def _targeted_resources(self) -> set[str] | None:
         if not self.opts.targets:
             return None
-        roots = set()
-        for text in self.opts.targets:
-            inst = InstanceAddr.parse(text)
-            roots.add(Node("resource", str(inst.resource)))
+        roots = {Node("resource", str(inst.resource)) for inst in self.opts.targets}
         if self.opts.mode is PlanMode.DESTROY:
             closure = self.graph.dependents_closure(roots)
         else:
@@ -187,8 +187,7 @@ class Planner:
             return True
         if str(addr.resource) not in self.allowed:
             return False
-        exact = {InstanceAddr.parse(t) for t in self.opts.targets}
-        same_res = [t for t in exact if t.resource == addr.resource]
+        same_res = [t for t in self.opts.targets if t.resource == addr.resource]
         return not same_res or any(t.key is None or t == addr for t in same_res)
 
     # -- expansion ----------------------------------------------------------------------
@@ -271,8 +270,7 @@ class Planner:
         self.diags.extend(d)
         if d.has_errors:
             return None
-        ranges = {name: a.range for name, a in res.body.attributes.items()}
-        value, d2 = conform(schema, raw, str(addr), res.range, ranges)
+        value, d2 = conform(schema, raw, str(addr), res.range, argument_ranges(res))
         self.diags.extend(d2)
         return None if d2.has_errors else value
 
@@ -292,8 +290,8 @@ class Planner:
         assert provider is not None
         prior_attrs = prior.attributes if prior is not None else None
         resp = provider.plan_change(PlanRequest(res.type, prior_attrs, config, config))
-        for diag in resp.diagnostics:
-            self.diags.append(replace(diag, address=diag.address or str(addr)))
+        ranges = argument_ranges(res)
+        self.diags.extend(diag.stamped(str(addr), ranges, res.range) for diag in resp.diagnostics)
         if resp.diagnostics.has_errors or resp.planned_state is None:
             self.ev.set_instance(addr, UNKNOWN)
             return
@@ -376,8 +374,7 @@ class Planner:
         provider = self.providers.get(res.provider_key)
         assert provider is not None
         resp = provider.read_data(ReadDataRequest(res.type, config))
-        for diag in resp.diagnostics:
-            self.diags.append(replace(diag, address=diag.address or str(addr)))
+        self.diags.extend(diag.stamped(str(addr), argument_ranges(res), res.range) for diag in resp.diagnostics)
         if resp.state is None:
             self.ev.set_instance(addr, UNKNOWN)
             return
@@ -456,8 +453,7 @@ class Planner:
         if provider is None or prior is None:
             return ""
         resp = provider.plan_change(PlanRequest(addr.resource.type, prior.attributes, None, None))
-        for diag in resp.diagnostics:
-            self.diags.append(replace(diag, address=diag.address or str(addr)))
+        self.diags.extend(diag.stamped(str(addr)) for diag in resp.diagnostics)
         return resp.before_destroy
 
     def _add_delete(self, addr: InstanceAddr, provider: str, obj: ObjectState, reason: str) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from relight.diagnostics import Diagnostics
 from relight.engine.evaluate import Evaluator
 from relight.lang import Config
-from relight.providers.base import ConfigureRequest, Provider, ProviderSchema, Schema
+from relight.providers.base import ConfigureRequest, Provider, ProviderContext, ProviderSchema, Schema
 from relight.providers.registry import ProviderRegistry, UnknownProviderError
 
 __all__ = ["ProviderSet"]
@@ -32,8 +32,11 @@ class ProviderSet:
         registry: ProviderRegistry,
         evaluator: Evaluator,
         extra_keys: Iterable[str] = (),
+        context: ProviderContext | None = None,
     ) -> tuple[ProviderSet, Diagnostics]:
-        """Create and configure every provider the config (and ``extra_keys``) refers to."""
+        """Create and configure every provider the config (and ``extra_keys``) refers to, each
+        serving the run described by ``context`` (its environment and cloud clock)."""
+        context = context or ProviderContext()
         diags = Diagnostics()
         keys = {r.provider_key for r in config.resources.values()} | set(extra_keys)
         keys |= set(config.providers)
@@ -41,7 +44,7 @@ class ProviderSet:
         for key in sorted(keys):
             name = key.split(".", 1)[0]
             try:
-                provider = registry.create(name)
+                provider = registry.create(name, context)
             except UnknownProviderError:
                 where = next((r.range for r in config.resources.values() if r.provider_key == key), None)
                 diags.error(

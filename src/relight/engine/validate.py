@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from relight.diagnostics import Diagnostics
 from relight.lang import Config, Resource
 from relight.lang.expr import Reference
-from relight.providers.base import ProviderSchema, Schema
+from relight.providers.base import ProviderContext, ProviderSchema, Schema
 from relight.providers.registry import ProviderRegistry, UnknownProviderError
 
 __all__ = ["validate_schemas"]
@@ -27,7 +27,7 @@ def validate_schemas(config: Config, registry: ProviderRegistry) -> Diagnostics:
         name = res.provider_key.split(".", 1)[0]
         if name not in schemas:
             try:
-                schemas[name] = registry.create(name).schema()
+                schemas[name] = registry.create(name, ProviderContext()).schema()
             except UnknownProviderError:
                 schemas[name] = None
                 diags.error(

@@ -1,6 +1,8 @@
-"""Self-healing: notice vanished objects, recover them by policy, record incidents, tell people.
+"""Self-healing: the scheduler of heal passes, incidents, and notifications to people.
 
-``relight heal`` runs one :class:`Healer` pass; ``relight watch`` loops. See
-:mod:`relight.heal.healer` for the pass, :mod:`relight.heal.classify` for what counts as a
-recovery, and :mod:`relight.heal.policy` for the ``relight { heal { ... } }`` block.
+``relight heal`` runs one :class:`~relight.heal.healer.Healer` pass; ``relight watch`` loops.
+A pass is a run of the run layer (:mod:`relight.runs.healpass`; what counts as a recovery is
+:mod:`relight.runs.classify`, the ``relight { heal { ... } }`` block is
+:mod:`relight.runs.healpolicy`). This package keeps what lasts between passes: incidents
+(:mod:`relight.heal.incidents`), notifications (:mod:`relight.heal.notify`) and back-off.
 """

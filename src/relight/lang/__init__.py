@@ -2,14 +2,20 @@
 
 Typical use by the engine::
 
-    config, diags = load_config("infra/")
+    config, diags = load_config("infra/", cache=ParseCache.from_env(env), file_policy=policy)
     diags.extend(validate_references(config))
-    values, vdiags = collect_variable_values(config, [("var", "n=3")], os.environ)
-    value, ediags = some_expr.evaluate(Scope(variables=values, ...))
+    values, vdiags = collect_variable_values(config, [("var", "n=3")], env, file_policy=policy)
+    value, ediags = some_expr.evaluate(Scope(variables=values, file_policy=policy, ...))
+
+``policy`` is :meth:`FilePolicy.unconfined` for a person's own configuration (the CLI) and
+:meth:`FilePolicy.confined` to the configuration directory for configuration nobody has
+reviewed yet (a pull request run by the server). Nothing in this package reads the
+environment: ``env`` is whatever mapping the shell passes in.
 
 User mistakes are always returned as :class:`relight.diagnostics.Diagnostics`, never raised.
 """
 
+from relight.lang._cache import ParseCache
 from relight.lang._hcl import parse_expression
 from relight.lang._prim import ConversionError
 from relight.lang.body import Attribute, Block, Body
@@ -28,7 +34,10 @@ from relight.lang.config import (
     Variable,
     load_config,
 )
-from relight.lang.expr import Expr, Reference, RefKind, Scope, default_functions
+from relight.lang.expr import Expr, Reference, RefKind
+from relight.lang.filepolicy import FileAccessDenied, FilePolicy
+from relight.lang.functions import default_functions
+from relight.lang.scope import Scope
 from relight.lang.template import render_template
 from relight.lang.types import TypeConstraint, convert, parse_type, to_bool, to_number, to_string
 from relight.lang.validate import validate_references
@@ -43,10 +52,13 @@ __all__ = [
     "Config",
     "ConversionError",
     "Expr",
+    "FileAccessDenied",
+    "FilePolicy",
     "Lifecycle",
     "Local",
     "Moved",
     "Output",
+    "ParseCache",
     "ProviderBlock",
     "RefKind",
     "Reference",

@@ -16,7 +16,7 @@ Pipeline, and why each step exists:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import hcl2
@@ -70,9 +70,10 @@ from hcl2.rules.strings import (
 )
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from relight.addrs import ResourceAddr
 from relight.diagnostics import Diagnostics, SourcePos, SourceRange
 from relight.lang._prim import normalize_number
+from relight.lang._references import NAME_ATTRS, Op, ReferenceClassifier
+from relight.lang._templates import TemplateAssembler, apply_strip_markers, dedent, split_lines, unescape
 from relight.lang._tscan import TemplateSyntaxError, Tok, scan_template
 from relight.lang.body import Attribute, Block, Body
 from relight.lang.expr import (
@@ -87,16 +88,8 @@ from relight.lang.expr import (
     ObjectCons,
     Pos,
     PosLike,
-    Reference,
-    RefKind,
-    ScopeRef,
     Splat,
     SplatStep,
-    Symbol,
-    Template,
-    TemplateFor,
-    TemplateIf,
-    TemplatePart,
     TupleCons,
     UnaryOp,
     make_range,
@@ -106,8 +99,6 @@ __all__ = ["compile_template", "parse_body", "parse_expression"]
 
 _QUOTED_ATTR_RE = re.compile(r'^([ \t]*)"([A-Za-z_][A-Za-z0-9_-]*)"([ \t]*=(?![=>]))', re.M)
 _HEREDOC_START_RE = re.compile(r"<<-?([A-Za-z][A-Za-z0-9._-]*)[ \t]*\r?$")
-_ESCAPE_RE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
-_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
 
 # --- step 1 and 2: parsing with diagnostics -------------------------------------------------
@@ -221,65 +212,9 @@ def compile_template(text: str, filename: str, diags: Diagnostics, all_names_are
 # --- step 3: compiling the tree --------------------------------------------------------------
 
 
-def unescape(text: str, rng: Callable[[], SourceRange], diags: Diagnostics) -> str:
-    """Resolve HCL's backslash escapes in a quoted string's literal text."""
-    if "\\" not in text:
-        return text
-
-    def repl(match: re.Match[str]) -> str:
-        sel = match.group(1)
-        if sel in _SIMPLE_ESCAPES:
-            return _SIMPLE_ESCAPES[sel]
-        if sel[0] in "uU" and len(sel) > 1:
-            return chr(int(sel[1:], 16))
-        diags.error(
-            "Invalid escape sequence",
-            f'The symbol "{sel}" is not a valid escape sequence selector.',
-            rng(),
-        )
-        return sel
-
-    return _ESCAPE_RE.sub(repl, text)
 
 
-_ROOT_ATTRS = {
-    "count": (
-        ("index",),
-        'The "count" object does not have an attribute named "{}". The only supported attribute '
-        "is count.index, which is the index of each instance of a resource block that has the "
-        '"count" argument set.',
-    ),
-    "each": (
-        ("key", "value"),
-        'The "each" object does not have an attribute named "{}". The supported attributes are '
-        'each.key and each.value, the current key and value pair of the "for_each" attribute set.',
-    ),
-    "path": (
-        ("module", "root", "cwd"),
-        'The "path" object does not have an attribute named "{}". The supported attributes are '
-        "path.cwd, path.module, and path.root.",
-    ),
-    "terraform": (
-        ("workspace",),
-        'The "terraform" object does not have an attribute named "{}". The only supported '
-        "attribute is terraform.workspace, the name of the currently-selected workspace.",
-    ),
-}
-
-_NAME_ATTRS = frozenset(
-    {
-        ("variable", "type"),
-        ("lifecycle", "ignore_changes"),
-        ("resource", "provider"),
-        ("data", "provider"),
-    }
-)
-
-# A traversal step while compiling: ("attr", name, node) or ("index", key Expr, node).
-_Op = tuple[str, Any, Any]
-
-
-class _Compiler:
+class _Compiler(TemplateAssembler, ReferenceClassifier):
     """Compiles one file's (or one snippet's) tree; collects diagnostics as it goes."""
 
     def __init__(
@@ -339,7 +274,7 @@ class _Compiler:
         return Body(attrs, tuple(blocks), self.range(node))
 
     def _attr_expr(self, block_type: str, node: Any) -> Expr:
-        if (block_type, str(node.identifier.token.value)) not in _NAME_ATTRS:
+        if (block_type, str(node.identifier.token.value)) not in NAME_ATTRS:
             return self.expr(node.expression)
         # Type constraints and ignore_changes hold bare names, not references.
         saved = self.template_vars
@@ -499,7 +434,7 @@ class _Compiler:
     # traversals: identifiers, attribute access, indexes and splats
 
     def _traversal(self, node: Any) -> Expr:
-        ops: list[_Op] = []
+        ops: list[Op] = []
         cur = node
         while True:
             kind = type(cur)
@@ -518,7 +453,7 @@ class _Compiler:
             base, used = self.expr(cur), 0
         return self._apply(base, ops[used:])
 
-    def _apply(self, base: Expr, ops: list[_Op]) -> Expr:
+    def _apply(self, base: Expr, ops: list[Op]) -> Expr:
         for kind, arg, node in ops:
             if kind == "attr":
                 base = GetAttr(self.file, self.pos(node), base, arg)
@@ -535,101 +470,10 @@ class _Compiler:
             return Literal(self.file, self.pos(idx), int(idx.index.value))
         return self.expr(idx.index_expression)
 
-    def _root(self, name: str, node: Any, ops: list[_Op]) -> tuple[Expr, int]:
-        """Classify a root name; returns the subject expression and how many steps it used."""
-        if name in self.bound or self.template_vars:
-            return Symbol(self.file, self.pos(node), name), 0
-        attrs = [op[1] if op[0] == "attr" else None for op in ops[:2]]
-        first = attrs[0] if attrs else None
-        if name in ("var", "local"):
-            if first is None:
-                return self._invalid(
-                    node,
-                    f'The "{name}" object cannot be accessed directly. Instead, access one of its attributes.',
-                )
-            return self._ref(name, first, node, ops, 1), 1
-        if name in _ROOT_ATTRS:
-            allowed, detail = _ROOT_ATTRS[name]
-            if first not in allowed:
-                self.error(
-                    ops[0][2] if ops else node,
-                    f'Invalid "{name}" attribute',
-                    detail.format(first or ""),
-                )
-                return Literal(self.file, self.pos(node), None), len(ops[:1])
-            return self._ref(name, first, node, ops, 1), 1
-        if name == "self":
-            ref = Reference("self", first or "", self.range(node))
-            return ScopeRef(self.file, self.pos(node), ref), 0
-        if name == "module":
-            return self._invalid(
-                node,
-                "Module calls are not supported: relight configurations have a single root module.",
-                "Unsupported reference",
-            )
-        if name == "data":
-            second = attrs[1] if len(attrs) > 1 else None
-            if first is None or second is None:
-                return self._invalid(
-                    node,
-                    'The "data" object must be followed by two attribute '
-                    "names: the data source type and the resource name.",
-                )
-            return self._resource_ref(ResourceAddr.data(first, second), node, ops, 2), 2
-        if first is None:
-            return self._invalid(
-                node,
-                "A reference to a resource type must be followed by at "
-                "least one attribute access, specifying the resource name.",
-            )
-        return self._resource_ref(ResourceAddr.managed(name, first), node, ops, 1), 1
-
-    def _invalid(self, node: Any, detail: str, summary: str = "Invalid reference") -> tuple[Expr, int]:
-        self.error(node, summary, detail)
-        return Literal(self.file, self.pos(node), None), 0
-
-    def _ref(self, kind: str, name: str, root: Any, ops: list[_Op], used: int) -> Expr:
-        end = ops[used - 1][2]
-        rng = self._span(root, end)
-        kind_: RefKind = kind  # type: ignore[assignment]
-        ref = Reference(kind_, name, rng, remaining=self._remaining(ops[used:]))
-        return ScopeRef(self.file, self.pos(end), ref)
-
-    def _resource_ref(self, addr: ResourceAddr, root: Any, ops: list[_Op], used: int) -> Expr:
-        end = ops[used - 1][2]
-        rest = ops[used:]
-        key: int | str | None = None
-        if rest and rest[0][0] == "index":
-            lit = rest[0][1]
-            literal = isinstance(lit, Literal) and isinstance(lit.value, int | str)
-            if literal and not isinstance(lit.value, bool):
-                key = lit.value
-                rest = rest[1:]
-        kind: RefKind = "data" if addr.mode == "data" else "resource"
-        ref = Reference(kind, str(addr), self._span(root, end), addr, key, self._remaining(rest))
-        return ScopeRef(self.file, self.pos(end), ref)
-
-    def _span(self, start: Any, end: Any) -> SourceRange:
-        a = self.pos(start)
-        b = self.pos(end)
-        return SourceRange(self.file, SourcePos(a.line, a.column), SourcePos(b.end_line, b.end_column))
-
-    @staticmethod
-    def _remaining(ops: list[_Op]) -> tuple[str | int, ...]:
-        out: list[str | int] = []
-        for kind, arg, _node in ops:
-            if kind == "attr":
-                out.append(arg)
-            elif isinstance(arg, Literal) and isinstance(arg.value, int | str):
-                out.append(arg.value)
-            else:
-                break
-        return tuple(out)
-
     def _splat(self, node: Any) -> Expr:
         base = self.expr(node.expr_term)
         steps: list[SplatStep] = []
-        after: list[_Op] = []
+        after: list[Op] = []
         full = isinstance(node, FullSplatExprTermRule)
         for step in node.attr_splat.get_attrs:
             if isinstance(step, GetAttrRule) and not after:
@@ -697,70 +541,6 @@ class _Compiler:
             strip_right=node.strip_close,
         )
 
-    def template(self, toks: list[Tok], pos: PosLike, compile_raw: Callable[[Any], Expr]) -> Expr:
-        """Strip markers, nest directives and compile a flat token list into a Template."""
-        _apply_strip_markers(toks)
-        it = iter(toks)
-        parts, end = self._nest(it, compile_raw, ())
-        if end is not None:
-            self._template_error(end, f"Unexpected %{{{end.kind}}} directive.")
-        if all(isinstance(p, str) for p in parts):
-            return Literal(self.file, pos, "".join(p for p in parts if isinstance(p, str)))
-        return Template(self.file, pos, tuple(parts))
-
-    def _nest(
-        self, it: Iterator[Tok], compile_raw: Callable[[Any], Expr], closers: tuple[str, ...]
-    ) -> tuple[list[TemplatePart], Tok | None]:
-        parts: list[TemplatePart] = []
-        for tok in it:
-            if tok.kind == "lit":
-                if tok.text:
-                    if parts and isinstance(parts[-1], str):
-                        parts[-1] += tok.text
-                    else:
-                        parts.append(tok.text)
-            elif tok.kind == "interp":
-                parts.append(compile_raw(tok.raw))
-            elif tok.kind == "if":
-                parts.append(self._nest_if(tok, it, compile_raw))
-            elif tok.kind == "for":
-                parts.append(self._nest_for(tok, it, compile_raw))
-            elif tok.kind in closers:
-                return parts, tok
-            else:
-                self._template_error(tok, f"Unexpected %{{{tok.kind}}} directive.")
-        return parts, None
-
-    def _nest_if(self, tok: Tok, it: Iterator[Tok], compile_raw: Callable[[Any], Expr]) -> TemplateIf:
-        cond = compile_raw(tok.raw)
-        then, end = self._nest(it, compile_raw, ("else", "endif"))
-        otherwise: list[TemplatePart] = []
-        if end is not None and end.kind == "else":
-            otherwise, end = self._nest(it, compile_raw, ("endif",))
-        if end is None:
-            self._template_error(tok, "This %{if} directive has no matching %{endif}.")
-        return TemplateIf(cond, tuple(then), tuple(otherwise))
-
-    def _nest_for(self, tok: Tok, it: Iterator[Tok], compile_raw: Callable[[Any], Expr]) -> TemplateFor:
-        coll = compile_raw(tok.raw)
-        key_var, value_var = tok.names
-        saved = self.bound
-        self.bound = saved | {value_var} | ({key_var} if key_var else set())
-        try:
-            body, end = self._nest(it, compile_raw, ("endfor",))
-        finally:
-            self.bound = saved
-        if end is None:
-            self._template_error(tok, "This %{for} directive has no matching %{endfor}.")
-        return TemplateFor(key_var, value_var, coll, tuple(body))
-
-    def _template_error(self, tok: Tok, detail: str) -> None:
-        self.diags.error(
-            "Invalid template directive",
-            detail,
-            SourceRange(self.file, SourcePos(tok.line, tok.column)),
-        )
-
     def snippet(self, raw: tuple[str, int, int]) -> Expr:
         """Compile expression source found inside a heredoc or template file."""
         text, line, col = raw
@@ -796,64 +576,11 @@ class _Compiler:
                 SourceRange(self.file, SourcePos(err.line, err.column)),
             )
             return Literal(self.file, pos, None)
-        toks = _split_lines(toks)
+        toks = split_lines(toks)
         if trim:
-            _apply_strip_markers(toks)
-            _dedent(toks)
+            apply_strip_markers(toks)
+            dedent(toks)
         return self.template(toks, pos, self.snippet)
-
-
-def _apply_strip_markers(toks: list[Tok]) -> None:
-    for i, tok in enumerate(toks):
-        if tok.kind == "lit":
-            continue
-        if tok.strip_left and i > 0 and toks[i - 1].kind == "lit":
-            toks[i - 1].text = toks[i - 1].text.rstrip(" \t\r\n")
-        if tok.strip_right and i + 1 < len(toks) and toks[i + 1].kind == "lit":
-            toks[i + 1].text = toks[i + 1].text.lstrip(" \t\r\n")
-        tok.strip_left = tok.strip_right = False
-
-
-def _split_lines(toks: list[Tok]) -> list[Tok]:
-    """Heredoc literals are one token per line in HCL, so a strip marker (``%{~``) only trims
-    the fragment of its own line; we split the same way to get the same results."""
-    out: list[Tok] = []
-    for tok in toks:
-        if tok.kind != "lit" or "\n" not in tok.text[:-1]:
-            out.append(tok)
-            continue
-        line = tok.line
-        for i, chunk in enumerate(tok.text.splitlines(keepends=True)):
-            out.append(Tok("lit", line + i, tok.column if i == 0 else 1, text=chunk))
-    return out
-
-
-def _dedent(toks: list[Tok]) -> None:
-    """``<<-`` heredocs, exactly as HCL flushes them (after strip markers are applied).
-
-    Lines that are entirely whitespace do not count; a line that starts with an interpolation
-    or directive has no indentation, so then nothing is removed.
-    """
-    width: int | None = None
-    at_line_start = True
-    line_starts: list[Tok] = []
-    for tok in toks:
-        if at_line_start:
-            at_line_start = False
-            if tok.kind == "lit":
-                trimmed = tok.text.lstrip()
-                if not (trimmed == "" and tok.text.endswith("\n")):
-                    spaces = len(tok.text) - len(trimmed)
-                    width = spaces if width is None else min(width, spaces)
-                    line_starts.append(tok)
-            else:
-                width = 0
-        if tok.kind == "lit" and tok.text.endswith("\n"):
-            at_line_start = True
-    if not width:
-        return
-    for tok in line_starts:
-        tok.text = tok.text[width:]
 
 
 _DISPATCH: dict[type, Callable[[_Compiler, Any], Expr]] = {

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from relight.diagnostics import Diagnostics, SourceRange
-from relight.lang.expr import EvalError, Expr, Reference, Scope, Symbol, iterate
+from relight.lang.expr import EvalContext, EvalError, Expr, Reference, Symbol, iterate
 from relight.values import UNKNOWN, Value
 
 __all__ = ["Attribute", "Block", "Body"]
@@ -71,17 +71,17 @@ class Body:
         blocks = tuple(b for b in self.blocks if b.type not in block_types)
         return Body(attrs, blocks, self.range)
 
-    def evaluate(self, scope: Scope | None = None) -> tuple[dict[str, Value], Diagnostics]:
+    def evaluate(self, scope: EvalContext | None = None) -> tuple[dict[str, Value], Diagnostics]:
         """Evaluate every attribute and nested block.
 
         On errors the failing attributes are UNKNOWN and the diagnostics say why; the other
         attributes are still evaluated so all problems are reported at once.
         """
         diags = Diagnostics()
-        out = self._evaluate(scope if scope is not None else Scope(), diags)
+        out = self._evaluate(scope if scope is not None else EvalContext(), diags)
         return out, diags
 
-    def _evaluate(self, scope: Scope, diags: Diagnostics) -> dict[str, Value]:
+    def _evaluate(self, scope: EvalContext, diags: Diagnostics) -> dict[str, Value]:
         out: dict[str, Value] = {}
         for name, attr in self.attributes.items():
             try:
@@ -102,7 +102,7 @@ class Body:
         return out
 
     @staticmethod
-    def _dynamic(block: Block, scope: Scope, diags: Diagnostics, out: dict[str, Value]) -> None:
+    def _dynamic(block: Block, scope: EvalContext, diags: Diagnostics, out: dict[str, Value]) -> None:
         name = block.labels[0]
         body = block.body
         for_each = body.attributes.get("for_each")

@@ -1,8 +1,8 @@
-"""The configuration model and :func:`load_config`.
+""":func:`load_config`: a module directory's files -> the configuration model (:mod:`.model`).
 
 Loading is two stages, like Terraform's ``configs`` package: each ``*.tf`` file is parsed and
 compiled into generic bodies (:mod:`relight.lang._hcl`), then the top-level blocks are decoded
-into the frozen model below. Decoding checks what can be checked without evaluating anything:
+into the frozen model of :mod:`relight.lang.model`. Decoding checks what can be checked without evaluating anything:
 duplicates, meta-arguments, literal-only settings (``lifecycle``, ``backend``, defaults).
 References are checked separately by :func:`relight.lang.validate.validate_references`.
 """
@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 from typing import Literal as TLiteral
 
 from relight.addrs import InstanceAddr, ResourceAddr
-from relight.diagnostics import Diagnostics, SourceRange
-from relight.lang._cache import cached_parse
+from relight.diagnostics import Diagnostics
+from relight.lang._cache import ParseCache
 from relight.lang._hcl import parse_body
 from relight.lang._prim import ConversionError, to_bool
 from relight.lang.body import Attribute, Block, Body
@@ -29,11 +29,26 @@ from relight.lang.expr import (
     Index,
     Literal,
     Reference,
-    Scope,
     Symbol,
     TupleCons,
 )
-from relight.lang.types import STRING, TypeConstraint, convert, parse_type
+from relight.lang.filepolicy import FileAccessDenied, FilePolicy
+from relight.lang.model import (
+    NO_DEFAULT,
+    BackendBlock,
+    Config,
+    Lifecycle,
+    Local,
+    Moved,
+    Output,
+    ProviderBlock,
+    Removed,
+    Resource,
+    Validation,
+    Variable,
+)
+from relight.lang.scope import Scope
+from relight.lang.types import TypeConstraint, convert, parse_type
 from relight.values import Value
 
 __all__ = [
@@ -53,148 +68,16 @@ __all__ = [
 ]
 
 
-class _NoDefault:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "NO_DEFAULT"
-
-
-NO_DEFAULT: Final = _NoDefault()
-
-
-@dataclass(frozen=True, slots=True)
-class BackendBlock:
-    type: str
-    config: Mapping[str, Value]
-    range: SourceRange
-
-
-@dataclass(frozen=True, slots=True)
-class Validation:
-    condition: Expr
-    error_message: Expr
-    range: SourceRange
-
-
-@dataclass(frozen=True, slots=True)
-class Variable:
-    """A ``variable`` block. ``default`` is :data:`NO_DEFAULT` when the variable is required."""
-
-    name: str
-    type: TypeConstraint | None
-    default: Value
-    description: str
-    sensitive: bool
-    nullable: bool
-    validations: tuple[Validation, ...]
-    range: SourceRange
-
-    @property
-    def required(self) -> bool:
-        return self.default is NO_DEFAULT
-
-    @property
-    def parse_literally(self) -> bool:
-        """Whether ``-var``/``TF_VAR_`` text is taken as a string rather than parsed as HCL."""
-        return self.type is None or self.type == STRING
-
-
-@dataclass(frozen=True, slots=True)
-class Local:
-    name: str
-    expr: Expr
-    range: SourceRange
-
-
-@dataclass(frozen=True, slots=True)
-class Lifecycle:
-    prevent_destroy: bool = False
-    create_before_destroy: bool = False
-    ignore_changes: tuple[str, ...] | TLiteral["all"] = ()
-    replace_triggered_by: tuple[Expr, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Resource:
-    """A ``resource`` or ``data`` block; ``body`` holds everything but the meta-arguments."""
-
-    addr: ResourceAddr
-    type: str
-    name: str
-    provider_key: str
-    body: Body
-    count: Expr | None
-    for_each: Expr | None
-    depends_on: tuple[Reference, ...]
-    lifecycle: Lifecycle
-    range: SourceRange
-    provisioners: tuple[Block, ...] = ()
-
-    @property
-    def mode(self) -> str:
-        return self.addr.mode
-
-
-@dataclass(frozen=True, slots=True)
-class Output:
-    name: str
-    expr: Expr
-    sensitive: bool
-    description: str
-    depends_on: tuple[Reference, ...]
-    range: SourceRange
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderBlock:
-    name: str
-    alias: str | None
-    body: Body
-    range: SourceRange
-
-    @property
-    def key(self) -> str:
-        return f"{self.name}.{self.alias}" if self.alias else self.name
-
-
-@dataclass(frozen=True, slots=True)
-class Moved:
-    from_: InstanceAddr | ResourceAddr
-    to: InstanceAddr | ResourceAddr
-    range: SourceRange
-
-
-@dataclass(frozen=True, slots=True)
-class Removed:
-    from_: ResourceAddr
-    destroy: bool
-    range: SourceRange
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    """A loaded root module. ``sources`` maps each file name used in diagnostics to its text."""
-
-    directory: str
-    sources: Mapping[str, str] = field(default_factory=dict)
-    backend: BackendBlock | None = None
-    variables: Mapping[str, Variable] = field(default_factory=dict)
-    locals: Mapping[str, Local] = field(default_factory=dict)
-    resources: Mapping[ResourceAddr, Resource] = field(default_factory=dict)
-    outputs: Mapping[str, Output] = field(default_factory=dict)
-    providers: Mapping[str, ProviderBlock] = field(default_factory=dict)
-    moved: tuple[Moved, ...] = ()
-    removed: tuple[Removed, ...] = ()
-    relight: Body | None = None
-
-
-def load_config(directory: str) -> tuple[Config | None, Diagnostics]:
+def load_config(
+    directory: str, *, cache: ParseCache | None = None, file_policy: FilePolicy | None = None
+) -> tuple[Config | None, Diagnostics]:
     """Load every ``*.tf`` file of ``directory`` (in name order).
 
     Returns None only when the directory cannot be read or a file has a syntax error; otherwise
     a Config, possibly with error diagnostics for the blocks that could not be decoded (those
-    blocks are left out).
+    blocks are left out). ``cache`` (None: parse every file) answers repeated parses of the same
+    text; ``file_policy`` (None: unconfined) refuses files that resolve outside its roots, such
+    as a ``main.tf`` symlinked to a file elsewhere.
     """
     diags = Diagnostics()
     try:
@@ -203,11 +86,30 @@ def load_config(directory: str) -> tuple[Config | None, Diagnostics]:
         diags.error("Failed to read configuration directory", f"{directory}: {err.strerror}.")
         return None, diags
     loader = _Loader(directory, diags)
+    files = _Files(directory, file_policy or FilePolicy.unconfined(), cache)
     with _gc_paused():
-        syntax_ok = _load_files(directory, names, loader, diags)
+        syntax_ok = _load_files(files, names, loader, diags)
     if not syntax_ok:
         return None, diags
     return loader.config(), diags
+
+
+@dataclass(frozen=True, slots=True)
+class _Files:
+    """Where a load reads from and how: the directory, the file policy, the parse cache."""
+
+    directory: str
+    policy: FilePolicy
+    cache: ParseCache | None
+
+    def read(self, name: str) -> str:
+        """A configuration file's text; OSError/UnicodeDecodeError/FileAccessDenied on failure."""
+        return self.policy.read_bytes(name, self.directory).decode("utf-8")
+
+    def parse(self, text: str, path: str) -> tuple[Body | None, Diagnostics]:
+        if self.cache is None:
+            return parse_body(text, path)
+        return self.cache.parse(text, path, parse_body)
 
 
 @contextmanager
@@ -223,19 +125,22 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_files(directory: str, names: list[str], loader: _Loader, diags: Diagnostics) -> bool:
+def _load_files(files: _Files, names: list[str], loader: _Loader, diags: Diagnostics) -> bool:
     syntax_ok = True
     for name in names:
-        path = os.path.normpath(os.path.join(directory, name))
+        path = os.path.normpath(os.path.join(files.directory, name))
         try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
+            text = files.read(name)
+        except FileAccessDenied as err:
+            diags.error("Configuration file refused", f"{path}: {err}.")
+            syntax_ok = False
+            continue
         except (OSError, UnicodeDecodeError) as err:
             diags.error("Failed to read file", f"{path}: {err}.")
             syntax_ok = False
             continue
         loader.sources[path] = text
-        body, file_diags = cached_parse(text, path, parse_body)
+        body, file_diags = files.parse(text, path)
         diags.extend(file_diags)
         if body is None:
             syntax_ok = False

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["FuncContext", "FunctionError", "FunctionSpec"]
+from relight.lang.filepolicy import FilePolicy
+
+__all__ = ["FuncContext", "FunctionError", "FunctionSpec", "TemplateRenderer", "no_templates"]
 
 
 class FunctionError(Exception):
@@ -24,7 +26,17 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _no_templates(text: str, variables: Mapping[str, Any], filename: str) -> Any:
+class TemplateRenderer(Protocol):
+    """Renders a template's text with ``variables`` as its only names (``templatefile``).
+
+    ``ctx`` is the calling function's context: the template's own function calls read files
+    under the same policy. Raises :class:`FunctionError` for mistakes in the template.
+    """
+
+    def __call__(self, text: str, variables: Mapping[str, Any], filename: str, ctx: FuncContext) -> Any: ...
+
+
+def no_templates(text: str, variables: Mapping[str, Any], filename: str, ctx: FuncContext) -> Any:
     raise FunctionError("templates are not available in this context")
 
 
@@ -32,13 +44,17 @@ def _no_templates(text: str, variables: Mapping[str, Any], filename: str) -> Any
 class FuncContext:
     """What a function may know about where it runs.
 
-    ``base_dir`` resolves relative paths (``path.module``); ``render_template`` renders a template
-    string with the given variables (used by ``templatefile``); ``now`` is the clock (``timestamp``).
+    ``base_dir`` resolves relative file paths (the root module's directory, as Terraform's
+    working directory); ``cwd`` is what ``abspath`` resolves against; ``files`` is the file
+    access policy every file read goes through; ``render_template`` renders ``templatefile``
+    templates; ``now`` is the clock (``timestamp``).
     """
 
     base_dir: str = "."
-    render_template: Callable[[str, Mapping[str, Any], str], Any] = _no_templates
+    render_template: TemplateRenderer = no_templates
     now: Callable[[], datetime] = field(default=_utcnow)
+    files: FilePolicy = field(default_factory=FilePolicy.unconfined)
+    cwd: str | None = None
 
 
 @dataclass(frozen=True)

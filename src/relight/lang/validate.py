@@ -20,10 +20,10 @@ from relight.lang.expr import (
     SPECIAL_FUNCTIONS,
     Expr,
     FunctionCall,
-    default_functions,
     undeclared_resource,
     unknown_function,
 )
+from relight.lang.functions import default_functions
 
 __all__ = ["validate_references"]
 

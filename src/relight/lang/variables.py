@@ -17,7 +17,8 @@ from relight.diagnostics import Diagnostics, SourcePos, SourceRange
 from relight.lang._hcl import parse_body, parse_expression
 from relight.lang._prim import ConversionError
 from relight.lang.config import Config, Variable
-from relight.lang.expr import Scope
+from relight.lang.filepolicy import FileAccessDenied, FilePolicy
+from relight.lang.scope import Scope
 from relight.lang.types import convert
 from relight.values import UNKNOWN, Value
 
@@ -32,13 +33,21 @@ class _Given:
 
 
 def collect_variable_values(
-    config: Config, cli_args: Sequence[tuple[str, str]], env: Mapping[str, str]
+    config: Config,
+    cli_args: Sequence[tuple[str, str]],
+    env: Mapping[str, str],
+    *,
+    file_policy: FilePolicy | None = None,
 ) -> tuple[dict[str, Value], Diagnostics]:
     """Final values of every declared variable, converted to its type and validated.
 
     ``cli_args`` holds ``("var", "name=value")`` and ``("var-file", "path")`` in command-line
     order. Variables whose value is missing or invalid are left out and reported as errors.
+    ``file_policy`` (None: unconfined) governs the files the configuration brings: the
+    auto-loaded ``*.tfvars`` files of its directory and the file functions of validation rules;
+    ``-var-file`` paths come from the caller and are read as given.
     """
+    policy = file_policy or FilePolicy.unconfined()
     diags = Diagnostics()
     given: dict[str, _Given] = {}
     for name, decl in config.variables.items():
@@ -46,7 +55,7 @@ def collect_variable_values(
         if raw is not None:
             _raw(decl, raw, "environment", given, diags)
     for path in _auto_files(config.directory):
-        _load_file(config, path, given, diags)
+        _load_file(config, path, given, diags, policy)
     for kind, arg in cli_args:
         if kind == "var-file":
             _load_file(config, arg, given, diags)
@@ -59,7 +68,7 @@ def collect_variable_values(
             values[name] = value
     for name, decl in config.variables.items():
         if name in values:
-            _validate(decl, values, given.get(name), diags)
+            _validate(decl, Scope(variables=values, file_policy=policy), given.get(name), diags)
     return values, diags
 
 
@@ -117,10 +126,14 @@ def _cli_var(config: Config, arg: str, given: dict[str, _Given], diags: Diagnost
     _raw(decl, raw, "command line", given, diags)
 
 
-def _load_file(config: Config, path: str, given: dict[str, _Given], diags: Diagnostics) -> None:
+def _load_file(
+    config: Config, path: str, given: dict[str, _Given], diags: Diagnostics, policy: FilePolicy | None = None
+) -> None:
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        text = (policy or FilePolicy.unconfined()).read_bytes(path, ".").decode("utf-8")
+    except FileAccessDenied as err:
+        diags.error("Variables file refused", f"{path}: {err}.")
+        return
     except (OSError, UnicodeDecodeError) as err:
         diags.error(
             "Failed to read variables file",
@@ -215,8 +228,7 @@ def _finalize(decl: Variable, given: _Given | None, diags: Diagnostics) -> Value
         return _MISSING
 
 
-def _validate(decl: Variable, values: Mapping[str, Value], given: _Given | None, diags: Diagnostics) -> None:
-    scope = Scope(variables=values)
+def _validate(decl: Variable, scope: Scope, given: _Given | None, diags: Diagnostics) -> None:
     for rule in decl.validations:
         ok, cdiags = rule.condition.evaluate(scope)
         diags.extend(cdiags)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from relight.diagnostics import Diagnostics
+from relight.providers.clock import CloudClock
 from relight.values import UNKNOWN, Value
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "PlanRequest",
     "PlanResponse",
     "Provider",
+    "ProviderContext",
     "ProviderSchema",
     "ReadDataRequest",
     "ReadDataResponse",
@@ -55,6 +57,20 @@ __all__ = [
     "ValidateRequest",
     "ValidateResponse",
 ]
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider knows of the run it serves, instead of process-wide state.
+
+    ``environment`` is the run's environment (``AWS_REGION``, ``AWS_ENDPOINT_URL``...): a
+    provider reads settings from it, never from ``os.environ``, so two runs in one process can
+    use different credentials. ``clock`` is the run's own cloud clock: every remote call and wait
+    is timed on it, so the run can split its time into cloud and relight time.
+    """
+
+    environment: Mapping[str, str] = field(default_factory=dict)
+    clock: CloudClock = field(default_factory=CloudClock)
+
 
 AttrType = Literal["string", "number", "bool", "list", "set", "map", "any"]
 

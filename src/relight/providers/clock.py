@@ -1,6 +1,7 @@
 """Time spent waiting on remote APIs, so a run can report its cloud time against its own.
 
-Providers wrap every remote call and every wait in ``CLOCK.enter()`` / ``CLOCK.leave()``. The
+Providers wrap every remote call and every wait in ``clock.enter()`` / ``clock.leave()`` on the
+clock of the run they serve (``ProviderContext.clock``; one per run, never per process). The
 clock keeps the union of the intervals during which at least one was in flight: with ten calls
 in parallel for one second, the cloud time is one second, not ten. What remains of a run's wall
 time is relight's own (parsing, planning, journaling).
@@ -11,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
-__all__ = ["CLOCK", "CloudClock"]
+__all__ = ["CloudClock"]
 
 
 class CloudClock:
@@ -43,10 +44,3 @@ class CloudClock:
             extra = time.monotonic() - self._since if self._active else 0.0
             return self.busy + extra, self.calls
 
-
-# One clock per process: every provider instance adds to it, so a run's split covers them all.
-CLOCK = CloudClock()
-
-
-# One clock per process: every provider instance adds to it, so a run's split covers them all.
-CLOCK = CloudClock()

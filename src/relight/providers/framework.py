@@ -29,6 +29,7 @@ from relight.providers.base import (
     ImportResponse,
     PlanRequest,
     PlanResponse,
+    ProviderContext,
     ProviderSchema,
     ReadDataRequest,
     ReadDataResponse,
@@ -52,13 +53,15 @@ class CallError(Exception):
     """A vendor call that failed in a way the user can act on (refused, not found, throttled).
 
     Providers raise it with a ready-made summary and detail; the framework turns it into exactly
-    that diagnostic, without the "provider failed" wrapping reserved for bugs.
+    that diagnostic, without the "provider failed" wrapping reserved for bugs. ``attribute``
+    names the argument at fault, so the engine can point at its line.
     """
 
-    def __init__(self, summary: str, detail: str = "") -> None:
+    def __init__(self, summary: str, detail: str = "", attribute: tuple[str | int, ...] = ()) -> None:
         super().__init__(summary if not detail else f"{summary}: {detail}")
         self.summary = summary
         self.detail = detail
+        self.attribute = attribute
 
 
 class ResourceType:
@@ -130,7 +133,8 @@ class BaseProvider:
     resource_types: ClassVar[tuple[type[ResourceType], ...]] = ()
     data_source_types: ClassVar[tuple[type[DataSource], ...]] = ()
 
-    def __init__(self) -> None:
+    def __init__(self, context: ProviderContext | None = None) -> None:
+        self.context = context or ProviderContext()
         self._resources = {cls.name: cls(self) for cls in self.resource_types}
         self._data = {cls.name: cls(self) for cls in self.data_source_types}
         self.config: Mapping[str, Any] = {}
@@ -270,7 +274,7 @@ class BaseProvider:
             return fn()
         except CallError as exc:
             diags = Diagnostics()
-            diags.error(exc.summary, exc.detail)
+            diags.error(exc.summary, exc.detail, attribute=exc.attribute)
             return on_error(diags)
         except Exception as exc:  # a provider bug must become a diagnostic, not a traceback
             diags = Diagnostics()

@@ -5,7 +5,9 @@ Third-party providers register a factory under the entry-point group ``relight.p
     [project.entry-points."relight.providers"]
     mycloud = "mypkg.provider:MyCloudProvider"
 
-Nothing is imported until a configuration asks for a provider by name.
+A factory takes the run's :class:`~relight.providers.base.ProviderContext` (its environment and
+cloud clock) and returns a new provider; a provider class whose ``__init__`` takes the context
+is a factory. Nothing is imported until a configuration asks for a provider by name.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import importlib
 from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 
-from relight.providers.base import Provider
+from relight.providers.base import Provider, ProviderContext
 
-__all__ = ["BUILTIN", "ProviderRegistry", "UnknownProviderError"]
+__all__ = ["BUILTIN", "ProviderFactory", "ProviderRegistry", "UnknownProviderError"]
+
+ProviderFactory = Callable[[ProviderContext], Provider]
 
 # name -> "module:attribute"; imported lazily so `relight version` stays fast.
 BUILTIN: Mapping[str, str] = {
@@ -32,10 +36,10 @@ class UnknownProviderError(LookupError):
 class ProviderRegistry:
     """Maps provider names to factories. Tests add fakes with :meth:`register`."""
 
-    def __init__(self, factories: Mapping[str, Callable[[], Provider]] | None = None) -> None:
-        self._factories: dict[str, Callable[[], Provider]] = dict(factories or {})
+    def __init__(self, factories: Mapping[str, ProviderFactory] | None = None) -> None:
+        self._factories: dict[str, ProviderFactory] = dict(factories or {})
 
-    def register(self, name: str, factory: Callable[[], Provider]) -> None:
+    def register(self, name: str, factory: ProviderFactory) -> None:
         self._factories[name] = factory
 
     def names(self) -> list[str]:
@@ -43,19 +47,19 @@ class ProviderRegistry:
         found |= {ep.name for ep in entry_points(group="relight.providers")}
         return sorted(found)
 
-    def create(self, name: str) -> Provider:
-        """A new provider instance; raises UnknownProviderError naming what is available."""
+    def create(self, name: str, context: ProviderContext) -> Provider:
+        """A new provider instance for one run; raises UnknownProviderError naming what is available."""
         factory = self._factories.get(name) or self._load(name)
-        return factory()
+        return factory(context)
 
-    def _load(self, name: str) -> Callable[[], Provider]:
+    def _load(self, name: str) -> ProviderFactory:
         target = BUILTIN.get(name)
         if target is None:
             for ep in entry_points(group="relight.providers"):
                 if ep.name == name:
-                    factory: Callable[[], Provider] = ep.load()
+                    factory: ProviderFactory = ep.load()
                     return factory
             raise UnknownProviderError(name)
         module_name, _, attr = target.partition(":")
-        loaded: Callable[[], Provider] = getattr(importlib.import_module(module_name), attr)
+        loaded: ProviderFactory = getattr(importlib.import_module(module_name), attr)
         return loaded

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -66,10 +66,6 @@ class ObjectState:
     private: dict[str, Any] = field(default_factory=dict)
     schema_version: int = 0
     sensitive_paths: tuple[AttrPath, ...] = ()
-
-    def tainted(self) -> ObjectState:
-        """This object marked for replacement (a create that failed part-way, or ``-replace``)."""
-        return replace(self, status="tainted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +192,10 @@ class State:
         deposed = old.deposed if old is not None else {}
         self._put_or_drop(ResourceInstanceState(addr, provider, obj, deposed))
 
+    def set_instance(self, inst: ResourceInstanceState) -> None:
+        """Record ``inst`` whole (its current and deposed objects), replacing what was there."""
+        self._put_or_drop(inst)
+
     def set_deposed(
         self, addr: InstanceAddr, key: str, provider: str, obj: ObjectState | None
     ) -> None:
@@ -221,6 +221,41 @@ class State:
     def hold(self, module: str, inst: ResourceInstanceState) -> None:
         """Keep ``inst``, an instance of child module ``module``, as recorded (see :attr:`modules`)."""
         self.modules.setdefault(module, {})[inst.addr] = inst
+
+    def move_pairs(self, src: InstanceAddr | ResourceAddr, dst: InstanceAddr | ResourceAddr) -> list[
+        tuple[InstanceAddr, InstanceAddr]
+    ]:
+        """The (from, to) instance moves that moving ``src`` to ``dst`` means, for what exists.
+
+        A resource address (or an instance address without a key that names no instance) moves
+        every instance of the resource, keeping each key; an instance address moves that one.
+        Nothing at ``src`` gives no pairs. Occupied destinations are the caller's to judge.
+        """
+        if isinstance(src, InstanceAddr) and src in self._instances:
+            target = dst if isinstance(dst, InstanceAddr) else dst.instance(src.key)
+            return [(src, target)]
+        if isinstance(src, InstanceAddr) and src.key is not None:
+            return []
+        src_res = src if isinstance(src, ResourceAddr) else src.resource
+        dst_res = dst if isinstance(dst, ResourceAddr) else dst.resource
+        return [(inst.addr, dst_res.instance(inst.addr.key)) for inst in self.resource_instances(src_res)]
+
+    def move(self, src: InstanceAddr, dst: InstanceAddr) -> None:
+        """Move everything recorded at ``src`` to ``dst``: the current object, every deposed
+        object and a pending create intent (so a crashed create is still found after a move).
+
+        Raises KeyError when nothing is at ``src`` and ValueError when ``dst`` holds anything.
+        """
+        inst = self._instances.get(src)
+        if inst is None:
+            raise KeyError(str(src))
+        if dst in self._instances:
+            raise ValueError(f"{dst} already exists in the state")
+        self.remove(src)
+        self._put(ResourceInstanceState(dst, inst.provider, inst.current, inst.deposed))
+        intent = self.intents.pop(src, None)
+        if intent is not None:
+            self.intents[dst] = intent
 
     def set_output(self, name: str, output: OutputState | None) -> None:
         if output is None:

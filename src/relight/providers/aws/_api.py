@@ -5,18 +5,20 @@ translated in exactly one place (into :class:`relight.providers.framework.CallEr
 framework turns into a diagnostic naming the call and the AWS error code). The engine adds the
 resource address.
 
-Every call and every wait is timed on :data:`relight.providers.clock.CLOCK`, so a run can say
-how much of its time was spent waiting on the cloud.
+Every call and every wait is timed on the run's :class:`~relight.providers.clock.CloudClock`,
+so a run can say how much of its time was spent waiting on the cloud.
 
-Clients are cached per process and per settings: a long-running ``relight watch`` builds them
-once (creating a boto3 client loads its service model, which costs tens of milliseconds).
+Settings come from the provider block and the run's environment (``ProviderContext``), never
+from ``os.environ``. Sessions and clients are shared between runs with the same settings in a
+bounded cache: a long-running ``relight watch`` or server builds them once (creating a boto3
+client loads its service model, which costs tens of milliseconds).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -25,10 +27,10 @@ import botocore
 import botocore.exceptions
 from botocore.config import Config as BotoConfig
 
-from relight.providers.clock import CLOCK, CloudClock
+from relight.providers.clock import CloudClock
 from relight.providers.framework import CallError
 
-__all__ = ["CLOCK", "SERVICES", "AwsApi", "AwsError", "AwsSettings", "CloudClock"]
+__all__ = ["SERVICES", "AwsApi", "AwsError", "AwsSettings"]
 
 _T = TypeVar("_T")
 
@@ -36,14 +38,29 @@ SERVICES = ("ec2", "cloudwatch", "route53", "sts", "s3")
 
 
 class AwsSettings:
-    """The evaluated ``provider "aws"`` block, with Terraform's names."""
+    """The evaluated ``provider "aws"`` block with Terraform's names, completed from the run's
+    environment (never from ``os.environ``) as boto3's chain would complete it.
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        self.region: str | None = _opt_str(config.get("region"))
+    Precedence, as boto3's: the block's value, then ``AWS_*`` variables of the run. Keys from
+    the environment are not used when the block names a ``profile`` (the profile decides). What
+    neither sets is left to boto3 (shared config files, SSO, instance roles).
+    """
+
+    def __init__(self, config: Mapping[str, Any], environment: Mapping[str, str] | None = None) -> None:
+        env = environment or {}
         self.profile: str | None = _opt_str(config.get("profile"))
+        profile_from_block = self.profile is not None
+        self.profile = self.profile or _opt_str(env.get("AWS_PROFILE"))
+        self.region: str | None = (
+            _opt_str(config.get("region")) or _opt_str(env.get("AWS_REGION")) or _opt_str(env.get("AWS_DEFAULT_REGION"))
+        )
         self.access_key: str | None = _opt_str(config.get("access_key"))
         self.secret_key: str | None = _opt_str(config.get("secret_key"))
         self.token: str | None = _opt_str(config.get("token"))
+        if self.access_key is None and not profile_from_block:
+            self.access_key = _opt_str(env.get("AWS_ACCESS_KEY_ID"))
+            self.secret_key = _opt_str(env.get("AWS_SECRET_ACCESS_KEY"))
+            self.token = _opt_str(env.get("AWS_SESSION_TOKEN"))
         retries = config.get("max_retries")
         self.max_retries = int(retries) if isinstance(retries, int | float) and not isinstance(retries, bool) else 4
         self.s3_path_style = config.get("s3_use_path_style") is True
@@ -53,71 +70,77 @@ class AwsSettings:
         for block in blocks:
             if isinstance(block, dict):
                 self.endpoints.update({k: str(v) for k, v in block.items() if v is not None})
+        shared = _opt_str(env.get("AWS_ENDPOINT_URL"))
+        for service in SERVICES:
+            found = _opt_str(env.get(f"AWS_ENDPOINT_URL_{service.upper()}")) or shared
+            if service not in self.endpoints and found:
+                self.endpoints[service] = found
+
+    def session_key(self) -> tuple[object, ...]:
+        return (self.access_key, self.secret_key, self.token, self.region, self.profile)
 
 
-# boto3 clients are thread-safe and costly to build; share them across runs of this process.
-_CLIENTS: dict[tuple[object, ...], Any] = {}
-_SESSIONS: dict[tuple[object, ...], Any] = {}
-_CLIENTS_LOCK = threading.Lock()
+class _Lru:
+    """A small thread-safe least-recently-used cache: boto3 sessions and clients are costly to
+    build (tens of milliseconds each) and thread-safe, so runs with the same settings share
+    them; the bound keeps a long-lived server that meets many settings from growing forever."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[object, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...], build: Callable[[], Any]) -> Any:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+            found = build()
+            self._items[key] = found
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return found
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+_SESSIONS = _Lru(16)
+_CLIENTS = _Lru(64)
 
 
 class AwsApi:
-    """boto3 clients for one configured provider, created lazily and shared across threads."""
+    """boto3 clients for one configured provider, created lazily and shared across threads.
 
-    def __init__(self, settings: AwsSettings, clock: CloudClock = CLOCK) -> None:
+    Every call and wait is timed on ``clock``, the clock of the run this provider serves.
+    """
+
+    def __init__(self, settings: AwsSettings, clock: CloudClock) -> None:
         self.settings = settings
         self.clock = clock
-        key = (settings.access_key, settings.secret_key, settings.token, settings.region, settings.profile, _aws_env())
-        with _CLIENTS_LOCK:
-            session = _SESSIONS.get(key)
-            if session is None:
-                session = boto3.session.Session(
-                    aws_access_key_id=settings.access_key,
-                    aws_secret_access_key=settings.secret_key,
-                    aws_session_token=settings.token,
-                    region_name=settings.region,
-                    profile_name=settings.profile,
-                )
-                _SESSIONS[key] = session
-        self._session = session
-        self.region: str | None = session.region_name
+        self._session = _SESSIONS.get(settings.session_key(), lambda: _new_session(settings))
+        self.region: str | None = self._session.region_name
         self._account: str | None = None
 
     def client(self, service: str) -> Any:
-        key = self._cache_key(service)
-        with _CLIENTS_LOCK:
-            found = _CLIENTS.get(key)
-            if found is None:
-                config = BotoConfig(
-                    retries={"mode": "standard", "max_attempts": self.settings.max_retries + 1},
-                    max_pool_connections=32,
-                    connect_timeout=10,
-                    read_timeout=60,
-                    s3={"addressing_style": "path"} if self.settings.s3_path_style else None,
-                )
-                found = self._session.client(
-                    service,
-                    region_name=self.region,
-                    endpoint_url=self.settings.endpoints.get(service),
-                    config=config,
-                )
-                _CLIENTS[key] = found
-            return found
-
-    def _cache_key(self, service: str) -> tuple[object, ...]:
         s = self.settings
-        env = _aws_env()
-        return (
-            service,
-            self.region,
-            s.profile,
-            s.access_key,
-            s.secret_key,
-            s.token,
-            s.max_retries,
-            s.endpoints.get(service),
-            s.s3_path_style,
-            env,
+        key = (*s.session_key(), service, self.region, s.max_retries, s.endpoints.get(service), s.s3_path_style)
+        return _CLIENTS.get(key, lambda: self._new_client(service))
+
+    def _new_client(self, service: str) -> Any:
+        config = BotoConfig(
+            retries={"mode": "standard", "max_attempts": self.settings.max_retries + 1},
+            max_pool_connections=32,
+            connect_timeout=10,
+            read_timeout=60,
+            # The endpoint comes from the provider block or the run's environment (resolved in
+            # AwsSettings); botocore must not add its own from os.environ or ~/.aws/config.
+            ignore_configured_endpoint_urls=True,
+            s3={"addressing_style": "path"} if self.settings.s3_path_style else None,
+        )
+        return self._session.client(
+            service, region_name=self.region, endpoint_url=self.settings.endpoints.get(service), config=config
         )
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
@@ -210,9 +233,14 @@ def translate(operation: str, exc: botocore.exceptions.ClientError) -> AwsError:
     return AwsError(operation, code, message)
 
 
-def _aws_env() -> tuple[tuple[str, str], ...]:
-    """The AWS_* environment: part of every cache key, so a changed endpoint or key is honoured."""
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+def _new_session(settings: AwsSettings) -> Any:
+    return boto3.session.Session(
+        aws_access_key_id=settings.access_key,
+        aws_secret_access_key=settings.secret_key,
+        aws_session_token=settings.token,
+        region_name=settings.region,
+        profile_name=settings.profile,
+    )
 
 
 def _snake(operation: str) -> str:

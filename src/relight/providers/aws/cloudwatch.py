@@ -114,6 +114,7 @@ class MetricAlarm(AwsResource):
                 raise CallError(
                     f"Invalid value for {attr}",
                     f'expected {attr} to be one of [{", ".join(choices)}], got "{value}".',
+                    attribute=(attr,),
                 )
         for attr, _param in _ACTIONS:
             planned[attr] = _string_set(planned.get(attr))

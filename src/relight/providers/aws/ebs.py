@@ -124,6 +124,7 @@ class EbsVolume(AwsResource):
             raise CallError(
                 f"Invalid volume type {kind!r}",
                 f"type must be one of {', '.join(VOLUME_TYPES)}.",
+                attribute=("type",),
             )
         snapshot = planned.get("snapshot_id")
         if isinstance(snapshot, str) and (prior is None or prior.get("snapshot_id") != snapshot):
@@ -135,6 +136,7 @@ class EbsVolume(AwsResource):
                     f"Cannot shrink volume {prior.get('id')} from {old} GiB to {size} GiB",
                     "EBS volumes can only grow. To move the data to a smaller volume, create a new "
                     "volume from a snapshot and copy what you need.",
+                    attribute=("size",),
                 )
         return resp
 
@@ -233,9 +235,12 @@ class EbsVolume(AwsResource):
                 f"Snapshot {snapshot_id} does not exist",
                 "snapshot_id must name an existing snapshot in this region and account. Nothing was "
                 "changed. List candidates with: aws ec2 describe-snapshots --owner-ids self",
+                attribute=("snapshot_id",),
             )
         if snaps[0].get("State") == "error":
-            raise CallError(f"Snapshot {snapshot_id} is in state 'error' and cannot be restored")
+            raise CallError(
+                f"Snapshot {snapshot_id} is in state 'error' and cannot be restored", attribute=("snapshot_id",)
+            )
 
     def _final_snapshot(self, vol: Mapping[str, Any]) -> dict[str, Value]:
         volume_id = vol["VolumeId"]

@@ -113,7 +113,9 @@ class Instance(AwsResource):
                 ipaddress.IPv4Address(ip)
             except ValueError:
                 raise CallError(
-                    f"Invalid private_ip {ip!r}", "private_ip must be an IPv4 address such as 10.0.1.10."
+                    f"Invalid private_ip {ip!r}",
+                    "private_ip must be an IPv4 address such as 10.0.1.10.",
+                    attribute=("private_ip",),
                 ) from None
         prior = req.prior_state if not resp.requires_replace else None
         replace = list(resp.requires_replace)

@@ -2,7 +2,7 @@
 
 Configuration follows Terraform's ``provider "aws"`` block: ``region``, ``profile``,
 ``access_key``/``secret_key``/``token``, ``max_retries`` and ``endpoints { ec2 = "..." }``;
-anything unset falls back to boto3's standard chain (``AWS_REGION``/``AWS_DEFAULT_REGION``,
+anything unset comes from the run's environment as boto3's chain would take it (``AWS_REGION``/``AWS_DEFAULT_REGION``,
 ``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``..., ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>``). The same code talks to real AWS and to the local cloud; only
 the endpoint differs.
@@ -16,7 +16,14 @@ from relight.providers.aws.ebs import EbsSnapshot, EbsSnapshotData, EbsVolume, V
 from relight.providers.aws.instance import AmiData, Instance
 from relight.providers.aws.network import SecurityGroup, Subnet, Vpc
 from relight.providers.aws.route53 import Route53Record, Route53Zone
-from relight.providers.base import Attribute, BlockType, ConfigureRequest, ConfigureResponse, Schema
+from relight.providers.base import (
+    Attribute,
+    BlockType,
+    ConfigureRequest,
+    ConfigureResponse,
+    ProviderContext,
+    Schema,
+)
 from relight.providers.framework import BaseProvider
 
 __all__ = ["AwsProvider"]
@@ -62,15 +69,15 @@ class AwsProvider(BaseProvider):
     )
     data_source_types = (AmiData, EbsSnapshotData)
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, context: ProviderContext | None = None) -> None:
+        super().__init__(context)
         self.api: AwsApi | None = None
 
     def configure(self, req: ConfigureRequest) -> ConfigureResponse:
         resp = super().configure(req)
-        settings = AwsSettings(req.config)
+        settings = AwsSettings(req.config, self.context.environment)
         try:
-            api = AwsApi(settings)
+            api = AwsApi(settings, self.context.clock)
         except Exception as exc:  # botocore's ProfileNotFound and friends: the user can fix these
             resp.diagnostics.error(
                 "Invalid provider configuration for aws",

@@ -23,6 +23,7 @@ from typing import Any
 
 from relight.diagnostics import Diagnostics
 from relight.providers.aws._api import AwsApi, AwsError, AwsSettings
+from relight.providers.clock import CloudClock
 from relight.providers.framework import CallError
 from relight.values import Value
 
@@ -67,8 +68,13 @@ _UNUSED = frozenset(
 )
 
 
-def read_state_object(settings: Mapping[str, Value]) -> tuple[bytes | None, str, Diagnostics]:
+def read_state_object(
+    settings: Mapping[str, Value], environment: Mapping[str, str], clock: CloudClock
+) -> tuple[bytes | None, str, Diagnostics]:
     """The object's bytes, its name (``s3://bucket/key``) and diagnostics; None on any failure.
+
+    ``environment`` is the run's (``AWS_*`` completes the block, as for the provider) and the
+    read is timed on the run's ``clock``.
 
     A missing bucket or key, an unsupported setting, no credentials or an AWS refusal
     (``NoSuchKey``, ``AccessDenied``) are error diagnostics naming the object.
@@ -88,8 +94,8 @@ def read_state_object(settings: Mapping[str, Value]) -> tuple[bytes | None, str,
         )
         return None, source, diags
     try:
-        api = AwsApi(AwsSettings(_provider_settings(settings)))
-        api = _assumed(api, settings)
+        api = AwsApi(AwsSettings(_provider_settings(settings), environment), clock)
+        api = _assumed(api, settings, environment)
         params: dict[str, Any] = {"Bucket": bucket, "Key": key, **_customer_key(settings)}
         out = api.call("s3", "GetObject", **params)
         data = bytes(out["Body"].read())
@@ -118,7 +124,7 @@ def _provider_settings(settings: Mapping[str, Value]) -> dict[str, Value]:
     return out
 
 
-def _assumed(api: AwsApi, settings: Mapping[str, Value]) -> AwsApi:
+def _assumed(api: AwsApi, settings: Mapping[str, Value], environment: Mapping[str, str]) -> AwsApi:
     """``api`` with the credentials of the role the block assumes, if it names one."""
     block = settings.get("assume_role")
     role: Mapping[str, Value] = {}
@@ -139,7 +145,7 @@ def _assumed(api: AwsApi, settings: Mapping[str, Value]) -> AwsApi:
     creds = api.call("sts", "AssumeRole", **params)["Credentials"]
     assumed = dict(_provider_settings(settings))
     assumed.update(access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], token=creds["SessionToken"])
-    return AwsApi(AwsSettings(assumed))
+    return AwsApi(AwsSettings(assumed, environment), api.clock)
 
 
 def _customer_key(settings: Mapping[str, Value]) -> dict[str, Any]:

@@ -24,10 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from relight.engine.plan import Action, Plan, ResourceChange
+from relight.engine import Action, Plan, ResourceChange
 from relight.values import is_wholly_known
 
-__all__ = ["Classification", "PassKind", "classify", "summarize"]
+__all__ = ["Classification", "PassKind", "classify", "summarize", "summarize_change"]
 
 
 class PassKind(enum.Enum):
@@ -170,11 +170,11 @@ def _dependents_of(roots: set[str], changes: list[ResourceChange]) -> set[str]:
 
 def summarize(plan: Plan) -> list[str]:
     """One line per planned action, e.g. "+ aws_instance.node (deleted outside relight)"."""
-    out = []
-    for c in plan.changes:
-        if c.action is Action.NOOP:
-            continue
-        why = f" ({c.reason})" if c.reason else ""
-        keep = f" [{c.before_destroy}]" if c.before_destroy else ""
-        out.append(f"{c.action.symbol} {c.addr}{why}{keep}")
-    return out
+    return [summarize_change(c) for c in plan.changes if c.action is not Action.NOOP]
+
+
+def summarize_change(c: ResourceChange) -> str:
+    """One planned action for people: symbol, address, why, and what is kept before a destroy."""
+    why = f" ({c.reason})" if c.reason else ""
+    keep = f" [{c.before_destroy}]" if c.before_destroy else ""
+    return f"{c.action.symbol} {c.addr}{why}{keep}"

@@ -1,10 +1,14 @@
-"""Human-readable rendering of plans and states, in Terraform's familiar shape."""
+"""Human-readable rendering of plans and values, in Terraform's familiar shape.
+
+The CLI prints these and the server's run page shows the same text, so a plan reads the same
+wherever a person meets it.
+"""
 
 from __future__ import annotations
 
 import json
 
-from relight.engine.plan import Action, Drift, OutputChange, Plan, PlanMode, ResourceChange
+from relight.engine import Action, Drift, OutputChange, Plan, PlanMode, ResourceChange
 from relight.values import UNKNOWN, Value
 
 __all__ = ["Colors", "render_plan", "render_value"]
@@ -195,7 +199,9 @@ def render_plan(plan: Plan, color: bool = False) -> str:
         else:
             out.append("\nNo changes. Your infrastructure still matches the configuration.")
         return "\n".join(out)
-    if not changes:
+    if not changes and plan.moved:
+        out.append(f"\n{col.bold}Plan:{col.reset} 0 to add, 0 to change, 0 to destroy.")
+    elif not changes:
         if not any(o.action is not Action.NOOP for o in plan.outputs):
             out.append(
                 f"\n{col.green}{col.bold}No changes.{col.reset}{col.bold} "
@@ -237,82 +243,3 @@ def _render_outputs(outputs: list[OutputChange], col: Colors) -> list[str]:
         else:
             lines.append(f"  {col.yellow}~{col.reset} {o.name} = {before} -> {after}")
     return lines
-
-
-def plan_to_json(plan: Plan) -> dict[str, object]:
-    """A machine-readable plan (the ``-json`` form), close to Terraform's ``show -json``."""
-    from relight.engine.planfile import _enc
-
-    def change(c: ResourceChange) -> dict[str, object]:
-        actions = {
-            Action.REPLACE: ["create", "delete"] if c.create_first else ["delete", "create"],
-        }.get(c.action, [c.action.value])
-        return {
-            "address": str(c.addr),
-            "mode": c.addr.resource.mode,
-            "type": c.addr.resource.type,
-            "name": c.addr.resource.name,
-            "index": c.addr.key,
-            "provider_name": c.provider,
-            "change": {
-                "actions": actions,
-                "before": _enc(c.before),
-                "after": _known_only(c.after),
-                "after_unknown": _unknown_paths(c.after),
-                "replace_paths": [[p] for p in c.requires_replace],
-            },
-            "action_reason": c.reason or None,
-            "deposed": c.deposed or None,
-            "before_destroy": c.before_destroy or None,
-        }
-
-    return {
-        "format_version": "1.0",
-        "mode": plan.mode.value,
-        "resource_drift": [
-            {"address": str(d.addr), "kind": d.kind, "before": d.before, "after": d.after} for d in plan.drift
-        ],
-        "resource_changes": [change(c) for c in plan.changes],
-        "output_changes": {
-            o.name: {
-                "actions": [o.action.value],
-                "before": None if o.sensitive else o.before,
-                "after": None if o.sensitive else _known_only(o.after),
-                "after_unknown": _unknown_paths(o.after),
-                "after_sensitive": o.sensitive,
-            }
-            for o in plan.outputs
-        },
-        "summary": dict(zip(("add", "change", "destroy"), plan.counts(), strict=True)),
-        "prior_state": {"lineage": plan.lineage, "serial": plan.serial},
-    }
-
-
-def _known_only(value: Value) -> Value:
-    if value is UNKNOWN:
-        return None
-    if isinstance(value, dict):
-        return {k: _known_only(v) for k, v in value.items() if v is not UNKNOWN}
-    if isinstance(value, list):
-        return [_known_only(v) for v in value]
-    return value
-
-
-def _unknown_paths(value: Value) -> Value:
-    if value is UNKNOWN:
-        return True
-    if isinstance(value, dict):
-        return {k: _unknown_paths(v) for k, v in value.items() if _has_unknown(v)}
-    if isinstance(value, list):
-        return [_unknown_paths(v) for v in value] if any(_has_unknown(v) for v in value) else []
-    return False
-
-
-def _has_unknown(value: Value) -> bool:
-    if value is UNKNOWN:
-        return True
-    if isinstance(value, dict):
-        return any(_has_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_unknown(v) for v in value)
-    return False

@@ -21,16 +21,18 @@ variables (``TF_VAR_slack_webhook_url``) or ``RELIGHT_SLACK_WEBHOOK_URL`` /
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from relight.diagnostics import Diagnostics
-from relight.lang import Config
+from relight.engine.evaluate import Evaluator
+from relight.lang import Config, FilePolicy
 from relight.lang.body import Body
 from relight.values import UNKNOWN, Value
 
-__all__ = ["MODES", "HealPolicy", "load_policy"]
+__all__ = ["MODES", "HealPolicy", "load_policy", "url_problem"]
 
 Mode = Literal["auto", "notify", "off"]
 MODES: tuple[Mode, ...] = ("auto", "notify", "off")
@@ -59,16 +61,15 @@ def load_policy(
     variables: Mapping[str, Value],
     env: Mapping[str, str],
     mode_override: str | None = None,
+    file_policy: FilePolicy | None = None,
 ) -> tuple[HealPolicy, Diagnostics]:
     """Read the policy; a wrong key or value is an error diagnostic naming its line."""
-    from relight.engine.evaluate import Evaluator
-
     diags = Diagnostics()
     values: dict[str, Value] = {}
     notify: dict[str, Value] = {}
     heal = _heal_body(config, diags)
     if heal is not None:
-        scope = Evaluator(config, variables).scope()
+        scope = Evaluator(config, variables, file_policy).scope()
         for name, attr in heal.attributes.items():
             if name not in _HEAL_KEYS:
                 diags.error(
@@ -119,8 +120,6 @@ def load_policy(
         where = heal.attributes["revert_drift"].range if heal is not None else None
         diags.error("Invalid revert_drift", f"Expected true or false, not {revert!r}.", where)
         revert = False
-    from relight.heal.notify import url_problem
-
     for name in ("slack", "webhook"):
         url = _url(notify.get(name))
         problem = url_problem(url) if url else None
@@ -150,3 +149,22 @@ def _url(value: Value) -> str | None:
     if value is None or value is UNKNOWN or value == "":
         return None
     return str(value)
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a notification target, or None if it can; never raises.
+
+    The answer never quotes the URL (a Slack URL's path is a secret).
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a malformed port
+    except ValueError:
+        return "the URL is malformed"
+    if parts.scheme not in ("http", "https"):
+        return "the URL must start with http:// or https://"
+    if not parts.hostname:
+        return "the URL has no host"
+    if any(c in url for c in "\r\n\0 "):
+        return "the URL contains whitespace or control characters"
+    return None
