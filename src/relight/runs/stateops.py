@@ -11,17 +11,19 @@ from __future__ import annotations
 import contextlib
 
 from relight.addrs import InstanceAddr
+from relight.diagnostics import Diagnostics
 from relight.engine import build_graph
 from relight.engine.adopt import export_terraform, read_backend_state, read_state_file
 from relight.errors import StateError
 from relight.providers.base import ProviderContext
+from relight.runs.context import RunContext
 from relight.runs.load import load_lenient
 from relight.runs.request import Operation
 from relight.runs.result import RunResult, RunStatus
 from relight.runs.scope import RunScope
 from relight.state import ResourceInstanceState, State, StateBackend
 
-__all__ = ["OPERATIONS", "run"]
+__all__ = ["OPERATIONS", "run", "state_from_bytes", "terraform_state"]
 
 OPERATIONS = frozenset(
     {
@@ -154,6 +156,19 @@ def _push(scope: RunScope, backend: StateBackend) -> RunResult:
 
 def _providers(scope: RunScope) -> ProviderContext:
     return ProviderContext(scope.context.inputs, scope.clock)
+
+
+def state_from_bytes(data: bytes, source: str, context: RunContext) -> tuple[State | None, Diagnostics]:
+    """relight's state or Terraform's (format 4) from ``data``, converted with the providers of
+    ``context``; None with error diagnostics when it cannot be taken whole. For the server's http
+    backend, whose clients (``terraform state push`` among them) upload Terraform's format."""
+    return read_state_file(data, source, context.registry, ProviderContext(context.inputs))
+
+
+def terraform_state(state: State, context: RunContext) -> tuple[bytes | None, Diagnostics]:
+    """``state`` in Terraform's format, as ``relight state pull -format=terraform`` prints it and
+    the server's http backend serves it; None with error diagnostics when an object cannot be."""
+    return export_terraform(state, context.registry, ProviderContext(context.inputs))
 
 
 def _import(scope: RunScope) -> RunResult:
