@@ -258,3 +258,8 @@ def test_an_unknown_type_with_many_instances_is_one_message_naming_each() -> Non
     assert state is None and len(diags.errors) == 1
     assert "Also: bad_thing.a[1], bad_thing.a[2]" in diags.errors[0].detail
     assert diags.errors[0].address == "bad_thing.a[0]"
+
+
+def test_a_state_never_written_is_not_handed_back() -> None:
+    data, diags = to_terraform(State(""), Passthrough())
+    assert data is None and diags.errors[0].summary == "There is no state to hand back"

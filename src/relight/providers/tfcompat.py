@@ -103,8 +103,8 @@ def adopt(type_name: str, schema: Schema, shape: TerraformShape, req: AdoptTerra
     kept = {k: v for k, v in req.attributes.items() if regenerated.get(k, _MISSING) != v}
     if kept:
         bucket["attributes"] = kept
-    if req.private is not None and req.private != _encoded(shape.private):
-        bucket["private"] = base64.b64encode(req.private).decode("ascii")
+    if req.private != _encoded(shape.private):  # "" keeps "Terraform stored none"
+        bucket["private"] = base64.b64encode(req.private).decode("ascii") if req.private else ""
     if req.extras:
         bucket["extras"] = dict(req.extras)
     if req.schema_version != shape.version:
@@ -126,7 +126,7 @@ def export(schema: Schema, shape: TerraformShape, req: ExportTerraformRequest) -
     back = _relight_attributes(schema, shape, out)
     overrides = {k: v for k, v in attrs.items() if back.get(k, _MISSING) != v}
     stored = bucket.get("private")
-    private = base64.b64decode(stored) if isinstance(stored, str) else _encoded(shape.private)
+    private = (base64.b64decode(stored) or None) if isinstance(stored, str) else _encoded(shape.private)
     version = bucket.get("schema_version")
     return ExportTerraformResponse(
         attributes=out,
@@ -175,9 +175,9 @@ def _terraform_attributes(schema: Schema, shape: TerraformShape, attrs: Mapping[
     for name in schema.blocks:
         extra = shape.nested_only.get(name, {})
         elements = attrs.get(name)
-        out[name] = [{**e, **copy.deepcopy(dict(extra))} for e in (elements if isinstance(elements, list) else [])]
+        out[name] = [{**e, **_fresh(dict(extra))} for e in (elements if isinstance(elements, list) else [])]
     for name, unset in shape.only.items():
-        out[name] = copy.deepcopy(unset)
+        out[name] = _fresh(unset)
     if shape.tags_all:
         tags = attrs.get("tags")
         out["tags_all"] = dict(tags) if isinstance(tags, dict) else {}
@@ -190,12 +190,17 @@ def _terraform_value(shape: TerraformShape, name: str, value: Value, attr: Attri
     if name in shape.dynamic:
         return None if value is None else {"value": value, "type": type_of(value)}
     if value is None and name in shape.zero_is_null:
-        return _ZEROS[attr.type]
-    return copy.deepcopy(value)
+        return _fresh(_ZEROS[attr.type])
+    return _fresh(value)
 
 
 _PLAIN = TerraformShape()
 _ZEROS: dict[str, Value] = {"string": "", "number": 0, "bool": False, "list": [], "set": [], "map": {}, "any": None}
+
+
+def _fresh(value: Value) -> Value:
+    """A copy the caller may change (scalars are immutable and shared)."""
+    return copy.deepcopy(value) if isinstance(value, list | dict) else value
 
 
 def _is_zero(value: Value) -> bool:

@@ -50,7 +50,15 @@ from typing import Any, NoReturn, Protocol
 from relight.addrs import InstanceAddr, InstanceKey, Mode, ResourceAddr
 from relight.ctytypes import conforms, is_type, type_of
 from relight.diagnostics import Diagnostic, Diagnostics, SourcePos, SourceRange
-from relight.state.model import AttrPath, CreateIntent, ObjectState, OutputState, ResourceInstanceState, State
+from relight.state.model import (
+    UNASSIGNED_LINEAGE,
+    AttrPath,
+    CreateIntent,
+    ObjectState,
+    OutputState,
+    ResourceInstanceState,
+    State,
+)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -188,10 +196,15 @@ class _Reader:
     def __init__(self, source: str, text: str) -> None:
         self.source = source
         self.text = text
-        self.offsets = _resource_offsets(text)
+        self._offsets: list[int] | None = None
 
     def where(self, resource: int | None) -> SourceRange:
-        offset = self.offsets[resource] if resource is not None and resource < len(self.offsets) else 0
+        """Where resource number ``resource`` starts (found only when a problem needs it: it
+        takes a second pass over the text)."""
+        if self._offsets is None:
+            self._offsets = _resource_offsets(self.text)
+        offsets = self._offsets
+        offset = offsets[resource] if resource is not None and resource < len(offsets) else 0
         line = self.text.count("\n", 0, offset) + 1
         column = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
         return SourceRange(self.source, SourcePos(line, column))
@@ -545,6 +558,9 @@ def to_terraform(state: State, translator: Translator) -> tuple[bytes | None, Di
     interrupted) is written with a warning: Terraform would not know what those creates made.
     """
     diags = Diagnostics()
+    if state.lineage == UNASSIGNED_LINEAGE:
+        diags.error("There is no state to hand back", "relight has not recorded anything here yet.")
+        return None, diags
     resources: list[dict[str, Any]] = []
     for module, inst in _all_instances(state):
         entry = _resource_entry(resources, module, inst)
@@ -571,25 +587,31 @@ def to_terraform(state: State, translator: Translator) -> tuple[bytes | None, Di
 
 
 def _all_instances(state: State) -> Iterator[tuple[str, ResourceInstanceState]]:
-    """Root instances, then each module's, in Terraform's order (module, mode, type, name, key)."""
-    for inst in sorted(state, key=lambda x: _order(x.addr)):
+    """Root instances, then each module's, in Terraform's order (module, mode, type, name, key).
+
+    Instances of one resource recorded with different providers (the resource moved to another
+    provider alias, and an apply changed only some instances) are grouped by provider: Terraform
+    has one provider per resource entry, so each group becomes an entry of its own.
+    """
+    for inst in sorted(state, key=_order):
         yield "", inst
     for module in sorted(state.modules):
         held = state.modules[module]
-        for addr in sorted(held, key=_order):
-            yield module, held[addr]
+        for inst in sorted(held.values(), key=_order):
+            yield module, inst
 
 
-def _order(addr: InstanceAddr) -> tuple[object, ...]:
-    r = addr.resource
-    return (r.mode, r.type, r.name, *addr.sort_key()[3:])
+def _order(inst: ResourceInstanceState) -> tuple[object, ...]:
+    r = inst.addr.resource
+    return (r.mode, r.type, r.name, inst.provider, *inst.addr.sort_key()[3:])
 
 
 def _resource_entry(resources: list[dict[str, Any]], module: str, inst: ResourceInstanceState) -> dict[str, Any]:
     r = inst.addr.resource
+    here = (module, r.mode, r.type, r.name, provider_address(inst.provider))
     if resources:
         last = resources[-1]
-        if (last.get("module", ""), last["mode"], last["type"], last["name"]) == (module, r.mode, r.type, r.name):
+        if (last.get("module", ""), last["mode"], last["type"], last["name"], last["provider"]) == here:
             return last
     entry: dict[str, Any] = {"module": module} if module else {}
     entry.update(mode=r.mode, type=r.type, name=r.name, provider=provider_address(inst.provider), instances=[])
