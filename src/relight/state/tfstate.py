@@ -45,11 +45,12 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, NoReturn, Protocol
+from typing import Any, Protocol
 
 from relight.addrs import InstanceAddr, InstanceKey, Mode, ResourceAddr
 from relight.ctytypes import conforms, is_type, type_of
 from relight.diagnostics import Diagnostic, Diagnostics, SourcePos, SourceRange
+from relight.state._tfjson import NOTHING, Reader, Refused, kind_of, merge
 from relight.state.model import (
     UNASSIGNED_LINEAGE,
     AttrPath,
@@ -182,66 +183,6 @@ def _split_provider(provider: str) -> tuple[str, str, str]:
 # -- reading -------------------------------------------------------------------------------
 
 
-class _Refused(Exception):
-    """The file's structure is wrong; carries the one diagnostic that says where."""
-
-    def __init__(self, diag: Diagnostic) -> None:
-        super().__init__(diag.summary)
-        self.diag = diag
-
-
-class _Reader:
-    """Typed access to the parsed file; the first structural problem aborts with a diagnostic."""
-
-    def __init__(self, source: str, text: str) -> None:
-        self.source = source
-        self.text = text
-        self._offsets: list[int] | None = None
-
-    def where(self, resource: int | None) -> SourceRange:
-        """Where resource number ``resource`` starts (found only when a problem needs it: it
-        takes a second pass over the text)."""
-        if self._offsets is None:
-            self._offsets = _resource_offsets(self.text)
-        offsets = self._offsets
-        offset = offsets[resource] if resource is not None and resource < len(offsets) else 0
-        line = self.text.count("\n", 0, offset) + 1
-        column = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
-        return SourceRange(self.source, SourcePos(line, column))
-
-    def fail(self, path: str, problem: str, resource: int | None = None) -> NoReturn:
-        detail = f"{path}: {problem}." if path else f"{problem}."
-        raise _Refused(Diagnostic.error("Invalid Terraform state", f"{detail}{_NOTHING}", self.where(resource)))
-
-    def get(self, doc: Mapping[str, Any], key: str, kind: type, path: str, res: int | None = None) -> Any:
-        if key not in doc:
-            self.fail(path, f'missing field "{key}"', res)
-        return self.check(doc[key], kind, f"{path}.{key}" if path else key, res)
-
-    def opt(self, doc: Mapping[str, Any], key: str, kind: type, default: Any, path: str, res: int | None) -> Any:
-        if doc.get(key) is None:
-            return default
-        return self.check(doc[key], kind, f"{path}.{key}", res)
-
-    def check(self, value: Any, kind: type, path: str, res: int | None = None) -> Any:
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.fail(path, f"expected {_KINDS.get(kind, kind.__name__)}, found {_kind(value)}", res)
-        return value
-
-
-_NOTHING = " Nothing was written."
-_KINDS = {dict: "an object", list: "an array", str: "a string", int: "an integer", bool: "a boolean"}
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    for kind, name in _KINDS.items():
-        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-            return name
-    return "a number" if isinstance(value, float) else type(value).__name__
-
-
 def from_terraform(data: bytes, source: str, translator: Translator) -> tuple[State | None, Diagnostics]:
     """The State a Terraform state file describes, or None with error diagnostics.
 
@@ -255,37 +196,37 @@ def from_terraform(data: bytes, source: str, translator: Translator) -> tuple[St
     try:
         text = data.decode("utf-8")
         doc = _parse(text, source)
-        r = _Reader(source, text)
+        r = Reader(source, text)
         state = _read_envelope(r, doc)
         _read_resources(r, doc, translator, state, diags)
-    except _Refused as refused:
+    except Refused as refused:
         diags.append(refused.diag)
         return None, diags
     except UnicodeDecodeError as exc:
-        diags.error("Invalid Terraform state", f"{source} is not UTF-8 text ({exc}).{_NOTHING}")
+        diags.error("Invalid Terraform state", f"{source} is not UTF-8 text ({exc}).{NOTHING}")
         return None, diags
     if diags.has_errors:
-        return None, _merge(diags)
+        return None, merge(diags)
     return state, diags
 
 
 def _parse(text: str, source: str) -> dict[str, Any]:
     if not text.strip():
-        raise _Refused(Diagnostic.error("Invalid Terraform state", f"{source} is empty.{_NOTHING}"))
+        raise Refused(Diagnostic.error("Invalid Terraform state", f"{source} is empty.{NOTHING}"))
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         ended = exc.pos >= len(text.rstrip()) or not text.rstrip().endswith("}")
         cut = " The file ends before the JSON does: it was probably truncated." if ended else ""
         where = SourceRange(source, SourcePos(exc.lineno, exc.colno))
-        detail = f"Not valid JSON: {exc.msg}.{cut}{_NOTHING}"
-        raise _Refused(Diagnostic.error("Invalid Terraform state", detail, where)) from None
+        detail = f"Not valid JSON: {exc.msg}.{cut}{NOTHING}"
+        raise Refused(Diagnostic.error("Invalid Terraform state", detail, where)) from None
     if not isinstance(doc, dict):
-        raise _Refused(Diagnostic.error("Invalid Terraform state", f"{source} does not hold a JSON object.{_NOTHING}"))
+        raise Refused(Diagnostic.error("Invalid Terraform state", f"{source} does not hold a JSON object.{NOTHING}"))
     return doc
 
 
-def _read_envelope(r: _Reader, doc: dict[str, Any]) -> State:
+def _read_envelope(r: Reader, doc: dict[str, Any]) -> State:
     version = doc.get("version")
     if version != FORMAT_VERSION:
         r.fail("version", _version_problem(version))
@@ -303,7 +244,7 @@ def _read_envelope(r: _Reader, doc: dict[str, Any]) -> State:
     return state
 
 
-def _output_state(r: _Reader, out: dict[str, Any], path: str) -> OutputState:
+def _output_state(r: Reader, out: dict[str, Any], path: str) -> OutputState:
     if "value" not in out:
         r.fail(path, 'missing field "value"')
     ty = out.get("type")
@@ -326,7 +267,7 @@ def _version_problem(version: object) -> str:
     return f"expected the format version 4, found {json.dumps(version)}"
 
 
-def _intent(r: _Reader, doc: dict[str, Any]) -> CreateIntent:
+def _intent(r: Reader, doc: dict[str, Any]) -> CreateIntent:
     where = f"{EXTENSION}.create_intents"
     return CreateIntent(
         r.get(doc, "token", str, where),
@@ -336,21 +277,21 @@ def _intent(r: _Reader, doc: dict[str, Any]) -> CreateIntent:
     )
 
 
-def _instance_addr(r: _Reader, text: str) -> InstanceAddr:
+def _instance_addr(r: Reader, text: str) -> InstanceAddr:
     try:
         return InstanceAddr.parse(text)
     except ValueError as exc:
         r.fail(f"{EXTENSION}.create_intents", str(exc))
 
 
-def _read_resources(r: _Reader, doc: dict[str, Any], translator: Translator, state: State, diags: Diagnostics) -> None:
+def _read_resources(r: Reader, doc: dict[str, Any], translator: Translator, state: State, diags: Diagnostics) -> None:
     for i, raw in enumerate(r.opt(doc, "resources", list, [], "", None)):
         res = r.check(raw, dict, f"resources[{i}]", i)
         _read_resource(r, i, res, translator, state, diags)
 
 
 def _read_resource(
-    r: _Reader, i: int, res: dict[str, Any], translator: Translator, state: State, diags: Diagnostics
+    r: Reader, i: int, res: dict[str, Any], translator: Translator, state: State, diags: Diagnostics
 ) -> None:
     path = f"resources[{i}]"
     module = r.opt(res, "module", str, "", path, i)
@@ -373,7 +314,7 @@ def _read_resource(
             _place(r, state, module, ResourceInstanceState(addr, provider), obj, _deposed(r, entry, at, i), label, i)
 
 
-def _provider_key(r: _Reader, text: str, path: str, i: int) -> tuple[str, str]:
+def _provider_key(r: Reader, text: str, path: str, i: int) -> tuple[str, str]:
     """relight's provider key for a Terraform provider address, and the provider's name."""
     match = _PROVIDER_RE.match(text)
     if match is None:
@@ -384,20 +325,20 @@ def _provider_key(r: _Reader, text: str, path: str, i: int) -> tuple[str, str]:
     return match.group("module") + name + (f".{alias}" if alias else ""), name
 
 
-def _index_key(r: _Reader, entry: dict[str, Any], at: str, i: int) -> InstanceKey:
+def _index_key(r: Reader, entry: dict[str, Any], at: str, i: int) -> InstanceKey:
     key = entry.get("index_key")
     if key is None or isinstance(key, str) or (isinstance(key, int) and not isinstance(key, bool)):
         return key
-    r.fail(f"{at}.index_key", f"expected null, an integer or a string, found {_kind(key)}", i)
+    r.fail(f"{at}.index_key", f"expected null, an integer or a string, found {kind_of(key)}", i)
 
 
-def _deposed(r: _Reader, entry: dict[str, Any], at: str, i: int) -> str:
+def _deposed(r: Reader, entry: dict[str, Any], at: str, i: int) -> str:
     deposed: str = r.opt(entry, "deposed", str, "", at, i)
     return deposed
 
 
 def _read_object(
-    r: _Reader,
+    r: Reader,
     i: int,
     at: str,
     entry: dict[str, Any],
@@ -442,7 +383,7 @@ def _read_object(
     return obj, diags
 
 
-def _private(r: _Reader, entry: dict[str, Any], at: str, i: int) -> bytes | None:
+def _private(r: Reader, entry: dict[str, Any], at: str, i: int) -> bytes | None:
     text = r.opt(entry, "private", str, "", at, i)
     if not text:
         return None
@@ -452,12 +393,12 @@ def _private(r: _Reader, entry: dict[str, Any], at: str, i: int) -> bytes | None
         r.fail(f"{at}.private", "is not base64 text", i)
 
 
-def _strings(r: _Reader, items: list[Any], path: str, i: int) -> Iterator[str]:
+def _strings(r: Reader, items: list[Any], path: str, i: int) -> Iterator[str]:
     for j, item in enumerate(items):
         yield r.check(item, str, f"{path}[{j}]", i)
 
 
-def _paths(r: _Reader, raw: list[Any], at: str, i: int) -> tuple[AttrPath, ...]:
+def _paths(r: Reader, raw: list[Any], at: str, i: int) -> tuple[AttrPath, ...]:
     paths: list[AttrPath] = []
     for j, path in enumerate(raw):
         where = f"{at}.sensitive_attributes[{j}]"
@@ -471,7 +412,7 @@ def _paths(r: _Reader, raw: list[Any], at: str, i: int) -> tuple[AttrPath, ...]:
 
 
 def _place(
-    r: _Reader,
+    r: Reader,
     state: State,
     module: str,
     empty: ResourceInstanceState,
@@ -493,58 +434,6 @@ def _place(
         state.set_deposed(inst.addr, deposed, inst.provider, obj)
     else:
         state.set_current(inst.addr, inst.provider, obj)
-
-
-def _merge(diags: Diagnostics) -> Diagnostics:
-    """One diagnostic per distinct problem, naming every instance it hit (an unknown type with
-    forty instances is one message, not forty)."""
-    groups: dict[tuple[object, ...], list[Diagnostic]] = {}
-    for d in diags:
-        groups.setdefault((d.severity, d.summary, d.detail), []).append(d)
-    out = Diagnostics()
-    for same in groups.values():
-        first = same[0]
-        if len(same) > 1:
-            others = ", ".join(d.address or "" for d in same[1:])
-            first = replace(first, detail=f"{first.detail}\n\nAlso: {others}")
-        out.append(first)
-    return out
-
-
-def _resource_offsets(text: str) -> list[int]:
-    """Where each entry of the top-level ``resources`` array starts, for line numbers."""
-    decoder = json.JSONDecoder()
-    pos = _skip(text, 0)
-    if not text.startswith("{", pos):
-        return []
-    pos = _skip(text, pos + 1)
-    try:
-        while pos < len(text) and text[pos] != "}":
-            key, pos = decoder.raw_decode(text, pos)
-            pos = _skip(text, _skip(text, pos) + 1)  # past the colon
-            if key == "resources" and text.startswith("[", pos):
-                return _array_offsets(decoder, text, pos)
-            _, pos = decoder.raw_decode(text, pos)
-            pos = _skip(text, _skip(text, pos) + 1)  # past the comma
-    except (json.JSONDecodeError, IndexError):
-        pass
-    return []
-
-
-def _array_offsets(decoder: json.JSONDecoder, text: str, pos: int) -> list[int]:
-    offsets: list[int] = []
-    pos = _skip(text, pos + 1)
-    while pos < len(text) and text[pos] != "]":
-        offsets.append(pos)
-        _, pos = decoder.raw_decode(text, pos)
-        pos = _skip(text, _skip(text, pos) + 1) if text[_skip(text, pos)] == "," else _skip(text, pos)
-    return offsets
-
-
-def _skip(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -570,7 +459,7 @@ def to_terraform(state: State, translator: Translator) -> tuple[bytes | None, Di
             if written is not None:
                 entry["instances"].append(written)
     if diags.has_errors:
-        return None, _merge(diags)
+        return None, merge(diags)
     doc: dict[str, Any] = {
         "version": FORMAT_VERSION,
         "terraform_version": WRITTEN_TERRAFORM_VERSION,
