@@ -170,3 +170,12 @@ def test_state_list_shows_instances_held_in_modules(tmp_path: Path) -> None:
     assert plan.code == 0 and "Objects in child modules are kept, not managed" in plan.err
     pulled = json.loads(relight(tmp_path, "state", "pull", "-format=terraform").out)
     assert [r.get("module") for r in pulled["resources"]] == [None, "module.app"]
+
+
+def test_a_heal_pass_does_not_recreate_a_stack_terraform_manages(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text('relight {\n  heal {\n    mode = "auto"\n  }\n}\n' + CONFIG)
+    (tmp_path / "terraform.tfstate").write_text(GOOD)
+    done = relight(tmp_path, "heal")
+    assert done.code == 1, done.text
+    assert "This stack is still managed by Terraform" in done.text
+    assert snapshot(tmp_path) == {}
