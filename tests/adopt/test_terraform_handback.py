@@ -19,7 +19,12 @@ import pytest
 
 from tests.aws.stack import relight
 
-pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="needs the terraform binary on PATH")
+# The hand-back is only proven by Terraform itself: without its binary this test fails rather
+# than passing silently, unless RELIGHT_NO_TERRAFORM=1 says the machine cannot have it.
+pytestmark = pytest.mark.skipif(
+    shutil.which("terraform") is None and os.environ.get("RELIGHT_NO_TERRAFORM") == "1",
+    reason="RELIGHT_NO_TERRAFORM=1: no terraform binary on this machine",
+)
 
 CONFIG = """
 variable "password" {
@@ -87,6 +92,8 @@ def terraform(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def terraform_stack(tmp_path: Path) -> Path:
+    if shutil.which("terraform") is None:
+        pytest.fail("these tests need Terraform 1.x on PATH (or RELIGHT_NO_TERRAFORM=1 to skip them)")
     write_config(tmp_path, count=2, size=1)
     for args in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
         done = terraform(tmp_path, *args)
