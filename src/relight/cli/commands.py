@@ -13,9 +13,8 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Any
 
 from relight.cli.context import directory_of, lock_timeout, plan_flags, run_context, var_inputs
 from relight.cli.views import ProgressView, Terminal, print_diagnostics, print_json, print_outputs
@@ -29,6 +28,7 @@ from relight.runs import (
     RunRequest,
     RunResult,
     RunStatus,
+    VarInput,
     parse_addresses,
     plan_to_json,
     render_value,
@@ -73,7 +73,7 @@ def _graceful_interrupt(context: RunContext) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _view(args: argparse.Namespace, **options: Any) -> ProgressView:
+def _view(args: argparse.Namespace, **options: bool) -> ProgressView:
     json_mode = bool(getattr(args, "json", False))
     out = sys.stderr if json_mode else sys.stdout
     return ProgressView(Terminal(getattr(args, "no_color", False)), directory_of(args), out, **options)
@@ -176,7 +176,9 @@ def cmd_apply(args: argparse.Namespace, destroy: bool = False) -> int:
     return _after_apply(result, destroy)
 
 
-def _saved_plan_request(args: argparse.Namespace, variables: tuple[Any, ...], context: RunContext) -> RunRequest | int:
+def _saved_plan_request(
+    args: argparse.Namespace, variables: tuple[VarInput, ...], context: RunContext
+) -> RunRequest | int:
     """The request applying ``args.planfile``, or an exit code after printing why not."""
     if variables:
         return fail(
@@ -231,7 +233,7 @@ def _after_apply(result: RunResult, destroy: bool) -> int:
     return 0
 
 
-def _confirmer(destroy: bool) -> Any:
+def _confirmer(destroy: bool) -> Callable[[Plan], bool]:
     def confirm(plan: Plan) -> bool:
         what = "destroy all remote objects managed by relight here" if destroy else "perform these actions"
         print(
@@ -292,7 +294,7 @@ def cmd_output(args: argparse.Namespace) -> int:
     return 0
 
 
-def _type_name(value: Any) -> Any:
+def _type_name(value: object) -> object:
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int | float):
