@@ -24,8 +24,10 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from relight.addrs import InstanceAddr
+from relight.ctytypes import conforms
 from relight.diagnostics import Diagnostics
 from relight.engine.conform import conform
 from relight.engine.evaluate import Evaluator
@@ -42,6 +44,7 @@ from relight.providers.base import (
     UpdateRequest,
 )
 from relight.state import CreateIntent, Journal, ObjectState, OutputState, State
+from relight.state.model import AttrPath
 from relight.values import UNKNOWN, Value, is_wholly_known, strip_unknown
 
 __all__ = ["CANCELED", "Applier"]
@@ -252,6 +255,7 @@ class Applier:
             dependencies=change.dependencies,
             create_before_destroy=bool(lc and lc.create_before_destroy),
             prevent_destroy=bool(lc and lc.prevent_destroy),
+            sensitive_paths=_carried_paths(self.state.current(change.addr), attrs),
         )
 
     def _record(self, change: ResourceChange, obj: ObjectState | None) -> None:
@@ -478,7 +482,7 @@ class Applier:
                 continue
             if value is None or not is_wholly_known(value):
                 continue  # like Terraform, a null output is not stored
-            outputs[name] = OutputState(value, decl.sensitive)
+            outputs[name] = OutputState(value, decl.sensitive, _kept_type(self.state.outputs.get(name), value))
         if plan.mode.value == "destroy":
             outputs = {}
         if outputs != self.state.outputs:
@@ -487,6 +491,23 @@ class Applier:
             with self.journal.batch(durable=False):
                 self.journal.set_outputs(outputs)
             self.state.outputs = outputs
+
+
+def _kept_type(prior: OutputState | None, value: Value) -> Any:
+    """The Terraform type recorded for an output (adopted from Terraform), while ``value`` fits it:
+    relight does not type values itself, so without it the hand-back would turn a list into a tuple."""
+    if prior is not None and prior.type is not None and conforms(value, prior.type):
+        return prior.type
+    return None
+
+
+def _carried_paths(prior: ObjectState | None, attrs: dict[str, Value]) -> tuple[AttrPath, ...]:
+    """The sensitive paths of the object this one replaces or updates, where they still lead to
+    a value. relight does not follow sensitivity through expressions (Terraform marks values that
+    come from sensitive variables or sensitive()), so it keeps the marks the object already had."""
+    if prior is None:
+        return ()
+    return tuple(p for p in prior.sensitive_paths if p and attrs.get(str(p[0].get("value"))) is not None)
 
 
 def _consistent(planned: Value, final: Value) -> bool:

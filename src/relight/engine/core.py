@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from relight.addrs import InstanceAddr, ResourceAddr
-from relight.diagnostics import Diagnostics
+from relight.diagnostics import Diagnostic, Diagnostics
 from relight.engine.applier import Applier
 from relight.engine.evaluate import Evaluator, Expansion
 from relight.engine.graph import ConfigGraph, Node, build_graph
@@ -111,6 +111,8 @@ class Engine:
             state, found, d = refresh_state(state, providers, self.hook, opts.parallelism)
             drift.extend(found)
             diags.extend(d)
+        if stored.modules:
+            diags.append(_held_modules_warning(stored))
         planner = Planner(self.config, graph, ev, providers, opts)
         planner.deleted_outside = {d.addr for d in drift if d.kind == "deleted"}
         changes, outputs, state = ([], [], state) if diags.has_errors else planner.plan(state)
@@ -262,6 +264,16 @@ class Engine:
         """The configuration's dependency graph (for ``relight graph``)."""
         graph, d = build_graph(self.config)
         return graph, d
+
+
+def _held_modules_warning(state: State) -> Diagnostic:
+    count = sum(len(held) for held in state.modules.values())
+    return Diagnostic.warning(
+        "Objects in child modules are kept, not managed",
+        f"The state holds {count} instance(s) in {', '.join(sorted(state.modules))} (adopted from Terraform). "
+        "relight does not load modules yet: it keeps them exactly as recorded, hands them back to Terraform "
+        "with 'relight state pull -format=terraform', and plans nothing for them.",
+    )
 
 
 def _apply_moved(config: Config, state: State) -> list[tuple[str, str]]:

@@ -39,6 +39,7 @@ from relight.runs.render import render_plan, render_value
 from relight.runs.request import Approval, HealOptions, Operation, RunRequest, VarInput, parse_addresses
 from relight.runs.result import Counts, HealReport, RunResult, RunStatus, Timings
 from relight.runs.runner import Runner
+from relight.runs.stateops import state_from_bytes, terraform_state
 from relight.state import OutputState, ResourceInstanceState, State
 from relight.state import dumps as state_json
 
@@ -94,8 +95,10 @@ __all__ = [
     "plan_to_json",
     "render_plan",
     "render_value",
+    "state_from_bytes",
     "state_json",
     "state_path",
     "summarize",
+    "terraform_state",
     "url_problem",
 ]

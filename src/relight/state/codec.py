@@ -12,12 +12,13 @@ The object encoders are shared with the journal, which stores one object per lin
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NoReturn, TypeVar, cast
 
 from relight.addrs import InstanceAddr, InstanceKey, ResourceAddr
+from relight.ctytypes import is_type
 from relight.errors import StateCorruptError
-from relight.state.model import CreateIntent, ObjectState, OutputState, State
+from relight.state.model import AttrPath, CreateIntent, ObjectState, OutputState, ResourceInstanceState, State
 from relight.values import Unknown
 
 __all__ = [
@@ -84,7 +85,7 @@ def encode_line(doc: dict[str, Any]) -> bytes:
 
 def object_to_json(obj: ObjectState, canonical: bool = False) -> dict[str, Any]:
     tidy = _canonical if canonical else _same
-    return {
+    doc = {
         "status": obj.status,
         "schema_version": obj.schema_version,
         "attributes": tidy(obj.attributes),
@@ -93,21 +94,27 @@ def object_to_json(obj: ObjectState, canonical: bool = False) -> dict[str, Any]:
         "create_before_destroy": obj.create_before_destroy,
         "prevent_destroy": obj.prevent_destroy,
     }
+    if obj.sensitive_paths:  # only when present, so states without marks keep their bytes
+        doc["sensitive_attributes"] = [[tidy(dict(step)) for step in path] for path in obj.sensitive_paths]
+    return doc
 
 
 def outputs_to_json(outputs: dict[str, OutputState], canonical: bool = False) -> dict[str, Any]:
     tidy = _canonical if canonical else _same
-    return {n: {"value": tidy(outputs[n].value), "sensitive": outputs[n].sensitive} for n in sorted(outputs)}
+    docs = {n: {"value": tidy(outputs[n].value), "sensitive": outputs[n].sensitive} for n in sorted(outputs)}
+    for name, doc in docs.items():
+        if outputs[name].type is not None:
+            doc["type"] = tidy(outputs[name].type)
+    return docs
 
 
 def _same(value: Any) -> Any:
     return value
 
 
-def dumps(state: State) -> bytes:
-    """The snapshot bytes for ``state``. Raises TypeError if it holds an unknown value (a bug)."""
+def _resources_json(instances: Iterable[ResourceInstanceState], module: str) -> list[dict[str, Any]]:
     groups: dict[tuple[ResourceAddr, str], list[dict[str, Any]]] = {}
-    for inst in state:
+    for inst in instances:
         entries = groups.setdefault((inst.addr.resource, inst.provider), [])
         if inst.current is not None:
             obj = object_to_json(inst.current, canonical=True)
@@ -115,10 +122,19 @@ def dumps(state: State) -> bytes:
         for key in sorted(inst.deposed):
             obj = object_to_json(inst.deposed[key], canonical=True)
             entries.append({"index_key": inst.addr.key, "deposed": key, **obj})
-    resources = [
-        {"mode": r.mode, "type": r.type, "name": r.name, "provider": p, "instances": entries}
+    head = {"module": module} if module else {}
+    return [
+        {**head, "mode": r.mode, "type": r.type, "name": r.name, "provider": p, "instances": entries}
         for (r, p), entries in groups.items()
     ]
+
+
+def dumps(state: State) -> bytes:
+    """The snapshot bytes for ``state``. Raises TypeError if it holds an unknown value (a bug)."""
+    resources = _resources_json(state, "")
+    for module in sorted(state.modules):
+        held = state.modules[module]
+        resources.extend(_resources_json((held[a] for a in sorted(held, key=InstanceAddr.sort_key)), module))
     doc = {
         "format": FORMAT,
         "version": VERSION,
@@ -235,7 +251,22 @@ def object_from_json(r: Reader, doc: dict[str, Any], where: str) -> ObjectState:
         prevent_destroy=r.opt(doc, "prevent_destroy", bool, False, where),
         private=r.opt(doc, "private", dict, {}, where),
         schema_version=r.opt(doc, "schema_version", int, 0, where),
+        sensitive_paths=_sensitive_paths(r, r.opt(doc, "sensitive_attributes", list, [], where), where),
     )
+
+
+def _sensitive_paths(r: Reader, raw: list[Any], where: str) -> tuple[AttrPath, ...]:
+    """Terraform's path notation, checked step by step (see :data:`relight.state.model.AttrPath`)."""
+    paths: list[AttrPath] = []
+    for i, path in enumerate(raw):
+        at = f"{where}.sensitive_attributes[{i}]"
+        steps = r.check(path, list, at)
+        for j, step in enumerate(steps):
+            doc = r.check(step, dict, f"{at}[{j}]")
+            if doc.get("type") not in ("get_attr", "index") or "value" not in doc:
+                r.fail(f"{at}[{j}]", 'expected {"type": "get_attr" or "index", "value": ...}')
+        paths.append(tuple(steps))
+    return tuple(paths)
 
 
 def outputs_from_json(r: Reader, doc: dict[str, Any], where: str) -> dict[str, OutputState]:
@@ -245,7 +276,10 @@ def outputs_from_json(r: Reader, doc: dict[str, Any], where: str) -> dict[str, O
         out = r.check(raw, dict, at)
         if "value" not in out:
             r.fail(at, 'missing field "value"')
-        outputs[name] = OutputState(out["value"], r.opt(out, "sensitive", bool, False, at))
+        ty = out.get("type")
+        if ty is not None and not is_type(ty):
+            r.fail(f"{at}.type", "expected a Terraform type such as \"string\" or [\"list\", \"string\"]")
+        outputs[name] = OutputState(out["value"], r.opt(out, "sensitive", bool, False, at), ty)
     return outputs
 
 
@@ -257,6 +291,7 @@ def _instance_key(r: Reader, doc: dict[str, Any], where: str) -> InstanceKey:
 
 
 def _resource(r: Reader, doc: dict[str, Any], where: str, state: State) -> None:
+    module = r.opt(doc, "module", str, "", where)
     mode = r.get(doc, "mode", str, where)
     if mode not in ("managed", "data"):
         r.fail(f"{where}.mode", f'expected "managed" or "data", found {mode!r}')
@@ -269,6 +304,9 @@ def _resource(r: Reader, doc: dict[str, Any], where: str, state: State) -> None:
         addr = InstanceAddr(resource, _instance_key(r, entry, at))
         obj = object_from_json(r, entry, at)
         deposed = r.opt(entry, "deposed", str, "", at)
+        if module:
+            _hold(r, state, module, ResourceInstanceState(addr, provider), obj, deposed, at)
+            continue
         prior = state.get(addr)
         taken = prior is not None and (prior.deposed.get(deposed) is not None if deposed else prior.current is not None)
         if taken:
@@ -277,6 +315,20 @@ def _resource(r: Reader, doc: dict[str, Any], where: str, state: State) -> None:
             state.set_deposed(addr, deposed, provider, obj)
         else:
             state.set_current(addr, provider, obj)
+
+
+def _hold(
+    r: Reader, state: State, module: str, empty: ResourceInstanceState, obj: ObjectState, deposed: str, at: str
+) -> None:
+    """Add one object of a child module's instance (see :attr:`State.modules`)."""
+    prior = state.modules.get(module, {}).get(empty.addr, empty)
+    if (prior.deposed.get(deposed) if deposed else prior.current) is not None:
+        r.fail(at, f"{module}.{empty.addr} is recorded twice")
+    if deposed:
+        inst = ResourceInstanceState(empty.addr, empty.provider, prior.current, {**prior.deposed, deposed: obj})
+    else:
+        inst = ResourceInstanceState(empty.addr, empty.provider, obj, prior.deposed)
+    state.hold(module, inst)
 
 
 def loads(data: bytes, source: str, restore_from: str | None = None) -> State:

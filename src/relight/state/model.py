@@ -7,6 +7,10 @@ treated as immutable: mutators on :class:`State` replace them instead of changin
 :meth:`State.copy` only copies dicts, never attribute trees.
 
 State never holds :data:`relight.values.UNKNOWN`; the codec refuses to write one.
+
+Instances in child modules (``module.net.aws_subnet.a``, adopted from a Terraform state) are held
+apart in :attr:`State.modules`: relight does not load modules yet, so the engine neither
+refreshes, plans nor changes them; they are kept exactly as recorded and handed back to Terraform.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from relight.values import Value
 
 __all__ = [
     "UNASSIGNED_LINEAGE",
+    "AttrPath",
     "CreateIntent",
     "ObjectState",
     "ObjectStatus",
@@ -31,6 +36,10 @@ __all__ = [
 ]
 
 ObjectStatus = Literal["ready", "tainted"]
+
+# A path to a value inside an object's attributes, in Terraform's state notation: steps
+# {"type": "get_attr", "value": "input"} or {"type": "index", "value": {"value": 0, "type": "number"}}.
+AttrPath = tuple[Mapping[str, Any], ...]
 
 # The lineage of a state that was never written: backends assign a UUID on the first write.
 UNASSIGNED_LINEAGE = ""
@@ -44,6 +53,9 @@ class ObjectState:
     stores all transitive ancestors, which makes chained states grow quadratically).
     ``prevent_destroy`` records protection in state, so deleting the configuration block alone
     cannot destroy a protected object. ``private`` is provider-private data, opaque to the engine.
+    ``sensitive_paths`` names the values Terraform marked sensitive (a sensitive variable or
+    ``sensitive()`` flowed into them); relight keeps them so plans hide those values and a state
+    handed back to Terraform keeps its marks (Terraform plans an update when marks differ).
     """
 
     attributes: dict[str, Value]
@@ -53,6 +65,7 @@ class ObjectState:
     prevent_destroy: bool = False
     private: dict[str, Any] = field(default_factory=dict)
     schema_version: int = 0
+    sensitive_paths: tuple[AttrPath, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +88,16 @@ class ResourceInstanceState:
 
 @dataclass(frozen=True, slots=True)
 class OutputState:
-    """A root module output value; ``sensitive`` hides it from human-readable output."""
+    """A root module output value; ``sensitive`` hides it from human-readable output.
+
+    ``type`` is Terraform's type of the value (:mod:`relight.ctytypes` notation) when one was
+    recorded (a state adopted from Terraform); relight keeps it while the value conforms, so a
+    ``list(string)`` output goes back to Terraform as a list, not a tuple.
+    """
 
     value: Value
     sensitive: bool = False
+    type: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +123,7 @@ class State:
     instance records, so copies taken earlier never observe later changes.
     """
 
-    __slots__ = ("_by_resource", "_instances", "intents", "lineage", "outputs", "retained", "serial")
+    __slots__ = ("_by_resource", "_instances", "intents", "lineage", "modules", "outputs", "retained", "serial")
 
     def __init__(
         self,
@@ -119,6 +138,8 @@ class State:
         # What deletes kept on purpose (final snapshots of destroyed volumes), oldest first.
         self.retained: list[dict[str, Any]] = []
         self.intents: dict[InstanceAddr, CreateIntent] = {}
+        # Instances in child modules, by module path ("module.net", 'module.app["a"]'): held, not managed.
+        self.modules: dict[str, dict[InstanceAddr, ResourceInstanceState]] = {}
         self._instances: dict[InstanceAddr, ResourceInstanceState] = {}
         self._by_resource: dict[ResourceAddr, dict[InstanceAddr, None]] = {}
         for inst in (instances or {}).values():
@@ -197,6 +218,10 @@ class State:
         if not siblings:
             del self._by_resource[addr.resource]
 
+    def hold(self, module: str, inst: ResourceInstanceState) -> None:
+        """Keep ``inst``, an instance of child module ``module``, as recorded (see :attr:`modules`)."""
+        self.modules.setdefault(module, {})[inst.addr] = inst
+
     def move_pairs(self, src: InstanceAddr | ResourceAddr, dst: InstanceAddr | ResourceAddr) -> list[
         tuple[InstanceAddr, InstanceAddr]
     ]:
@@ -248,6 +273,7 @@ class State:
         twin.outputs = dict(self.outputs)
         twin.retained = list(self.retained)
         twin.intents = dict(self.intents)
+        twin.modules = {m: dict(held) for m, held in self.modules.items()}
         twin._instances = dict(self._instances)
         twin._by_resource = {r: dict(a) for r, a in self._by_resource.items()}
         return twin
@@ -259,6 +285,7 @@ class State:
             and self._instances == other._instances
             and self.retained == other.retained
             and self.intents == other.intents
+            and self.modules == other.modules
         )
 
     def __eq__(self, other: object) -> bool:
