@@ -300,8 +300,8 @@ def test_body_evaluation_reports_every_error(tmp_path: Path) -> None:
 # --- bad configurations: (source, summary substring, line, column) ----------------------------
 
 BAD: list[tuple[str, str, int, int]] = [
-    ('resource "a_b" "c" {\n  x = \n}\n', "Invalid syntax", 2, 7),
-    ('resource "a_b" "c" {\n  x = "unterminated\n}\n', "Invalid syntax", 2, 8),
+    ('resource "a_b" "c" {\n  x = \n}\n', "Invalid expression", 2, 7),
+    ('resource "a_b" "c" {\n  x = "unterminated\n}\n', "Invalid multi-line string", 2, 20),
     ('variable "v" {\n  default = 1\n}\nvariable "v" {}\n', "Duplicate variable declaration", 4, 1),
     (
         'resource "a_b" "c" {}\n\nresource "a_b" "c" {}\n',
