@@ -31,7 +31,7 @@ from relight.lang._tscan import TemplateSyntaxError, scan_template
 from relight.lang.body import Body
 from relight.lang.expr import Expr, Literal, Pos
 
-__all__ = ["compile_template", "parse_body", "parse_expression"]
+__all__ = ["compile_template", "parse_body", "parse_expression", "parse_snippet"]
 
 _QUOTED_ATTR_RE = re.compile(r'^([ \t]*)"([A-Za-z_][A-Za-z0-9_-]*)"([ \t]*=(?![=>]))', re.M)
 _HEREDOC_START_RE = re.compile(r"<<-?([A-Za-z][A-Za-z0-9._-]*)[ \t]*\r?$")
@@ -131,17 +131,26 @@ def parse_expression(
     With ``names_as_symbols`` every root name compiles to a plain symbol instead of a
     reference, so a caller can reject "variables" in a constant context with its own message.
     """
-    return _snippet(text, filename, 1, 1, names_as_symbols, Diagnostics())
+    diags = Diagnostics()
+    return parse_snippet(text, filename, 1, 1, names_as_symbols, diags), diags
 
 
-def _snippet(
-    text: str, filename: str, line: int, column: int, as_symbols: bool, diags: Diagnostics
-) -> tuple[Expr | None, Diagnostics]:
+def parse_snippet(
+    text: str,
+    filename: str,
+    line: int,
+    column: int,
+    as_symbols: bool,
+    diags: Diagnostics,
+    bound: frozenset[str] = frozenset(),
+) -> Expr | None:
+    """One expression written at ``line``:``column`` of ``filename`` (inside a template, a JSON
+    string...); ``bound`` names are symbols (template ``for`` variables). None when invalid."""
     source = _PREFIX + text + "\n"  # a line of its own, as in a file
     src = Source(source.encode(), filename, line, column, len(_PREFIX))
     parsed = _parse(src, source, diags)
     if parsed is None:
-        return None, diags
+        return None
     tree, src = parsed
     body = _top_body(tree)
     kids = [c for c in body.children if c.type != "comment"] if body is not None else []
@@ -149,22 +158,34 @@ def _snippet(
         diags.error(
             "Invalid expression", "Expected exactly one expression.", SourceRange(filename, SourcePos(line, column))
         )
-        return None, diags
-    return Compiler(src, diags, template_vars=as_symbols).expr(kids[0].children[2]), diags
+        return None
+    compiler = Compiler(src, diags, template_vars=as_symbols)
+    compiler.bound = bound
+    return compiler.expr(kids[0].children[2])
 
 
-def compile_template(text: str, filename: str, diags: Diagnostics, all_names_are_symbols: bool = True) -> Expr | None:
-    """Compile a template file's text (``templatefile``); every root name is a template var."""
+def compile_template(
+    text: str,
+    filename: str,
+    diags: Diagnostics,
+    all_names_are_symbols: bool = True,
+    start: Pos | None = None,
+    bound: frozenset[str] = frozenset(),
+) -> Expr | None:
+    """Compile a template's text: a ``templatefile`` template (every root name is a template
+    variable) or, with ``all_names_are_symbols`` False, a JSON string written at ``start``."""
+    line, column = (start.line, start.column) if start is not None else (1, 1)
     try:
-        toks = scan_template(text)
+        toks = scan_template(text, line, column)
     except TemplateSyntaxError as err:
         diags.error("Invalid template", err.message, SourceRange(filename, SourcePos(err.line, err.column)))
         return None
     compiler = Compiler(Source(b"", filename), diags, template_vars=all_names_are_symbols)
+    compiler.bound = bound
 
     def snippet(raw: tuple[str, int, int]) -> Expr:
-        source, line, col = raw
-        expr, _ = _snippet(source, filename, line, col, all_names_are_symbols, diags)
-        return expr if expr is not None else Literal(filename, Pos(line, col, line, col), None)
+        source, at_line, at_col = raw
+        expr = parse_snippet(source, filename, at_line, at_col, all_names_are_symbols, diags, compiler.bound)
+        return expr if expr is not None else Literal(filename, Pos(at_line, at_col, at_line, at_col), None)
 
-    return compiler.template(toks, Pos(1, 1, 1, 1), snippet)
+    return compiler.template(toks, start or Pos(1, 1, 1, 1), snippet)

@@ -21,6 +21,7 @@ from relight.addrs import InstanceAddr, ResourceAddr
 from relight.diagnostics import Diagnostics
 from relight.lang._cache import ParseCache
 from relight.lang._hcl import parse_body
+from relight.lang._json import parse_json_body
 from relight.lang._prim import ConversionError, to_bool
 from relight.lang.body import Attribute, Block, Body
 from relight.lang.expr import (
@@ -47,6 +48,7 @@ from relight.lang.model import (
     Validation,
     Variable,
 )
+from relight.lang.override import apply_overrides, is_override_file
 from relight.lang.scope import Scope
 from relight.lang.types import TypeConstraint, convert, parse_type
 from relight.values import Value
@@ -71,9 +73,12 @@ __all__ = [
 def load_config(
     directory: str, *, cache: ParseCache | None = None, file_policy: FilePolicy | None = None
 ) -> tuple[Config | None, Diagnostics]:
-    """Load every ``*.tf`` file of ``directory`` (in name order).
+    """Load every ``*.tf`` and ``*.tf.json`` file of ``directory`` (in name order), then merge the
+    override files (``override.tf``, ``*_override.tf``, and their ``.tf.json`` twins) into them.
 
-    Returns None only when the directory cannot be read or a file has a syntax error; otherwise
+    Files Terraform ignores are ignored too: names starting with ``.`` or ending with ``~``, and
+    editor files ``#...#``. Returns None only when the directory cannot be read or a file has a
+    syntax error; otherwise
     a Config, possibly with error diagnostics for the blocks that could not be decoded (those
     blocks are left out). ``cache`` (None: parse every file) answers repeated parses of the same
     text; ``file_policy`` (None: unconfined) refuses files that resolve outside its roots, such
@@ -81,17 +86,25 @@ def load_config(
     """
     diags = Diagnostics()
     try:
-        names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
+        names = sorted(n for n in os.listdir(directory) if _is_config_file(n))
     except OSError as err:
         diags.error("Failed to read configuration directory", f"{directory}: {err.strerror}.")
         return None, diags
     loader = _Loader(directory, diags)
     files = _Files(directory, file_policy or FilePolicy.unconfined(), cache)
     with _gc_paused():
-        syntax_ok = _load_files(files, names, loader, diags)
-    if not syntax_ok:
+        primary = _read_files(files, [n for n in names if not is_override_file(n)], loader, diags)
+        overrides = _read_files(files, [n for n in names if is_override_file(n)], loader, diags)
+    if primary is None or overrides is None:
         return None, diags
+    loader.load_blocks(apply_overrides(primary, overrides, diags))
     return loader.config(), diags
+
+
+def _is_config_file(name: str) -> bool:
+    if name.startswith((".", "#")) or name.endswith(("~", "#")):
+        return False
+    return name.endswith((".tf", ".tf.json"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +120,10 @@ class _Files:
         return self.policy.read_bytes(name, self.directory).decode("utf-8")
 
     def parse(self, text: str, path: str) -> tuple[Body | None, Diagnostics]:
+        parse = parse_json_body if path.endswith(".json") else parse_body
         if self.cache is None:
-            return parse_body(text, path)
-        return self.cache.parse(text, path, parse_body)
+            return parse(text, path)
+        return self.cache.parse(text, path, parse)
 
 
 @contextmanager
@@ -125,28 +139,32 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_files(files: _Files, names: list[str], loader: _Loader, diags: Diagnostics) -> bool:
-    syntax_ok = True
+def _read_files(files: _Files, names: list[str], loader: _Loader, diags: Diagnostics) -> list[Block] | None:
+    """Every top-level block of the named files, in order; None when any file failed to parse."""
+    ok = True
+    blocks: list[Block] = []
     for name in names:
         path = os.path.normpath(os.path.join(files.directory, name))
         try:
             text = files.read(name)
         except FileAccessDenied as err:
             diags.error("Configuration file refused", f"{path}: {err}.")
-            syntax_ok = False
+            ok = False
             continue
         except (OSError, UnicodeDecodeError) as err:
             diags.error("Failed to read file", f"{path}: {err}.")
-            syntax_ok = False
+            ok = False
             continue
         loader.sources[path] = text
         body, file_diags = files.parse(text, path)
         diags.extend(file_diags)
         if body is None:
-            syntax_ok = False
+            ok = False
             continue
-        loader.load_file(body)
-    return syntax_ok
+        for attr in body.attributes.values():
+            diags.error("Unsupported argument", f'An argument named "{attr.name}" is not expected here.', attr.range)
+        blocks.extend(body.blocks)
+    return blocks if ok else None
 
 
 _RESOURCE_META: Final = frozenset({"count", "for_each", "provider", "depends_on"})
@@ -187,13 +205,7 @@ class _Loader:
             self.relight,
         )
 
-    def load_file(self, body: Body) -> None:
-        for attr in body.attributes.values():
-            self.diags.error(
-                "Unsupported argument",
-                f'An argument named "{attr.name}" is not expected here.',
-                attr.range,
-            )
+    def load_blocks(self, blocks: list[Block]) -> None:
         handlers = {
             "resource": self.resource,
             "data": self.resource,
@@ -206,7 +218,7 @@ class _Loader:
             "removed": self.removed_block,
             "relight": self.relight_block,
         }
-        for block in body.blocks:
+        for block in blocks:
             handler = handlers.get(block.type)
             if handler is None:
                 self._unsupported_block(block)
