@@ -174,6 +174,12 @@ def test_templatefile_through_the_evaluator(tmp_path: Path) -> None:
 def test_public_api() -> None:
     assert set(lang.__all__) == {
         "NO_DEFAULT",
+        "TERRAFORM_VERSION",
+        "Check",
+        "Condition",
+        "Import",
+        "ModuleCall",
+        "RequiredProvider",
         "Attribute",
         "BackendBlock",
         "Block",

@@ -415,7 +415,7 @@ class Compiler(TemplateAssembler, ReferenceClassifier):
                 return Literal(self.file, self.pos(head), original)
             if head.type == "variable_expr" or head.children[0].type in ("bool_lit", "null_lit", "numeric_lit"):
                 return Literal(self.file, self.pos(head), self.src.text(head))
-        if kids[0].type == "variable_expr" and all(k.type in _STEPS for k in kids[1:]):
+        if not self.template_vars and kids[0].type == "variable_expr" and all(k.type in _STEPS for k in kids[1:]):
             self.error(
                 node,
                 "Ambiguous attribute key",

@@ -119,6 +119,7 @@ _PRIMITIVES: dict[str, TypeConstraint] = {
     "bool": BOOL,
     "any": ANY,
 }
+_BARE: dict[str, TypeConstraint] = {"list": ListType(ANY), "map": MapType(ANY), "set": SetType(ANY)}
 # 0.11-era quoted type names.
 _LEGACY: dict[str, TypeConstraint] = {"string": STRING, "list": ListType(ANY), "map": MapType(ANY)}
 
@@ -141,6 +142,8 @@ def _parse(expr: Expr, diags: Diagnostics, allow_optional: bool) -> TypeConstrai
     if isinstance(expr, Symbol):
         if expr.name in _PRIMITIVES:
             return _PRIMITIVES[expr.name]
+        if expr.name in _BARE:  # Terraform reads a bare "list" as list(any), and so on
+            return _BARE[expr.name]
         _bad(expr, diags, f'The keyword "{expr.name}" is not a valid type specification.')
         return ANY
     if isinstance(expr, Literal) and isinstance(expr.value, str) and expr.value in _LEGACY:

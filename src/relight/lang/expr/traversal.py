@@ -22,6 +22,7 @@ __all__ = [
     "SELF_DETAIL",
     "GetAttr",
     "Index",
+    "Invalid",
     "ScopeRef",
     "Splat",
     "SplatStep",
@@ -108,6 +109,22 @@ SELF_DETAIL: Final = (
 def undeclared_resource(addr: ResourceAddr) -> str:
     kind = "data resource" if addr.mode == "data" else "managed resource"
     return f'A {kind} "{addr.type}" "{addr.name}" has not been declared in the root module.'
+
+
+class Invalid(Expr):
+    """A reference the compiler found meaningless (``var`` alone, ``count.foo``): evaluating it,
+    or checking it with :func:`relight.lang.validate_references`, reports the problem."""
+
+    __slots__ = ("detail", "summary")
+
+    def __init__(self, file: str, pos: PosLike, summary: str, detail: str) -> None:
+        super().__init__(file, pos)
+        self.summary = summary
+        self.detail = detail
+        self._refs = ()
+
+    def ev(self, scope: EvalContext) -> Value:
+        raise fail(self.range, self.summary, self.detail)
 
 
 class Symbol(Expr):
