@@ -14,6 +14,7 @@ from typing import Any
 from relight.diagnostics import Diagnostic, Diagnostics, render
 from relight.errors import PlanError, StateError
 from relight.lang import Config
+from relight.values import type_of
 
 __all__ = ["run"]
 
@@ -355,7 +356,7 @@ def cmd_output(args: argparse.Namespace) -> int:
         return 0
     if args.json:
         doc = {
-            n: {"sensitive": o.sensitive, "type": _type_name(o.value), "value": o.value}
+            n: {"sensitive": o.sensitive, "type": o.type if o.type is not None else type_of(o.value), "value": o.value}
             for n, o in sorted(outputs.items())
         }
         print(json.dumps(doc, indent=2))
@@ -367,20 +368,6 @@ def cmd_output(args: argparse.Namespace) -> int:
         o = outputs[name]
         print(f"{name} = {'<sensitive>' if o.sensitive else render_value(o.value)}")
     return 0
-
-
-def _type_name(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return ["tuple", [_type_name(v) for v in value]]
-    if isinstance(value, dict):
-        return ["object", {k: _type_name(v) for k, v in value.items()}]
-    return "dynamic"
 
 
 def cmd_state(args: argparse.Namespace) -> int:

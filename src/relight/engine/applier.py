@@ -42,7 +42,7 @@ from relight.providers.base import (
     UpdateRequest,
 )
 from relight.state import CreateIntent, Journal, ObjectState, OutputState, State
-from relight.values import UNKNOWN, Value, is_wholly_known, strip_unknown
+from relight.values import UNKNOWN, Value, is_wholly_known, strip_unknown, type_of
 
 __all__ = ["Applier"]
 
@@ -452,7 +452,7 @@ class Applier:
                 continue
             if value is None or not is_wholly_known(value):
                 continue  # like Terraform, a null output is not stored
-            outputs[name] = OutputState(value, decl.sensitive)
+            outputs[name] = OutputState(value, decl.sensitive, type_of(value))
         if plan.mode.value == "destroy":
             outputs = {}
         if outputs != self.state.outputs:

@@ -97,7 +97,13 @@ def object_to_json(obj: ObjectState, canonical: bool = False) -> dict[str, Any]:
 
 def outputs_to_json(outputs: dict[str, OutputState], canonical: bool = False) -> dict[str, Any]:
     tidy = _canonical if canonical else _same
-    return {n: {"value": tidy(outputs[n].value), "sensitive": outputs[n].sensitive} for n in sorted(outputs)}
+    out: dict[str, Any] = {}
+    for name in sorted(outputs):
+        o = outputs[name]
+        out[name] = {"value": tidy(o.value), "sensitive": o.sensitive}
+        if o.type is not None:
+            out[name]["type"] = o.type
+    return out
 
 
 def _same(value: Any) -> Any:
@@ -245,7 +251,7 @@ def outputs_from_json(r: Reader, doc: dict[str, Any], where: str) -> dict[str, O
         out = r.check(raw, dict, at)
         if "value" not in out:
             r.fail(at, 'missing field "value"')
-        outputs[name] = OutputState(out["value"], r.opt(out, "sensitive", bool, False, at))
+        outputs[name] = OutputState(out["value"], r.opt(out, "sensitive", bool, False, at), out.get("type"))
     return outputs
 
 

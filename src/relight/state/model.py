@@ -79,10 +79,15 @@ class ResourceInstanceState:
 
 @dataclass(frozen=True, slots=True)
 class OutputState:
-    """A root module output value; ``sensitive`` hides it from human-readable output."""
+    """A root module output value; ``sensitive`` hides it from human-readable output.
+
+    ``type`` is the value's Terraform type in JSON notation (``["list", "string"]``), computed
+    when the output was evaluated (None in states written before types were kept).
+    """
 
     value: Value
     sensitive: bool = False
+    type: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from relight.diagnostics import SourceRange
 from relight.lang._prim import ConversionError, to_number, to_string, type_name
 from relight.lang.expr.context import EvalContext, PosLike, Reference, fail
 from relight.lang.expr.nodes import Expr
-from relight.values import UNKNOWN, Value
+from relight.values import UNKNOWN, TypedList, Value
 
 __all__ = [
     "COUNT_DETAIL",
@@ -207,6 +207,8 @@ class Splat(Expr):
                 is_attr = isinstance(step, str)
                 value = get_attr(value, key, rng) if is_attr else index_value(value, key, rng)
             out.append(value)
+        if isinstance(src, TypedList) and src.type is not None and src.type[0] in ("list", "set"):
+            return TypedList(out, ["list", None])  # a splat over a list or set is a list
         return out
 
 
