@@ -317,3 +317,11 @@ def test_references_in_the_new_blocks_are_checked(tmp_path: Path) -> None:
         ('Reference to "each" in context without for_each', 23),
         ("Reference to undeclared resource", 17),
     ]
+
+
+def test_a_syntax_error_does_not_hide_mistakes_in_other_files(tmp_path: Path) -> None:
+    (tmp_path / "a.tf").write_text("a = \n")
+    (tmp_path / "b.tf").write_text('variable "v" {\n  typ = string\n}\n')
+    config, diags = load_config(str(tmp_path))
+    assert config is None
+    assert [d.summary for d in diags.errors] == ["Invalid expression", "Unsupported argument"]

@@ -104,11 +104,13 @@ def load_config(
     loader = _Loader(directory, diags)
     files = _Files(directory, file_policy or FilePolicy.unconfined(), cache)
     with _gc_paused():
-        primary = _read_files(files, [n for n in names if not is_override_file(n)], loader, diags)
-        overrides = _read_files(files, [n for n in names if is_override_file(n)], loader, diags)
-    if primary is None or overrides is None:
+        primary, primary_ok = _read_files(files, [n for n in names if not is_override_file(n)], loader, diags)
+        overrides, overrides_ok = _read_files(files, [n for n in names if is_override_file(n)], loader, diags)
+    # Decode what did parse even when a file did not, so one run reports every independent
+    # mistake; but a configuration with a file missing is never returned.
+    loader.load_blocks(apply_overrides(primary, overrides, diags) if overrides_ok else primary)
+    if not (primary_ok and overrides_ok):
         return None, diags
-    loader.load_blocks(apply_overrides(primary, overrides, diags))
     config = loader.config()
     _refuse_unrun(config, ENGINE_FEATURES - engine_features, diags)
     return config, diags
@@ -191,8 +193,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_files(files: _Files, names: list[str], loader: _Loader, diags: Diagnostics) -> list[Block] | None:
-    """Every top-level block of the named files, in order; None when any file failed to parse."""
+def _read_files(files: _Files, names: list[str], loader: _Loader, diags: Diagnostics) -> tuple[list[Block], bool]:
+    """Every top-level block of the named files that parsed, in order, and whether all did."""
     ok = True
     blocks: list[Block] = []
     for name in names:
@@ -216,7 +218,7 @@ def _read_files(files: _Files, names: list[str], loader: _Loader, diags: Diagnos
         for attr in body.attributes.values():
             diags.error("Unsupported argument", f'An argument named "{attr.name}" is not expected here.', attr.range)
         blocks.extend(body.blocks)
-    return blocks if ok else None
+    return blocks, ok
 
 
 _TOP_LEVEL: Final = (
