@@ -71,10 +71,16 @@ def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def case_inputs(name: str) -> list[Path]:
+    """The case's configuration files: ``main.tf`` and any other ``*.tf``/``*.tf.json``."""
+    return sorted(p for p in (CASES_DIR / name).iterdir() if p.name.endswith((".tf", ".tf.json")))
+
+
 def copy_case(name: str, tool: str) -> Path:
-    """Copy the case's ``main.tf`` into a fresh scratch directory and return it."""
+    """Copy the case's configuration files into a fresh scratch directory and return it."""
     work = Path(tempfile.mkdtemp(prefix=f"relight-diff-{tool}-{name}-", dir=scratch_root()))
-    shutil.copy2(CASES_DIR / name / "main.tf", work / "main.tf")
+    for source in case_inputs(name):
+        shutil.copy2(source, work / source.name)
     return work
 
 
@@ -210,16 +216,11 @@ def test_values_and_sensitivity_match_terraform(relight: str, case: str) -> None
     ), "values are equal in Python but differ in JSON kind (bool vs number)"
 
 
-@pytest.mark.skip(
-    reason="relight's value model does not tell a tuple from a list or an object from a map, "
-    "so output -json types are approximate; values are compared exactly above"
-)
 @pytest.mark.parametrize("case", CASES)
 def test_types_match_terraform(relight: str, case: str) -> None:
     expected = expected_outputs(case)
     actual = relight_outputs(relight, case)
-    if not any("type" in out for out in actual.values()):
-        pytest.skip("relight's output -json has no 'type' fields")
+    assert all("type" in out for out in actual.values()), "output -json must print each output's type"
     common = sorted(set(actual) & set(expected))
     assert {n: actual[n].get("type") for n in common} == {
         n: expected[n].get("type") for n in common
@@ -234,10 +235,8 @@ def test_every_case_has_expected_json() -> None:
 
 def test_cases_hold_only_their_inputs_and_expected_output() -> None:
     """Run artefacts (state, lock guards, history) never belong in a case directory."""
-    extra = {
-        c: sorted(p.name for p in (CASES_DIR / c).iterdir() if p.name not in ("main.tf", "expected.json"))
-        for c in CASES
-    }
+    inputs = {c: {p.name for p in case_inputs(c)} | {"expected.json"} for c in CASES}
+    extra = {c: sorted(p.name for p in (CASES_DIR / c).iterdir() if p.name not in inputs[c]) for c in CASES}
     assert not {c: names for c, names in extra.items() if names}
 
 

@@ -45,7 +45,7 @@ from relight.providers.base import (
 )
 from relight.state import CreateIntent, Journal, ObjectState, OutputState, State
 from relight.state.model import AttrPath
-from relight.values import UNKNOWN, Value, is_wholly_known, strip_unknown
+from relight.values import UNKNOWN, Value, is_wholly_known, strip_unknown, type_of
 
 __all__ = ["CANCELED", "Applier"]
 
@@ -482,7 +482,7 @@ class Applier:
                 continue
             if value is None or not is_wholly_known(value):
                 continue  # like Terraform, a null output is not stored
-            outputs[name] = OutputState(value, decl.sensitive, _kept_type(self.state.outputs.get(name), value))
+            outputs[name] = OutputState(value, decl.sensitive, _output_type(self.state.outputs.get(name), value))
         if plan.mode.value == "destroy":
             outputs = {}
         if outputs != self.state.outputs:
@@ -499,6 +499,16 @@ def _kept_type(prior: OutputState | None, value: Value) -> Any:
     if prior is not None and prior.type is not None and conforms(value, prior.type):
         return prior.type
     return None
+
+
+def _output_type(prior: OutputState | None, value: Value) -> Any:
+    """The output's Terraform type: the value's own, unless that is only structural (a tuple or
+    an object, as values read back from state are) and an adopted type still fits the value."""
+    found = type_of(value)
+    kept = _kept_type(prior, value)
+    if kept is not None and isinstance(found, list) and found[0] in ("tuple", "object"):
+        return kept
+    return found
 
 
 def _carried_paths(prior: ObjectState | None, attrs: dict[str, Value]) -> tuple[AttrPath, ...]:

@@ -90,9 +90,9 @@ class ResourceInstanceState:
 class OutputState:
     """A root module output value; ``sensitive`` hides it from human-readable output.
 
-    ``type`` is Terraform's type of the value (:mod:`relight.ctytypes` notation) when one was
-    recorded (a state adopted from Terraform); relight keeps it while the value conforms, so a
-    ``list(string)`` output goes back to Terraform as a list, not a tuple.
+    ``type`` is the value's Terraform type in JSON notation (``["list", "string"]``), computed
+    when the output was evaluated, or kept from a state adopted from Terraform while the value
+    still conforms to it (None in states written before types were kept).
     """
 
     value: Value
