@@ -37,7 +37,7 @@ def write(tmp_path: Path, text: str, name: str = "main.tf") -> None:
 def test_version_is_fast_because_it_imports_nothing_heavy() -> None:
     code = (
         "import sys; from relight.cli.main import main; main(['version']); "
-        "print(sorted(m for m in ('hcl2', 'lark', 'relight.engine', 'relight.lang') if m in sys.modules))"
+        "print(sorted(m for m in ('tree_sitter', 'tree_sitter_hcl', 'relight.engine', 'relight.lang') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["relight v0.1.0", "[]"]
@@ -79,7 +79,7 @@ def test_var_flag_and_tfvars(run: Run, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "where", "summary"),
     [
-        ('resource "terraform_data" "a" {\n  input = \n}\n', "main.tf:2:11", "Invalid syntax"),
+        ('resource "terraform_data" "a" {\n  input = \n}\n', "main.tf:2:11", "Invalid expression"),
         ('output "x" {\n  value = var.nope\n}\n', "main.tf:2:11", "Reference to undeclared input variable"),
         ('output "x" {\n  value = terraform_data.zz.output\n}\n', "main.tf:2:11", "undeclared resource"),
         ('output "x" {\n  value = nosuchfn(1)\n}\n', "main.tf:2:", "function"),

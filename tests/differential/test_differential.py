@@ -221,16 +221,11 @@ def test_values_and_sensitivity_match_terraform(relight: str, case: str) -> None
     ), "values are equal in Python but differ in JSON kind (bool vs number)"
 
 
-@pytest.mark.skip(
-    reason="relight's value model does not tell a tuple from a list or an object from a map, "
-    "so output -json types are approximate; values are compared exactly above"
-)
 @pytest.mark.parametrize("case", CASES)
 def test_types_match_terraform(relight: str, case: str) -> None:
     expected = expected_outputs(case)
     actual = relight_outputs(relight, case)
-    if not any("type" in out for out in actual.values()):
-        pytest.skip("relight's output -json has no 'type' fields")
+    assert all("type" in out for out in actual.values()), "output -json must print each output's type"
     common = sorted(set(actual) & set(expected))
     assert {n: actual[n].get("type") for n in common} == {
         n: expected[n].get("type") for n in common

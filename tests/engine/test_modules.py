@@ -12,7 +12,7 @@ import pytest
 
 from relight.addrs import InstanceAddr, parse_target
 from relight.diagnostics import Diagnostics
-from relight.engine import Action, Engine, Plan, PlanOptions, decode_plan, encode_plan
+from relight.engine import FEATURES, Action, Engine, Plan, PlanOptions, decode_plan, encode_plan
 from relight.lang import load_config, validate_references
 from relight.providers.base import Attribute as SchemaAttribute
 from relight.providers.base import CreateRequest, CreateResponse, ImportRequest, ImportResponse, Schema
@@ -55,7 +55,7 @@ def write_tree(ws: Workspace, files: dict[str, str]) -> None:
 
 
 def engine(ws: Workspace) -> tuple[Engine | None, Diagnostics]:
-    config, diags = load_config(str(ws.root))
+    config, diags = load_config(str(ws.root), engine_features=FEATURES)
     if config is not None and not diags.has_errors:
         diags.extend(validate_references(config))
     if config is None or diags.has_errors:
@@ -672,7 +672,7 @@ ERRORS: list[tuple[str, dict[str, str], str, str, int]] = [
         {"main.tf": 'module "m" {\n  source = "./m"\n}\n', "m/main.tf": '\nrelight {\n  heal { mode = "auto" }\n}\n'},
         "relight block in a child module",
         "m/main.tf",
-        2,
+        3,
     ),
 ]
 

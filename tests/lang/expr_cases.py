@@ -173,6 +173,13 @@ CASES: list[tuple[str, Any]] = [
     ("0.1 + 0.2", 0.3),
     ('"x${0.1 + 0.2}"', "x0.3"),
     ("1e21", 10**21),
+    ('"${1e21}"', 10**21),
+    ("2E3 + 1", 2001),
+    # Conditionals group to the right, as in HCL (the grammar alone would group them leftwards).
+    ('var.n > 5 ? "big" : var.n > 2 ? "mid" : "small"', "mid"),
+    ('var.n > 5 ? "big" : var.n > 4 ? "mid" : var.n > 2 ? "low" : "none"', "low"),
+    ('(var.n > 2 ? true : false) ? "yes" : "no"', "yes"),
+    ("{ for = 1, in = 2 }", {"for": 1, "in": 2}),
     ("9007199254740992 + 1", 9007199254740993),
     # comparison and equality
     ("1 < 2", True),

@@ -43,8 +43,8 @@ def test_case_table_is_broad() -> None:
 
 # (source, summary substring, line, column); evaluated in SCOPE (or a parse/compile error).
 ERRORS: list[tuple[str, str, int, int]] = [
-    ("1 +", "Invalid syntax", 1, 4),
-    ("[1, 2", "Invalid syntax", 1, 6),
+    ("1 +", "Invalid expression", 1, 4),
+    ("[1, 2", "Unterminated tuple constructor expression", 1, 1),
     ("var", "Invalid reference", 1, 1),
     ("aws_instance", "Invalid reference", 1, 1),
     ("data.aws_ami", "Invalid reference", 1, 1),
@@ -55,7 +55,7 @@ ERRORS: list[tuple[str, str, int, int]] = [
     ("module", "Invalid reference", 1, 1),
     ("module.x.out", "Reference to undeclared module", 1, 1),
     ("{a.b = 1}", "Ambiguous attribute key", 1, 2),
-    (r'"bad \q escape"', "Invalid escape sequence", 1, 2),
+    (r'"bad \q escape"', "Invalid escape sequence", 1, 6),
     ("var.nope", "Reference to undeclared input variable", 1, 1),
     ("local.nope", "Reference to undeclared local value", 1, 1),
     ("aws_instance.nope.id", "Reference to undeclared resource", 1, 1),
@@ -89,8 +89,9 @@ ERRORS: list[tuple[str, str, int, int]] = [
     ("try(var.map.z, var.nope)", "Error in function call", 1, 1),
     ("{(null) = 1}", "Null value as key", 1, 3),
     ("<<EOT\nline\n${var.nope}\nEOT\n", "Reference to undeclared input variable", 3, 3),
-    ("<<EOT\n  %{if true}x\nEOT\n", "Invalid template directive", 2, 5),
-    ('"%{if true}x"', "Invalid syntax", 1, 1),  # python-hcl2 reports no position here
+    ("<<EOT\n  %{if true}x\nEOT\n", "Unexpected end of template", 3, 1),
+    ('"%{if true}x"', "Unexpected end of template", 1, 13),
+    ('"%{ endif }"', "Unexpected endif directive", 1, 2),
     ("var.n + path.module", "Invalid operand", 1, 9),
 ]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import pickle
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,11 @@ from relight.lang import (
     to_bool,
 )
 from relight.lang.funcbase import FuncContext, FunctionError
-from relight.values import UNKNOWN
+from relight.values import UNKNOWN, TypedDict, TypedList, type_of
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from type_cases import CASES as TYPE_CASES
 
 
 def _type(src: str) -> Any:
@@ -174,6 +181,12 @@ def test_templatefile_through_the_evaluator(tmp_path: Path) -> None:
 def test_public_api() -> None:
     assert set(lang.__all__) == {
         "NO_DEFAULT",
+        "TERRAFORM_VERSION",
+        "Check",
+        "Condition",
+        "Import",
+        "ModuleCall",
+        "RequiredProvider",
         "Attribute",
         "BackendBlock",
         "Block",
@@ -185,7 +198,6 @@ def test_public_api() -> None:
         "FilePolicy",
         "Lifecycle",
         "Local",
-        "ModuleCall",
         "Moved",
         "Output",
         "ParseCache",
@@ -213,3 +225,58 @@ def test_public_api() -> None:
     }
     for name in lang.__all__:
         assert hasattr(lang, name)
+
+
+# --- result types as Terraform has them --------------------------------------------------------
+
+
+def _terraform_syntax(t: Any) -> str:
+    """A JSON type expression as Terraform prints a type: ``list(string)``, ``tuple([number])``."""
+    if isinstance(t, str):
+        return t
+    kind, inner = t[0], t[1]
+    if kind in ("list", "set", "map"):
+        return f"{kind}({_terraform_syntax(inner)})"
+    if kind == "tuple":
+        return "tuple([" + ",".join(_terraform_syntax(e) for e in inner) + "])"
+    return "object({" + ",".join(f"{k}:{_terraform_syntax(v)}" for k, v in inner.items()) + "})"
+
+
+@pytest.mark.parametrize(("source", "expected"), TYPE_CASES, ids=[c[0] for c in TYPE_CASES])
+def test_result_types_match_terraform(source: str, expected: str) -> None:
+    expr, diags = lang.parse_expression(source)
+    assert expr is not None and not diags.has_errors, list(diags)
+    value, diags = expr.evaluate(Scope())
+    assert not diags.has_errors, list(diags)
+    assert _terraform_syntax(type_of(value)) == expected
+
+
+@pytest.mark.parametrize(
+    ("type_src", "value", "expected"),
+    [
+        ("list(string)", [], ["list", "string"]),
+        ("set(number)", [3, 1, 3], ["set", "number"]),
+        ("map(list(number))", {"a": [1]}, ["map", ["list", "number"]]),
+        ("tuple([string, number])", ["a", None], ["tuple", ["string", "number"]]),
+        ("object({a = string, b = optional(list(string))})", {"a": "x"}, ["object", {"a": "string", "b": ["list", "string"]}]),
+        ("any", [1, "a"], ["tuple", ["number", "string"]]),
+    ],
+)
+def test_converted_values_carry_their_declared_type(type_src: str, value: Any, expected: Any) -> None:
+    expr, _ = lang.parse_expression(type_src, names_as_symbols=True)
+    assert expr is not None
+    constraint, diags = parse_type(expr)
+    assert constraint is not None and not diags.has_errors
+    converted = convert(value, constraint)
+    assert type_of(converted) == expected
+    assert converted == convert(value, constraint)  # still compares as a plain value
+
+
+def test_typed_values_are_plain_lists_and_dicts() -> None:
+    listed = TypedList(["a"], ["list", "string"])
+    mapped = TypedDict({"a": 1}, ["map", "number"])
+    assert listed == ["a"] and isinstance(listed, list) and json.dumps(listed) == '["a"]'
+    assert mapped == {"a": 1} and isinstance(mapped, dict) and json.dumps(mapped) == '{"a": 1}'
+    assert type_of([x for x in listed]) == ["tuple", ["string"]]  # a new list is a tuple again
+    copied = pickle.loads(pickle.dumps(mapped))
+    assert type_of(copied) == ["map", "number"]

@@ -33,6 +33,7 @@ from relight.runs import (
     plan_to_json,
     render_value,
 )
+from relight.values import type_of
 
 __all__ = ["COMMANDS", "execute", "fail"]
 
@@ -280,7 +281,11 @@ def cmd_output(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             {
-                n: {"sensitive": o.sensitive, "type": _type_name(o.value), "value": o.value}
+                n: {
+                    "sensitive": o.sensitive,
+                    "type": o.type if o.type is not None else type_of(o.value),
+                    "value": o.value,
+                }
                 for n, o in sorted(outputs.items())
             }
         )
@@ -292,20 +297,6 @@ def cmd_output(args: argparse.Namespace) -> int:
         o = outputs[name]
         print(f"{name} = {'<sensitive>' if o.sensitive else render_value(o.value)}")
     return 0
-
-
-def _type_name(value: object) -> object:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return ["tuple", [_type_name(v) for v in value]]
-    if isinstance(value, dict):
-        return ["object", {k: _type_name(v) for k, v in value.items()}]
-    return "dynamic"
 
 
 def cmd_force_unlock(args: argparse.Namespace) -> int:

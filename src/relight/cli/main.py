@@ -182,9 +182,24 @@ def _add_outputs_and_state(sub: argparse._SubParsersAction[argparse.ArgumentPars
     mv.add_argument("source")
     mv.add_argument("destination")
     _common_lock(mv)
-    ssub.add_parser("pull", help="print the state as JSON")
-    push = ssub.add_parser("push", help="replace the state with a file's content")
-    push.add_argument("path")
+    pull = ssub.add_parser(
+        "pull",
+        help="print the state as JSON",
+        description="Print the state. -format=terraform prints it as a Terraform state (format 4), "
+        "for handing the stack back: terraform state push FILE.",
+    )
+    pull.add_argument("--format", choices=["relight", "terraform"], default="relight", help="default relight")
+    push = ssub.add_parser(
+        "push",
+        help="replace the state with a file's content (relight's or Terraform's)",
+        description="Replace the state with FILE: a relight state, or a Terraform state (format 4) to adopt "
+        "a stack Terraform manages. -from-backend reads the Terraform state of the configuration's "
+        'backend "s3" block instead (read only). Lineage is kept and the serial continues.',
+        epilog="Examples:\n  relight state push terraform.tfstate\n  relight state push -from-backend",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    push.add_argument("path", nargs="?", metavar="FILE")
+    push.add_argument("--from-backend", action="store_true", help='read the backend "s3" block\'s state')
     push.add_argument("--force", action="store_true", help="allow another lineage or a lower serial")
     _common_lock(push)
     ssub.add_parser("history", help="list stored versions of the state")

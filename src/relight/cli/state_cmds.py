@@ -42,6 +42,8 @@ def cmd_state(args: argparse.Namespace) -> int:
             print(inst.addr)
     elif sub == "show":
         _show(result.instances[0])
+    elif sub == "pull" and result.state_file is not None:
+        sys.stdout.write(result.state_file.decode())
     elif sub == "pull" and result.state is not None:
         sys.stdout.write(state_json(result.state).decode())
     elif sub == "history":
@@ -57,8 +59,10 @@ def cmd_state(args: argparse.Namespace) -> int:
         for old, new in result.moves:
             print(f'Move "{old}" to "{new}"')
         print(f"Successfully moved {len(result.moves)} object(s).")
-    elif sub == "push":
-        print(f"Pushed {args.path} to the state.")
+    elif sub == "push" and result.state is not None:
+        state = result.state
+        where = f"lineage {state.lineage}, serial {state.serial}"
+        print(f"Pushed {result.source} to the state: {len(state)} instance(s), {where}.")
     return 0
 
 
@@ -81,6 +85,12 @@ def _request(args: argparse.Namespace, sub: str) -> RunRequest | int:
     op = _OPERATIONS[sub]
     if sub == "mv":
         return RunRequest(op, addresses=addrs[:1], destination=addrs[1], lock=lock, lock_timeout=timeout)
+    if sub == "pull":
+        return RunRequest(op, state_format=args.format)
+    if sub == "push" and bool(args.path) == bool(args.from_backend):
+        return fail("Give a state file or -from-backend", "relight state push FILE | relight state push -from-backend")
+    if sub == "push" and args.from_backend:
+        return RunRequest(op, from_backend=True, force=args.force, lock=lock, lock_timeout=timeout)
     if sub == "push":
         path = run_context(args).path(args.path)
         try:

@@ -1,6 +1,7 @@
 """The engine: configuration -> graph -> plan -> apply -> state. Shells drive :class:`Engine`."""
 
 from relight.engine.applier import CANCELED
+from relight.engine.core import FEATURES
 from relight.engine.core import Engine
 from relight.engine.graph import ConfigGraph, build_graph
 from relight.engine.hooks import Hook
@@ -11,6 +12,7 @@ from relight.engine.validate import validate_schemas
 
 __all__ = [
     "CANCELED",
+    "FEATURES",
     "Action",
     "ConfigGraph",
     "Drift",

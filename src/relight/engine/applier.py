@@ -28,8 +28,10 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from relight.addrs import InstanceAddr
+from relight.ctytypes import conforms
 from relight.diagnostics import Diagnostics
 from relight.engine.conform import conform
 from relight.engine.evaluate import Evaluator
@@ -46,7 +48,8 @@ from relight.providers.base import (
     UpdateRequest,
 )
 from relight.state import CreateIntent, Journal, ObjectState, OutputState, State
-from relight.values import UNKNOWN, Value, is_wholly_known, strip_unknown
+from relight.state.model import AttrPath
+from relight.values import UNKNOWN, Value, is_wholly_known, strip_unknown, type_of
 
 __all__ = ["CANCELED", "Applier"]
 
@@ -256,6 +259,7 @@ class Applier:
             dependencies=change.dependencies,
             create_before_destroy=bool(lc and lc.create_before_destroy),
             prevent_destroy=bool(lc and lc.prevent_destroy),
+            sensitive_paths=_carried_paths(self.state.current(change.addr), attrs),
         )
 
     def _record(self, change: ResourceChange, obj: ObjectState | None) -> None:
@@ -488,7 +492,7 @@ class Applier:
                 continue
             if value is None or not is_wholly_known(value):
                 continue  # like Terraform, a null output is not stored
-            outputs[name] = OutputState(value, decl.sensitive)
+            outputs[name] = OutputState(value, decl.sensitive, _output_type(self.state.outputs.get(name), value))
         if plan.mode.value == "destroy":
             outputs = {}
         if outputs != self.state.outputs:
@@ -503,6 +507,33 @@ def _config_key(addr: InstanceAddr) -> str:
     """What dependencies name: the resource's configuration address (every module key None)."""
     res = addr.resource
     return str(res if not res.module else res.config_addr())
+
+
+def _kept_type(prior: OutputState | None, value: Value) -> Any:
+    """The Terraform type recorded for an output (adopted from Terraform), while ``value`` fits it:
+    relight does not type values itself, so without it the hand-back would turn a list into a tuple."""
+    if prior is not None and prior.type is not None and conforms(value, prior.type):
+        return prior.type
+    return None
+
+
+def _output_type(prior: OutputState | None, value: Value) -> Any:
+    """The output's Terraform type: the value's own, unless that is only structural (a tuple or
+    an object, as values read back from state are) and an adopted type still fits the value."""
+    found = type_of(value)
+    kept = _kept_type(prior, value)
+    if kept is not None and isinstance(found, list) and found[0] in ("tuple", "object"):
+        return kept
+    return found
+
+
+def _carried_paths(prior: ObjectState | None, attrs: dict[str, Value]) -> tuple[AttrPath, ...]:
+    """The sensitive paths of the object this one replaces or updates, where they still lead to
+    a value. relight does not follow sensitivity through expressions (Terraform marks values that
+    come from sensitive variables or sensitive()), so it keeps the marks the object already had."""
+    if prior is None:
+        return ()
+    return tuple(p for p in prior.sensitive_paths if p and attrs.get(str(p[0].get("value"))) is not None)
 
 
 def _consistent(planned: Value, final: Value) -> bool:

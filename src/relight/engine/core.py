@@ -39,7 +39,11 @@ from relight.providers.registry import ProviderRegistry
 from relight.state import Journal, LockInfo, ObjectState, State, StateBackend
 from relight.values import UNKNOWN, Value
 
-__all__ = ["Engine"]
+__all__ = ["FEATURES", "Engine"]
+
+# The decoded language features this engine runs (see relight.lang.ENGINE_FEATURES): loading a
+# configuration with these, and no others, refuses every use of what the engine would ignore.
+FEATURES: frozenset[str] = frozenset({"module_calls"})
 
 
 class Engine:

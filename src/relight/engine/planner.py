@@ -399,7 +399,7 @@ class Planner:
             self._refuse_destroy(addr, res.range, in_config=True)
         keep = self._before_destroy(provider_key, addr, prior) if action is Action.REPLACE else ""
         self.ev.set_instance(addr, planned)
-        sensitive = tuple(n for n, a in schema.attributes.items() if a.sensitive)
+        sensitive = tuple(n for n, a in schema.attributes.items() if a.sensitive) + _marked(prior)
         change = ResourceChange(
             addr=addr,
             action=action,
@@ -679,3 +679,12 @@ def _as_for_each(value: Value) -> dict[str, Value] | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return {v: v for v in value}
     return None
+
+
+def _marked(prior: ObjectState | None) -> tuple[str, ...]:
+    """Top-level attributes holding values Terraform marked sensitive (adopted with the state):
+    the plan hides them as Terraform would."""
+    if prior is None:
+        return ()
+    names = {str(p[0].get("value")) for p in prior.sensitive_paths if p and p[0].get("type") == "get_attr"}
+    return tuple(sorted(names))

@@ -22,7 +22,10 @@ from relight.lang.body import Attribute, Block, Body
 from relight.lang.config import (
     NO_DEFAULT,
     BackendBlock,
+    Check,
+    Condition,
     Config,
+    Import,
     Lifecycle,
     Local,
     ModuleCall,
@@ -30,6 +33,7 @@ from relight.lang.config import (
     Output,
     ProviderBlock,
     Removed,
+    RequiredProvider,
     Resource,
     Validation,
     Variable,
@@ -43,18 +47,23 @@ from relight.lang.template import render_template
 from relight.lang.types import TypeConstraint, convert, parse_type, to_bool, to_number, to_string
 from relight.lang.validate import validate_references
 from relight.lang.variables import collect_variable_values
+from relight.lang.versions import TERRAFORM_VERSION
 
 __all__ = [
     "NO_DEFAULT",
+    "TERRAFORM_VERSION",
     "Attribute",
     "BackendBlock",
     "Block",
     "Body",
+    "Check",
+    "Condition",
     "Config",
     "ConversionError",
     "Expr",
     "FileAccessDenied",
     "FilePolicy",
+    "Import",
     "Lifecycle",
     "Local",
     "ModuleCall",
@@ -65,6 +74,7 @@ __all__ = [
     "RefKind",
     "Reference",
     "Removed",
+    "RequiredProvider",
     "Resource",
     "Scope",
     "TypeConstraint",

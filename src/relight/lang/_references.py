@@ -13,7 +13,7 @@ from typing import Any
 
 from relight.addrs import ResourceAddr
 from relight.diagnostics import Diagnostics, SourcePos, SourceRange
-from relight.lang.expr import Expr, Literal, PosLike, Reference, RefKind, ScopeRef, Symbol
+from relight.lang.expr import Expr, Invalid, Literal, PosLike, Reference, RefKind, ScopeRef, Symbol
 
 __all__ = ["NAME_ATTRS", "Op", "ReferenceClassifier"]
 
@@ -47,6 +47,7 @@ NAME_ATTRS = frozenset(
         ("lifecycle", "ignore_changes"),
         ("resource", "provider"),
         ("data", "provider"),
+        ("import", "provider"),
         ("module", "providers"),
     }
 )
@@ -88,12 +89,9 @@ class ReferenceClassifier:
         if name in ROOT_ATTRS:
             allowed, detail = ROOT_ATTRS[name]
             if first not in allowed:
-                self.error(
-                    ops[0][2] if ops else node,
-                    f'Invalid "{name}" attribute',
-                    detail.format(first or ""),
-                )
-                return Literal(self.file, self.pos(node), None), len(ops[:1])
+                where = ops[0][2] if ops else node
+                bad = Invalid(self.file, self.pos(where), f'Invalid "{name}" attribute', detail.format(first or ""))
+                return bad, len(ops[:1])
             return self._ref(name, first, node, ops, 1), 1
         if name == "self":
             ref = Reference("self", first or "", self.range(node))
@@ -123,8 +121,9 @@ class ReferenceClassifier:
         return self._resource_ref(ResourceAddr.managed(name, first), node, ops, 1), 1
 
     def _invalid(self, node: Any, detail: str, summary: str = "Invalid reference") -> tuple[Expr, int]:
-        self.error(node, summary, detail)
-        return Literal(self.file, self.pos(node), None), 0
+        """A reference that cannot mean anything: reported where it is checked or evaluated, so a
+        mistake in an argument that is itself refused (a misspelt name) is reported only once."""
+        return Invalid(self.file, self.pos(node), summary, detail), 0
 
     def _ref(self, kind: str, name: str, root: Any, ops: list[Op], used: int) -> Expr:
         end = ops[used - 1][2]

@@ -1,6 +1,6 @@
-"""Template text scanning (heredoc bodies and ``templatefile`` templates).
+"""Template text scanning (``templatefile`` templates).
 
-python-hcl2 keeps a heredoc as one opaque token, so its ``${...}`` and ``%{...}`` are found here.
+A ``templatefile`` template is plain text, not HCL, so its ``${...}`` and ``%{...}`` are found here.
 The scanner only splits text into flat tokens; each interpolation's expression stays source text
 (with its absolute line and column) for the compiler to parse. Quoted strings inside an
 interpolation may contain braces, so the scanner skips over them.

@@ -14,31 +14,24 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Final
-from typing import Literal as TLiteral
+from typing import Any, Final
 
-from relight.addrs import InstanceAddr, ModuleAddr, ResourceAddr
+from relight.addrs import ResourceAddr
 from relight.diagnostics import Diagnostics
-from relight.lang._addrexpr import static_address
 from relight.lang._cache import ParseCache
-from relight.lang._decode_call import decode_module_call
+from relight.lang._decode import did_you_mean
+from relight.lang._decode_module import ModuleDecoder
 from relight.lang._hcl import parse_body
-from relight.lang._prim import ConversionError, to_bool
-from relight.lang.body import Attribute, Block, Body
-from relight.lang.expr import (
-    Expr,
-    GetAttr,
-    Index,
-    Literal,
-    Reference,
-    Symbol,
-    TupleCons,
-)
+from relight.lang._json import parse_json_body
+from relight.lang.body import Block, Body
 from relight.lang.filepolicy import FileAccessDenied, FilePolicy
 from relight.lang.model import (
     NO_DEFAULT,
     BackendBlock,
+    Check,
+    Condition,
     Config,
+    Import,
     Lifecycle,
     Local,
     ModuleCall,
@@ -46,19 +39,22 @@ from relight.lang.model import (
     Output,
     ProviderBlock,
     Removed,
+    RequiredProvider,
     Resource,
     Validation,
     Variable,
 )
 from relight.lang.modules import load_children
-from relight.lang.scope import Scope
-from relight.lang.types import TypeConstraint, convert, parse_type
-from relight.values import Value
+from relight.lang.override import apply_overrides, is_override_file
 
 __all__ = [
+    "ENGINE_FEATURES",
     "NO_DEFAULT",
     "BackendBlock",
+    "Check",
+    "Condition",
     "Config",
+    "Import",
     "Lifecycle",
     "Local",
     "ModuleCall",
@@ -66,6 +62,7 @@ __all__ = [
     "Output",
     "ProviderBlock",
     "Removed",
+    "RequiredProvider",
     "Resource",
     "Validation",
     "Variable",
@@ -73,44 +70,112 @@ __all__ = [
 ]
 
 
-def load_config(
-    directory: str, *, cache: ParseCache | None = None, file_policy: FilePolicy | None = None
-) -> tuple[Config | None, Diagnostics]:
-    """Load every ``*.tf`` file of ``directory`` (in name order), then the child module of every
-    module call, recursively (see :mod:`relight.lang.modules`).
+ENGINE_FEATURES: Final = frozenset({"conditions", "import", "check", "module_calls"})
 
-    Returns None only when the directory cannot be read or a file has a syntax error; otherwise
+
+def load_config(
+    directory: str,
+    *,
+    cache: ParseCache | None = None,
+    file_policy: FilePolicy | None = None,
+    engine_features: frozenset[str] = frozenset(),
+) -> tuple[Config | None, Diagnostics]:
+    """Load every ``*.tf`` and ``*.tf.json`` file of ``directory`` (in name order), then merge the
+    override files (``override.tf``, ``*_override.tf``, and their ``.tf.json`` twins) into them.
+
+    Files Terraform ignores are ignored too: names starting with ``.`` or ending with ``~``, and
+    editor files ``#...#``. Returns None only when the directory cannot be read or a file has a
+    syntax error; otherwise
     a Config, possibly with error diagnostics for the blocks that could not be decoded (those
     blocks are left out). ``cache`` (None: parse every file) answers repeated parses of the same
     text; ``file_policy`` (None: unconfined) refuses files that resolve outside its roots, such
     as a ``main.tf`` symlinked to a file elsewhere.
+
+    ``engine_features`` names the decoded features the caller's engine runs (a subset of
+    :data:`ENGINE_FEATURES`: ``conditions`` for preconditions/postconditions, ``import``,
+    ``check``, ``module_calls``). Each one it does not name is an error wherever the
+    configuration uses it, so a configuration is never run with part of it ignored.
+
+    With ``module_calls``, the child module of every module call is loaded the same way,
+    recursively, into ``children`` (see :mod:`relight.lang.modules`).
     """
     policy = file_policy or FilePolicy.unconfined()
-    config, diags = _load_module_dir(directory, cache, policy)
-    if config is None:
-        return None, diags
-    config, found = load_children(config, lambda d: _load_module_dir(d, cache, policy), policy)
+    config, diags = _load_module_dir(directory, cache, policy, engine_features)
+    if config is None or "module_calls" not in engine_features:
+        return config, diags
+    config, found = load_children(config, lambda d: _load_module_dir(d, cache, policy, engine_features), policy)
     diags.extend(found)
     return config, diags
 
 
 def _load_module_dir(
-    directory: str, cache: ParseCache | None, file_policy: FilePolicy
+    directory: str, cache: ParseCache | None, file_policy: FilePolicy, engine_features: frozenset[str]
 ) -> tuple[Config | None, Diagnostics]:
     """One module directory's own files, decoded (its module calls are not followed)."""
     diags = Diagnostics()
     try:
-        names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
+        names = sorted(n for n in os.listdir(directory) if _is_config_file(n))
     except OSError as err:
         diags.error("Failed to read configuration directory", f"{directory}: {err.strerror}.")
         return None, diags
     loader = _Loader(directory, diags)
     files = _Files(directory, file_policy, cache)
     with _gc_paused():
-        syntax_ok = _load_files(files, names, loader, diags)
-    if not syntax_ok:
+        primary, primary_ok = _read_files(files, [n for n in names if not is_override_file(n)], loader, diags)
+        overrides, overrides_ok = _read_files(files, [n for n in names if is_override_file(n)], loader, diags)
+    # Decode what did parse even when a file did not, so one run reports every independent
+    # mistake; but a configuration with a file missing is never returned.
+    loader.load_blocks(apply_overrides(primary, overrides, diags) if overrides_ok else primary)
+    if not (primary_ok and overrides_ok):
         return None, diags
-    return loader.config(), diags
+    config = loader.config()
+    _refuse_unrun(config, ENGINE_FEATURES - engine_features, diags)
+    return config, diags
+
+
+def _refuse_unrun(config: Config, missing: frozenset[str], diags: Diagnostics) -> None:
+    """An error at each use of a decoded feature the engine does not run."""
+    if "conditions" in missing:
+        lifecycles = [r.lifecycle for r in config.resources.values()]
+        conditions = [c for life in lifecycles for c in life.preconditions + life.postconditions]
+        conditions += [c for o in config.outputs.values() for c in o.preconditions]
+        for cond in conditions:
+            diags.error(
+                "Custom conditions are not enforced yet",
+                "relight decodes this precondition or postcondition but does not check it during "
+                "plan and apply yet; remove it, or check the condition another way, rather than "
+                "rely on it.",
+                cond.range,
+            )
+    if "import" in missing:
+        for imp in config.imports:
+            diags.error(
+                "Import blocks are not run yet",
+                f"relight decodes this import block but does not plan imports from configuration "
+                f"yet; run `relight import {imp.to} ID` instead.",
+                imp.range,
+            )
+    if "check" in missing:
+        for check in config.checks.values():
+            diags.error(
+                "Check blocks are not run yet",
+                f'relight decodes check "{check.name}" but does not evaluate check blocks yet.',
+                check.range,
+            )
+    if "module_calls" in missing:
+        for call in config.module_calls.values():
+            diags.error(
+                "Module calls are not supported yet",
+                f'relight decodes module "{call.name}" (source "{call.source}") but does not run child '
+                "modules yet: move its resources into the root module for now.",
+                call.range,
+            )
+
+
+def _is_config_file(name: str) -> bool:
+    if name.startswith((".", "#")) or name.endswith(("~", "#")):
+        return False
+    return name.endswith((".tf", ".tf.json"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +191,16 @@ class _Files:
         return self.policy.read_bytes(name, self.directory).decode("utf-8")
 
     def parse(self, text: str, path: str) -> tuple[Body | None, Diagnostics]:
+        parse = parse_json_body if path.endswith(".json") else parse_body
         if self.cache is None:
-            return parse_body(text, path)
-        return self.cache.parse(text, path, parse_body)
+            return parse(text, path)
+        return self.cache.parse(text, path, parse)
 
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Parsing allocates millions of small cyclic objects (python-hcl2 nodes point to their
-    parents); pausing the cycle collector meanwhile saves about a quarter of the load time."""
+    """Compiling allocates many small objects (nodes, positions, references) and none of them
+    become garbage meanwhile; pausing the cycle collector saves the passes it would make."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -144,38 +210,42 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_files(files: _Files, names: list[str], loader: _Loader, diags: Diagnostics) -> bool:
-    syntax_ok = True
+def _read_files(files: _Files, names: list[str], loader: _Loader, diags: Diagnostics) -> tuple[list[Block], bool]:
+    """Every top-level block of the named files that parsed, in order, and whether all did."""
+    ok = True
+    blocks: list[Block] = []
     for name in names:
         path = os.path.normpath(os.path.join(files.directory, name))
         try:
             text = files.read(name)
         except FileAccessDenied as err:
             diags.error("Configuration file refused", f"{path}: {err}.")
-            syntax_ok = False
+            ok = False
             continue
         except (OSError, UnicodeDecodeError) as err:
             diags.error("Failed to read file", f"{path}: {err}.")
-            syntax_ok = False
+            ok = False
             continue
         loader.sources[path] = text
         body, file_diags = files.parse(text, path)
         diags.extend(file_diags)
         if body is None:
-            syntax_ok = False
+            ok = False
             continue
-        loader.load_file(body)
-    return syntax_ok
+        for attr in body.attributes.values():
+            diags.error("Unsupported argument", f'An argument named "{attr.name}" is not expected here.', attr.range)
+        blocks.extend(body.blocks)
+    return blocks, ok
 
 
-_RESOURCE_META: Final = frozenset({"count", "for_each", "provider", "depends_on"})
-_RESOURCE_META_BLOCKS: Final = frozenset({"lifecycle", "provisioner", "connection"})
-_VARIABLE_ATTRS: Final = frozenset({"type", "default", "description", "sensitive", "nullable", "ephemeral"})
-_OUTPUT_ATTRS: Final = frozenset({"value", "description", "sensitive", "depends_on", "ephemeral"})
+_TOP_LEVEL: Final = (
+    "resource", "data", "variable", "locals", "output", "provider", "terraform", "moved", "removed",
+    "import", "check", "module", "relight",
+)  # fmt: skip
 
 
-class _Loader:
-    """Decodes top-level blocks into the model, reporting duplicates and misuse."""
+class _Loader(ModuleDecoder):
+    """Decodes top-level blocks into one module's model, reporting duplicates and misuse."""
 
     def __init__(self, directory: str, diags: Diagnostics) -> None:
         self.directory = directory
@@ -189,481 +259,188 @@ class _Loader:
         self.providers: dict[str, ProviderBlock] = {}
         self.moved: list[Moved] = []
         self.removed: list[Removed] = []
-        self.relight: Body | None = None
+        self.imports: list[Import] = []
+        self.checks: dict[str, Check] = {}
+        self.required_providers: dict[str, RequiredProvider] = {}
+        self.required_version: list[str] = []
         self.module_calls: dict[str, ModuleCall] = {}
+        self.relight: Body | None = None
 
     def config(self) -> Config:
         return Config(
-            self.directory,
-            self.sources,
-            self.backend,
-            self.variables,
-            self.locals,
-            self.resources,
-            self.outputs,
-            self.providers,
-            tuple(self.moved),
-            tuple(self.removed),
-            self.relight,
-            self.module_calls,
+            directory=self.directory,
+            sources=self.sources,
+            backend=self.backend,
+            variables=self.variables,
+            locals=self.locals,
+            resources=self.resources,
+            outputs=self.outputs,
+            providers=self.providers,
+            moved=tuple(self.moved),
+            removed=tuple(self.removed),
+            relight=self.relight,
+            imports=tuple(self.imports),
+            checks=self.checks,
+            required_providers=self.required_providers,
+            required_version=tuple(self.required_version),
+            module_calls=self.module_calls,
         )
 
-    def load_file(self, body: Body) -> None:
-        for attr in body.attributes.values():
-            self.diags.error(
-                "Unsupported argument",
-                f'An argument named "{attr.name}" is not expected here.',
-                attr.range,
-            )
+    def load_blocks(self, blocks: list[Block]) -> None:
         handlers = {
-            "resource": self.resource,
-            "data": self.resource,
-            "variable": self.variable,
-            "locals": self.locals_block,
-            "output": self.output,
-            "provider": self.provider,
-            "terraform": self.terraform,
-            "moved": self.moved_block,
-            "removed": self.removed_block,
-            "relight": self.relight_block,
-            "module": self.module_block,
+            "resource": self._resource,
+            "data": self._resource,
+            "variable": self._variable,
+            "locals": self._locals,
+            "output": self._output,
+            "provider": self._provider,
+            "terraform": self._terraform,
+            "moved": lambda b: self._append(self.moved, self.moved_block(b)),
+            "removed": lambda b: self._append(self.removed, self.removed_block(b)),
+            "import": lambda b: self._append(self.imports, self.import_block(b)),
+            "check": self._check,
+            "module": self._module,
+            "relight": self._relight,
         }
-        for block in body.blocks:
+        for block in blocks:
             handler = handlers.get(block.type)
             if handler is None:
-                self._unsupported_block(block)
+                hint = did_you_mean(block.type, _TOP_LEVEL)
+                detail = f'Blocks of type "{block.type}" are not expected here.{hint}'
+                self.diags.error("Unsupported block type", detail, block.range)
             else:
                 handler(block)
 
-    # helpers
+    @staticmethod
+    def _append(items: list[Any], item: object) -> None:
+        if item is not None:
+            items.append(item)
 
-    def _unsupported_block(self, block: Block) -> None:
-        detail = f'Blocks of type "{block.type}" are not expected here.'
-        self.diags.error("Unsupported block type", detail, block.range)
+    def _duplicate(self, summary: str, detail: str, block: Block) -> None:
+        self.diags.error(summary, detail, block.range)
 
-    def _labels(self, block: Block, count: int, what: str) -> bool:
-        if len(block.labels) == count:
-            return True
-        self.diags.error(
-            f"Invalid {block.type} block",
-            f"A {block.type} block must have {count} label(s): {what}.",
-            block.range,
-        )
-        return False
-
-    def _check_attrs(self, block: Block, allowed: frozenset[str]) -> None:
-        for attr in block.body.attributes.values():
-            if attr.name not in allowed:
-                self.diags.error(
-                    "Unsupported argument",
-                    f'An argument named "{attr.name}" is not expected here.',
-                    attr.range,
-                )
-
-    def literal(self, attr: Attribute | None, default: Value = None) -> Value:
-        """A value that must not depend on anything: evaluated with an empty scope."""
-        if attr is None:
-            return default
-        if attr.expr.references():
-            self.diags.error("Variables not allowed", "Variables may not be used here.", attr.range)
-            return default
-        value, diags = attr.expr.evaluate(Scope())
-        self.diags.extend(diags)
-        return default if diags.has_errors else value
-
-    def flag(self, attr: Attribute | None, default: bool) -> bool:
-        value = self.literal(attr, default)
-        try:
-            result = to_bool(value)
-        except ConversionError:
-            result = None
-        if not isinstance(result, bool):
-            assert attr is not None
-            self.diags.error("Invalid value", f'"{attr.name}" must be true or false.', attr.range)
-            return default
-        return result
-
-    def text(self, attr: Attribute | None) -> str:
-        value = self.literal(attr, "")
-        return value if isinstance(value, str) else ""
-
-    def depends_on(self, attr: Attribute | None) -> tuple[Reference, ...]:
-        if attr is None:
-            return ()
-        items = attr.expr.items if isinstance(attr.expr, TupleCons) else None
-        if items is None:
-            self.diags.error("Invalid depends_on", "depends_on must be a list of references.", attr.range)
-            return ()
-        out: list[Reference] = []
-        for item in items:
-            ref = self._static_ref(item)
-            if ref is None:
-                self.diags.error(
-                    "Invalid depends_on reference",
-                    "References in depends_on must be to a whole object (a resource or data "
-                    "source), without further attribute access.",
-                    item.range,
-                )
-            else:
-                out.append(ref)
-        return tuple(out)
-
-    def _static_ref(self, expr: Expr) -> Reference | None:
-        if isinstance(expr, Literal) and isinstance(expr.value, str):
-            try:  # 0.11-era quoted reference
-                inst = InstanceAddr.parse(expr.value)
-            except ValueError:
-                return None
-            res = inst.resource
-            kind: TLiteral["resource", "data"] = "data" if res.mode == "data" else "resource"
-            return Reference(kind, str(res), expr.range, res, inst.key)
-        refs = expr.references()
-        if len(refs) != 1 or refs[0].kind not in ("resource", "data", "module"):
-            return None
-        if refs[0].kind == "module" and not isinstance(static_address(expr), ModuleAddr):
-            return None
-        return refs[0]
-
-    # blocks
-
-    def resource(self, block: Block) -> None:
-        if not self._labels(block, 2, "the resource type and name"):
+    def _resource(self, block: Block) -> None:
+        res = self.resource(block)
+        if res is None:
             return
-        type_, name = block.labels
-        addr = ResourceAddr.data(type_, name) if block.type == "data" else ResourceAddr.managed(type_, name)
-        if addr in self.resources:
-            kind = "data" if block.type == "data" else "resource"
-            self.diags.error(
-                f"Duplicate {kind} {type_!r} configuration".replace("'", '"'),
-                f'A {type_} {kind} named "{name}" was already declared at '
-                f"{self.resources[addr].range}. Resource names must be unique per type in each "
-                "module.",
-                block.range,
+        first = self.resources.get(res.addr)
+        if first is not None:
+            kind = "data" if res.mode == "data" else "resource"
+            self._duplicate(
+                f'Duplicate {kind} "{res.type}" configuration',
+                f'A {res.type} {kind} named "{res.name}" was already declared at {first.range}. '
+                "Resource names must be unique per type in each module.",
+                block,
             )
             return
-        body = block.body
-        attrs = body.attributes
-        count = attrs["count"].expr if "count" in attrs else None
-        for_each = attrs["for_each"].expr if "for_each" in attrs else None
-        if count is not None and for_each is not None:
-            self.diags.error(
-                'Invalid combination of "count" and "for_each"',
-                'The "count" and "for_each" meta-arguments are mutually-exclusive, only one '
-                "should be used to be explicit about the number of resources to be created.",
-                attrs["for_each"].range,
-            )
-        self.resources[addr] = Resource(
-            addr=addr,
-            type=type_,
-            name=name,
-            provider_key=self._provider_key(attrs.get("provider"), type_),
-            body=body.without(_RESOURCE_META, _RESOURCE_META_BLOCKS),
-            count=count,
-            for_each=for_each,
-            depends_on=self.depends_on(attrs.get("depends_on")),
-            lifecycle=self.lifecycle(body.blocks_of("lifecycle")),
-            range=block.range,
-            provisioners=body.blocks_of("provisioner") + body.blocks_of("connection"),
-        )
+        self.resources[res.addr] = res
 
-    def _provider_key(self, attr: Attribute | None, type_: str) -> str:
-        if attr is None:
-            return type_.split("_", 1)[0]
-        expr = attr.expr
-        if isinstance(expr, Symbol):
-            return expr.name
-        if isinstance(expr, GetAttr) and isinstance(expr.obj, Symbol):
-            return f"{expr.obj.name}.{expr.name}"
-        if isinstance(expr, Literal) and isinstance(expr.value, str) and expr.value:
-            return expr.value  # 0.11-era quoted provider reference
-        self.diags.error(
-            "Invalid provider reference",
-            "The provider argument requires a provider type name, optionally followed by a "
-            "period and then a configuration alias.",
-            attr.range,
-        )
-        return type_.split("_", 1)[0]
-
-    def lifecycle(self, blocks: tuple[Block, ...]) -> Lifecycle:
-        if not blocks:
-            return Lifecycle()
-        if len(blocks) > 1:
-            self.diags.error(
-                "Duplicate lifecycle block",
-                "Only one lifecycle block is allowed in a resource.",
-                blocks[1].range,
-            )
-        attrs = blocks[0].body.attributes
-        self._check_attrs(
-            blocks[0],
-            frozenset(
-                {
-                    "prevent_destroy",
-                    "create_before_destroy",
-                    "ignore_changes",
-                    "replace_triggered_by",
-                }
-            ),
-        )
-        triggers: tuple[Expr, ...] = ()
-        rtb = attrs.get("replace_triggered_by")
-        if rtb is not None:
-            if isinstance(rtb.expr, TupleCons):
-                triggers = rtb.expr.items
-            else:
-                self.diags.error(
-                    "Invalid replace_triggered_by expression",
-                    "replace_triggered_by must be a list of references.",
-                    rtb.range,
-                )
-        return Lifecycle(
-            prevent_destroy=self.flag(attrs.get("prevent_destroy"), False),
-            create_before_destroy=self.flag(attrs.get("create_before_destroy"), False),
-            ignore_changes=self._ignore_changes(attrs.get("ignore_changes")),
-            replace_triggered_by=triggers,
-        )
-
-    def _ignore_changes(self, attr: Attribute | None) -> tuple[str, ...] | TLiteral["all"]:
-        if attr is None:
-            return ()
-        expr = attr.expr
-        if isinstance(expr, Symbol) and expr.name == "all":
-            return "all"
-        if isinstance(expr, Literal) and expr.value in ("all", "*"):
-            return "all"
-        if not isinstance(expr, TupleCons):
-            self.diags.error(
-                "Invalid ignore_changes",
-                'ignore_changes must be a list of attribute names, or the keyword "all".',
-                attr.range,
-            )
-            return ()
-        out: list[str] = []
-        for item in expr.items:
-            path = _attr_path(item)
-            if path == "*":
-                return "all"
-            if path is None:
-                self.diags.error(
-                    "Invalid ignore_changes",
-                    'ignore_changes entries must be attribute names, like tags or tags["Name"].',
-                    item.range,
-                )
-                continue
-            out.append(path)
-        return tuple(out)
-
-    def variable(self, block: Block) -> None:
-        if not self._labels(block, 1, "the variable name"):
+    def _variable(self, block: Block) -> None:
+        var = self.variable(block)
+        if var is None:
             return
-        name = block.labels[0]
-        if name in self.variables:
-            self.diags.error(
+        if var.name in self.variables:
+            self._duplicate(
                 "Duplicate variable declaration",
-                f'A variable named "{name}" was already declared at '
-                f"{self.variables[name].range}. Variable names must be unique within a module.",
-                block.range,
+                f'A variable named "{var.name}" was already declared at {self.variables[var.name].range}. '
+                "Variable names must be unique within a module.",
+                block,
             )
             return
-        self._check_attrs(block, _VARIABLE_ATTRS)
-        attrs = block.body.attributes
-        type_: TypeConstraint | None = None
-        if "type" in attrs:
-            type_, tdiags = parse_type(attrs["type"].expr)
-            self.diags.extend(tdiags)
-        default: Value = NO_DEFAULT
-        if "default" in attrs:
-            default = self.literal(attrs["default"])
-            try:
-                default = convert(default, type_)
-            except ConversionError as err:
-                self.diags.error(
-                    "Invalid default value for variable",
-                    f"This default value is not compatible with the variable's type constraint: {err}.",
-                    attrs["default"].range,
-                )
-        validations = []
-        for vblock in block.body.blocks_of("validation"):
-            vattrs = vblock.body.attributes
-            if "condition" not in vattrs or "error_message" not in vattrs:
-                self.diags.error(
-                    "Invalid validation block",
-                    'A validation block requires "condition" and "error_message".',
-                    vblock.range,
-                )
-                continue
-            validations.append(Validation(vattrs["condition"].expr, vattrs["error_message"].expr, vblock.range))
-        self.variables[name] = Variable(
-            name=name,
-            type=type_,
-            default=default,
-            description=self.text(attrs.get("description")),
-            sensitive=self.flag(attrs.get("sensitive"), False),
-            nullable=self.flag(attrs.get("nullable"), True),
-            validations=tuple(validations),
-            range=block.range,
-        )
+        self.variables[var.name] = var
 
-    def locals_block(self, block: Block) -> None:
+    def _locals(self, block: Block) -> None:
+        self.check_body(block, block.body.attributes, ())
         for attr in block.body.attributes.values():
             if attr.name in self.locals:
                 self.diags.error(
                     "Duplicate local value definition",
-                    f'A local value named "{attr.name}" was already defined at '
-                    f"{self.locals[attr.name].range}. Local value names must be unique within a "
-                    "module.",
+                    f'A local value named "{attr.name}" was already defined at {self.locals[attr.name].range}. '
+                    "Local value names must be unique within a module.",
                     attr.range,
                 )
                 continue
             self.locals[attr.name] = Local(attr.name, attr.expr, attr.range)
 
-    def output(self, block: Block) -> None:
-        if not self._labels(block, 1, "the output name"):
+    def _output(self, block: Block) -> None:
+        out = self.output(block)
+        if out is None:
             return
-        name = block.labels[0]
-        if name in self.outputs:
-            self.diags.error(
+        if out.name in self.outputs:
+            self._duplicate(
                 "Duplicate output definition",
-                f'An output named "{name}" was already defined at {self.outputs[name].range}. '
+                f'An output named "{out.name}" was already defined at {self.outputs[out.name].range}. '
                 "Output names must be unique within a module.",
-                block.range,
+                block,
             )
             return
-        self._check_attrs(block, _OUTPUT_ATTRS)
-        attrs = block.body.attributes
-        if "value" not in attrs:
-            self.diags.error(
-                "Missing required argument",
-                'The argument "value" is required, but no definition was found.',
-                block.range,
-            )
-            return
-        self.outputs[name] = Output(
-            name=name,
-            expr=attrs["value"].expr,
-            sensitive=self.flag(attrs.get("sensitive"), False),
-            description=self.text(attrs.get("description")),
-            depends_on=self.depends_on(attrs.get("depends_on")),
-            range=block.range,
-        )
+        self.outputs[out.name] = out
 
-    def provider(self, block: Block) -> None:
-        if not self._labels(block, 1, "the provider name"):
+    def _provider(self, block: Block) -> None:
+        prov = self.provider(block)
+        if prov is None:
             return
-        alias_value = self.literal(block.body.attributes.get("alias"))
-        alias = alias_value if isinstance(alias_value, str) and alias_value else None
-        prov = ProviderBlock(
-            block.labels[0],
-            alias,
-            block.body.without(frozenset({"alias"}), frozenset()),
-            block.range,
-        )
         if prov.key in self.providers:
-            self.diags.error(
+            self._duplicate(
                 "Duplicate provider configuration",
-                f'A provider configuration for "{prov.key}" was already given at '
-                f"{self.providers[prov.key].range}. Each configuration for the same provider "
-                "must have a distinct alias.",
-                block.range,
+                f'A provider configuration for "{prov.key}" was already given at {self.providers[prov.key].range}. '
+                "Each configuration for the same provider must have a distinct alias.",
+                block,
             )
             return
         self.providers[prov.key] = prov
 
-    def terraform(self, block: Block) -> None:
-        for backend in block.body.blocks_of("backend"):
-            if not self._labels(backend, 1, "the backend type"):
-                continue
+    def _terraform(self, block: Block) -> None:
+        backends, versions, providers = self.terraform_settings(block)
+        self.required_version.extend(versions)
+        for backend in backends:
             if self.backend is not None:
                 self.diags.error(
                     "Duplicate backend configuration",
-                    f"A backend was already configured at {self.backend.range}. A module may "
-                    "have only one backend configuration.",
+                    f"A backend was already configured at {self.backend.range}. A module may have only "
+                    "one backend configuration (a cloud block counts as one).",
                     backend.range,
                 )
                 continue
-            settings = {a.name: self.literal(a) for a in backend.body.attributes.values()}
-            self.backend = BackendBlock(backend.labels[0], settings, backend.range)
+            self.backend = backend
+        for req in providers:
+            if req.name in self.required_providers:
+                self.diags.error(
+                    "Duplicate required provider",
+                    f'Provider "{req.name}" was already required at {self.required_providers[req.name].range}.',
+                    req.range,
+                )
+                continue
+            self.required_providers[req.name] = req
 
-    def moved_block(self, block: Block) -> None:
-        self._check_attrs(block, frozenset({"from", "to"}))
-        attrs = block.body.attributes
-        if "from" not in attrs or "to" not in attrs:
-            self.diags.error(
-                "Missing required argument",
-                'A moved block requires both "from" and "to".',
-                block.range,
+    def _check(self, block: Block) -> None:
+        check = self.check_block(block)
+        if check is None:
+            return
+        if check.name in self.checks:
+            self._duplicate(
+                "Duplicate check block",
+                f'A check block named "{check.name}" was already defined at {self.checks[check.name].range}.',
+                block,
             )
             return
-        src = self._move_addr(attrs["from"])
-        dst = self._move_addr(attrs["to"])
-        if src is not None and dst is not None:
-            self.moved.append(Moved(src, dst, block.range))
+        self.checks[check.name] = check
 
-    def _move_addr(self, attr: Attribute) -> InstanceAddr | ResourceAddr | ModuleAddr | None:
-        addr = static_address(attr.expr)
-        if addr is None:
-            self.diags.error(
-                "Invalid address",
-                "A resource, resource instance or module address is required here, like "
-                "aws_instance.web, aws_instance.web[0] or module.net.",
-                attr.range,
-            )
-        return addr
-
-    def removed_block(self, block: Block) -> None:
-        attrs = block.body.attributes
-        if "from" not in attrs:
-            self.diags.error("Missing required argument", 'A removed block requires "from".', block.range)
-            return
-        src = self._move_addr(attrs["from"])
-        if src is None:
-            return
-        if isinstance(src, InstanceAddr) or (isinstance(src, ModuleAddr) and src.module[-1][1] is not None):
-            self.diags.error(
-                "Invalid address",
-                "A removed block must refer to a whole resource or module, without an instance key.",
-                attrs["from"].range,
-            )
-            return
-        destroy = True
-        for lc in block.body.blocks_of("lifecycle"):
-            destroy = self.flag(lc.body.attributes.get("destroy"), True)
-        self.removed.append(Removed(src, destroy, block.range))
-
-    def module_block(self, block: Block) -> None:
-        call = decode_module_call(block, self.diags, self.text, self.depends_on)
+    def _module(self, block: Block) -> None:
+        call = self.module_call(block)
         if call is None:
             return
         if call.name in self.module_calls:
-            self.diags.error(
+            self._duplicate(
                 "Duplicate module call",
-                f'A module call named "{call.name}" was already defined at {self.module_calls[call.name].range}. '
-                "Module calls must have unique names within a module.",
-                block.range,
+                f'A module call named "{call.name}" was already defined at {self.module_calls[call.name].range}.',
+                block,
             )
             return
         self.module_calls[call.name] = call
 
-    def relight_block(self, block: Block) -> None:
+    def _relight(self, block: Block) -> None:
         if self.relight is not None:
             self.diags.error("Duplicate relight block", "Only one relight block is allowed.", block.range)
             return
         self.relight = block.body
-
-
-def _attr_path(expr: Expr) -> str | None:
-    """``tags["Name"]`` -> 'tags["Name"]'; a legacy quoted name is returned as written."""
-    if isinstance(expr, Literal) and isinstance(expr.value, str):
-        return expr.value
-    if isinstance(expr, Symbol):
-        return expr.name
-    if isinstance(expr, GetAttr):
-        base = _attr_path(expr.obj)
-        return None if base is None else f"{base}.{expr.name}"
-    if isinstance(expr, Index) and isinstance(expr.key, Literal):
-        base = _attr_path(expr.obj)
-        key = expr.key.value
-        if base is None or not isinstance(key, int | str) or isinstance(key, bool):
-            return None
-        return f"{base}[{key}]" if isinstance(key, int) else f'{base}["{key}"]'
-    return None

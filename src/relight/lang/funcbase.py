@@ -8,7 +8,7 @@ Unless a function says otherwise, an argument that is not wholly known makes the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -63,7 +63,8 @@ class FunctionSpec:
 
     ``handles_unknown`` False (the default) means the evaluator returns UNKNOWN without calling
     ``impl`` when any argument is not wholly known. ``min_args``/``max_args`` (None = variadic)
-    are checked before the call, with a diagnostic naming the function.
+    are checked before the call, with a diagnostic naming the function. ``result`` types the
+    result as Terraform does (``list(string)`` for ``split``...); None leaves it as it is.
     """
 
     name: str
@@ -71,3 +72,9 @@ class FunctionSpec:
     min_args: int
     max_args: int | None
     handles_unknown: bool = False
+    result: Callable[[Sequence[Any], Any], Any] | None = None
+
+    def call(self, ctx: FuncContext, args: Sequence[Any]) -> Any:
+        """Run the function (arity and unknowns already checked) and type its result."""
+        out = self.impl(ctx, *args)
+        return self.result(args, out) if self.result is not None else out

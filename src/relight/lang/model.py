@@ -1,7 +1,9 @@
-"""The configuration model: frozen values decoded from a module's blocks.
+"""The configuration model: frozen values decoded from one module directory's blocks.
 
-Produced by :func:`relight.lang.config.load_config`; consumed by the engine. Every value keeps
-its source range so later stages can point at what the user wrote.
+Produced by :func:`relight.lang.config.load_config` (one :class:`Config` per module directory:
+the root module, with the child module of each call in ``children``); consumed by the engine. Every
+value keeps its source range so later stages can point at what the user wrote. Expressions are
+kept unevaluated (:class:`relight.lang.expr.Expr`) wherever Terraform evaluates them late.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from relight.values import Value
 __all__ = [
     "NO_DEFAULT",
     "BackendBlock",
+    "Check",
+    "Condition",
     "Config",
+    "Import",
     "Lifecycle",
     "Local",
     "ModuleCall",
@@ -29,6 +34,7 @@ __all__ = [
     "Output",
     "ProviderBlock",
     "Removed",
+    "RequiredProvider",
     "Resource",
     "Validation",
     "Variable",
@@ -47,16 +53,24 @@ NO_DEFAULT: Final = _NoDefault()
 
 @dataclass(frozen=True, slots=True)
 class BackendBlock:
+    """``backend "type" {...}`` (or ``cloud {...}``, type "cloud") with its literal settings."""
+
     type: str
     config: Mapping[str, Value]
     range: SourceRange
 
 
 @dataclass(frozen=True, slots=True)
-class Validation:
+class Condition:
+    """A custom condition: a variable ``validation``, a ``precondition``/``postcondition``, or a
+    ``check`` block's ``assert``. The condition must hold; ``error_message`` says why not."""
+
     condition: Expr
     error_message: Expr
     range: SourceRange
+
+
+Validation = Condition  # the name variable validation rules had first
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +83,9 @@ class Variable:
     description: str
     sensitive: bool
     nullable: bool
-    validations: tuple[Validation, ...]
+    validations: tuple[Condition, ...]
     range: SourceRange
+    ephemeral: bool = False
 
     @property
     def required(self) -> bool:
@@ -95,6 +110,8 @@ class Lifecycle:
     create_before_destroy: bool = False
     ignore_changes: tuple[str, ...] | TLiteral["all"] = ()
     replace_triggered_by: tuple[Expr, ...] = ()
+    preconditions: tuple[Condition, ...] = ()
+    postconditions: tuple[Condition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +143,8 @@ class Output:
     description: str
     depends_on: tuple[Reference, ...]
     range: SourceRange
+    preconditions: tuple[Condition, ...] = ()
+    ephemeral: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +174,44 @@ class Removed:
 
 
 @dataclass(frozen=True, slots=True)
+class Import:
+    """``import { to, id, for_each, provider }`` (Terraform 1.5+).
+
+    ``to`` is the resource; ``to_key`` the instance key expression written after it (a literal
+    ``[0]``/``["a"]``, or ``[each.key]`` with ``for_each``), None for a single instance. ``id``
+    (and ``to_key``) are evaluated with ``each`` bound when ``for_each`` is set.
+    """
+
+    to: ResourceAddr
+    to_key: Expr | None
+    id: Expr
+    for_each: Expr | None
+    provider_key: str | None
+    range: SourceRange
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """``check "name" { data ... {} assert { condition, error_message } }``: failing assertions
+    (and a failing scoped data source) are warnings, as in Terraform."""
+
+    name: str
+    data: tuple[Resource, ...]
+    asserts: tuple[Condition, ...]
+    range: SourceRange
+
+
+@dataclass(frozen=True, slots=True)
+class RequiredProvider:
+    """One entry of ``terraform { required_providers { ... } }``."""
+
+    name: str
+    source: str
+    version: str | None
+    range: SourceRange
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleCall:
     """A ``module "name" {...}`` block, decoded for the engine; ``inputs`` holds its arguments
     other than the meta-arguments (``source``, ``version``, ``count``, ``for_each``,
@@ -173,7 +230,11 @@ class ModuleCall:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """A loaded root module. ``sources`` maps each file name used in diagnostics to its text."""
+    """A loaded module directory. ``sources`` maps each file name used in diagnostics to its text.
+
+    ``required_version`` holds each ``terraform { required_version }`` constraint as written
+    (already checked against the Terraform language version relight implements).
+    """
 
     directory: str
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -186,6 +247,10 @@ class Config:
     moved: tuple[Moved, ...] = ()
     removed: tuple[Removed, ...] = ()
     relight: Body | None = None
+    imports: tuple[Import, ...] = ()
+    checks: Mapping[str, Check] = field(default_factory=dict)
+    required_providers: Mapping[str, RequiredProvider] = field(default_factory=dict)
+    required_version: tuple[str, ...] = ()
     module_calls: Mapping[str, ModuleCall] = field(default_factory=dict)
     # The loaded child module of each call (see relight.lang.modules), and this module's static path.
     children: Mapping[str, Config] = field(default_factory=dict)

@@ -22,11 +22,11 @@ Sources:
 Checks at the call, each a diagnostic with the line: a missing directory or one with no
 configuration files, a source cycle (a module calling itself through any chain of calls), an
 argument that is not a variable of the child ("Unsupported argument"), a required variable
-given no value ("Missing required argument"), a version constraint on a local source, blocks
-among the inputs, a child ``backend`` (a warning: the root's backend holds the whole state) or
-``relight`` block (an error: heal policy is the root's), and a module with its own provider
-configurations called (directly or through an ancestor) with ``count``, ``for_each`` or
-``depends_on`` (Terraform's "legacy module" rule).
+given no value ("Missing required argument"), a version constraint on a local source, a
+``moved`` block mixing a module and a resource or two resource types, a child ``backend`` (a
+warning: the root's backend holds the whole state) or ``relight`` block (an error: heal policy
+is the root's), and a module with its own provider configurations called (directly or through
+an ancestor) with ``count``, ``for_each`` or ``depends_on`` (Terraform's "legacy module" rule).
 
 A call whose child cannot be loaded has no entry in ``children``; the errors say why, so the
 configuration is never run with part of it missing.
@@ -43,6 +43,7 @@ from typing import Any
 
 from relight.addrs import InstanceAddr, ModuleAddr
 from relight.diagnostics import Diagnostics, SourceRange
+from relight.lang._decode import did_you_mean
 from relight.lang.filepolicy import FileAccessDenied, FilePolicy
 from relight.lang.model import Config, ModuleCall
 
@@ -244,13 +245,9 @@ class _TreeLoader:
                 self.diags.error(
                     "Unsupported argument",
                     f'An argument named "{attr.name}" is not expected here: {label} declares no variable '
-                    f'"{attr.name}".',
+                    f'"{attr.name}".{did_you_mean(attr.name, child.variables)}',
                     attr.range,
                 )
-        for block in call.inputs.blocks:
-            self.diags.error(
-                "Unsupported block type", f'Blocks of type "{block.type}" are not expected here.', block.range
-            )
         for name, var in child.variables.items():
             if var.required and name not in call.inputs.attributes:
                 self.diags.error(

@@ -22,7 +22,7 @@ from relight.lang._prim import (
     type_name,
 )
 from relight.lang.expr import Expr, FunctionCall, Literal, ObjectCons, Symbol, TupleCons
-from relight.values import UNKNOWN, Value
+from relight.values import UNKNOWN, TypedDict, TypedList, TypeExpr, Value
 
 __all__ = [
     "ANY",
@@ -39,6 +39,7 @@ __all__ = [
     "TupleType",
     "TypeConstraint",
     "convert",
+    "json_type",
     "parse_type",
     "to_bool",
     "to_number",
@@ -119,6 +120,7 @@ _PRIMITIVES: dict[str, TypeConstraint] = {
     "bool": BOOL,
     "any": ANY,
 }
+_BARE: dict[str, TypeConstraint] = {"list": ListType(ANY), "map": MapType(ANY), "set": SetType(ANY)}
 # 0.11-era quoted type names.
 _LEGACY: dict[str, TypeConstraint] = {"string": STRING, "list": ListType(ANY), "map": MapType(ANY)}
 
@@ -141,6 +143,8 @@ def _parse(expr: Expr, diags: Diagnostics, allow_optional: bool) -> TypeConstrai
     if isinstance(expr, Symbol):
         if expr.name in _PRIMITIVES:
             return _PRIMITIVES[expr.name]
+        if expr.name in _BARE:  # Terraform reads a bare "list" as list(any), and so on
+            return _BARE[expr.name]
         _bad(expr, diags, f'The keyword "{expr.name}" is not a valid type specification.')
         return ANY
     if isinstance(expr, Literal) and isinstance(expr.value, str) and expr.value in _LEGACY:
@@ -232,6 +236,20 @@ def convert(value: Value, type_: TypeConstraint | None) -> Value:
         raise ConversionError(str(err)) from None
 
 
+def json_type(t: TypeConstraint | None) -> TypeExpr:
+    """A type constraint in Terraform's JSON type notation; ``any`` is None (inferred)."""
+    if t is None or isinstance(t, AnyType):
+        return None
+    if isinstance(t, PrimitiveType):
+        return t.name
+    if isinstance(t, ListType | SetType | MapType):
+        kind = "list" if isinstance(t, ListType) else "set" if isinstance(t, SetType) else "map"
+        return [kind, json_type(t.element)]
+    if isinstance(t, TupleType):
+        return ["tuple", [json_type(e) for e in t.elements]]
+    return ["object", {name: json_type(a) for name, a in t.attributes}]
+
+
 def _convert(value: Value, t: TypeConstraint) -> Value:
     if value is None or value is UNKNOWN or isinstance(t, AnyType):
         return value
@@ -241,16 +259,17 @@ def _convert(value: Value, t: TypeConstraint) -> Value:
         if not isinstance(value, list):
             raise ConversionError(f"{_friendly(t)} required")
         out = [_at(i, v, t.element) for i, v in enumerate(value)]
-        return _as_set(out) if isinstance(t, SetType) else out
+        return TypedList(_as_set(out) if isinstance(t, SetType) else out, json_type(t))
     if isinstance(t, MapType):
         if not isinstance(value, dict):
             raise ConversionError(f"{_friendly(t)} required")
-        return {k: _at(k, v, t.element) for k, v in value.items()}
+        return TypedDict({k: _at(k, v, t.element) for k, v in value.items()}, json_type(t))
     if isinstance(t, TupleType):
         if not isinstance(value, list) or len(value) != len(t.elements):
             raise ConversionError(f"tuple required with {len(t.elements)} elements")
-        return [_at(i, v, et) for i, (v, et) in enumerate(zip(value, t.elements, strict=True))]
-    return _object(value, t)
+        items = [_at(i, v, et) for i, (v, et) in enumerate(zip(value, t.elements, strict=True))]
+        return TypedList(items, json_type(t))
+    return TypedDict(_object(value, t), json_type(t))
 
 
 def _friendly(t: TypeConstraint) -> str:

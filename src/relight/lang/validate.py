@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from relight.addrs import ResourceAddr
 from relight.diagnostics import Diagnostics, SourceRange
-from relight.lang.config import Config, Resource
+from relight.lang.config import Condition, Config, Resource
 from relight.lang.expr import (
     COUNT_DETAIL,
     EACH_DETAIL,
@@ -20,6 +20,7 @@ from relight.lang.expr import (
     SPECIAL_FUNCTIONS,
     Expr,
     FunctionCall,
+    Invalid,
     Reference,
     undeclared_module,
     undeclared_resource,
@@ -53,8 +54,19 @@ def validate_references(config: Config) -> Diagnostics:
     for prov in config.providers.values():
         checker.check(prov.body.expressions(), plain)
     for var in config.variables.values():
-        for val in var.validations:
-            checker.check([val.condition, val.error_message], plain)
+        checker.check(_condition_exprs(var.validations), plain)
+    for output in config.outputs.values():
+        checker.check(_condition_exprs(output.preconditions), plain)
+    for imp in config.imports:
+        each = _Context(each=imp.for_each is not None)
+        checker.check([e for e in (imp.id, imp.to_key) if e is not None], each)
+        checker.check([imp.for_each] if imp.for_each is not None else [], plain)
+    for check in config.checks.values():
+        checker.scoped = {d.addr for d in check.data}
+        for data in check.data:
+            checker.resource(data)
+        checker.check(_condition_exprs(check.asserts), plain)
+        checker.scoped = set()
     for call in config.module_calls.values():
         repeat = _Context(count=call.count is not None, each=call.for_each is not None)
         checker.check(call.inputs.expressions(), repeat)
@@ -66,17 +78,24 @@ def validate_references(config: Config) -> Diagnostics:
     return checker.diags
 
 
+def _condition_exprs(conditions: Iterable[Condition]) -> list[Expr]:
+    return [e for c in conditions for e in (c.condition, c.error_message)]
+
+
 class _Checker:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.diags = Diagnostics()
         self.functions = default_functions()
         self.where = module_label(config.path)
+        self.scoped: set[ResourceAddr] = set()  # a check block's own data source
 
     def resource(self, res: Resource) -> None:
         ctx = _Context(count=res.count is not None, each=res.for_each is not None, resource=res.addr)
         self.check(res.body.expressions(), ctx)
         self.check(res.lifecycle.replace_triggered_by, ctx)
+        self.check(_condition_exprs(res.lifecycle.preconditions), ctx)
+        self.check(_condition_exprs(res.lifecycle.postconditions), _Context(ctx.count, ctx.each, True, res.addr))
         meta = [e for e in (res.count, res.for_each) if e is not None]
         self.check(meta, _Context(resource=res.addr))
         prov_ctx = _Context(ctx.count, ctx.each, True, res.addr)
@@ -127,7 +146,7 @@ class _Checker:
                 self.diags.error('Invalid "self" reference', SELF_DETAIL, ref.range)
 
     def _resource_ref(self, addr: ResourceAddr, rng: SourceRange, ctx: _Context) -> None:
-        if addr not in self.config.resources:
+        if addr not in self.config.resources and addr not in self.scoped:
             self.diags.error("Reference to undeclared resource", undeclared_resource(addr, self.where), rng)
         elif addr == ctx.resource:
             self.diags.error("Self-referential block", f"Configuration for {addr} may not refer to itself.", rng)
@@ -151,6 +170,9 @@ class _Checker:
 
     def _functions(self, expr: Expr) -> None:
         for node in expr.walk():
+            if isinstance(node, Invalid):
+                self.diags.error(node.summary, node.detail, node.range)
+                continue
             if not isinstance(node, FunctionCall) or node.name in SPECIAL_FUNCTIONS:
                 continue
             if node.name not in self.functions:

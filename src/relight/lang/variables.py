@@ -8,13 +8,13 @@ literal string for ``string``-typed and untyped variables and an HCL expression 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from relight.diagnostics import Diagnostics, SourcePos, SourceRange
+from relight.diagnostics import Diagnostics, SourceRange
 from relight.lang._hcl import parse_body, parse_expression
+from relight.lang._json import parse_json_vars
 from relight.lang._prim import ConversionError
 from relight.lang.config import Config, Variable
 from relight.lang.filepolicy import FileAccessDenied, FilePolicy
@@ -140,10 +140,7 @@ def _load_file(
             f"Given variables file {path} could not be read: {err}.",
         )
         return
-    if path.endswith(".json"):
-        _load_json(config, path, text, given, diags)
-        return
-    body, pdiags = parse_body(text, path)
+    body, pdiags = parse_json_vars(text, path) if path.endswith(".json") else parse_body(text, path)
     diags.extend(pdiags)
     if body is None:
         return
@@ -160,30 +157,6 @@ def _load_file(
         diags.extend(ediags)
         if not ediags.has_errors:
             given[attr.name] = _Given(value, attr.expr.range, path)
-
-
-def _load_json(config: Config, path: str, text: str, given: dict[str, _Given], diags: Diagnostics) -> None:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        diags.error(
-            "Invalid JSON in variables file",
-            err.msg,
-            SourceRange(path, SourcePos(err.lineno, err.colno)),
-        )
-        return
-    if not isinstance(data, dict):
-        diags.error(
-            "Invalid variables file",
-            "The root value must be a JSON object.",
-            SourceRange(path, SourcePos(1, 1)),
-        )
-        return
-    for name, value in data.items():
-        if name not in config.variables:
-            _undeclared(name, path, SourceRange(path, SourcePos(1, 1)), diags)
-            continue
-        given[name] = _Given(value, SourceRange(path, SourcePos(1, 1)), path)
 
 
 def _undeclared(name: str, path: str, rng: SourceRange, diags: Diagnostics) -> None:

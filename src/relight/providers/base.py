@@ -8,6 +8,9 @@ Failure semantics every provider keeps (the engine relies on them):
 * ``update``: on error, ``new_state`` is what the object looks like now (None = unchanged prior).
 * ``delete``: on error, the object still exists.
 * ``read``: ``new_state`` None means the object is gone (deleted outside relight).
+* ``adopt_terraform`` / ``export_terraform``: pure conversions of one object between Terraform's
+  state and relight's; they touch no cloud. An unknown type or schema version is an error
+  diagnostic (and None), never an exception.
 
 Values inside requests are plain Python values (see :mod:`relight.values`); planned states may
 hold :data:`relight.values.UNKNOWN` for attributes known only after apply.
@@ -24,6 +27,8 @@ from relight.providers.clock import CloudClock
 from relight.values import UNKNOWN, Value
 
 __all__ = [
+    "AdoptTerraformRequest",
+    "AdoptTerraformResponse",
     "Attribute",
     "BlockType",
     "ConfigureRequest",
@@ -32,6 +37,8 @@ __all__ = [
     "CreateResponse",
     "DeleteRequest",
     "DeleteResponse",
+    "ExportTerraformRequest",
+    "ExportTerraformResponse",
     "FindCreatedRequest",
     "ImportRequest",
     "ImportResponse",
@@ -264,6 +271,55 @@ class ReadDataResponse:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
 
 
+@dataclass(frozen=True, slots=True)
+class AdoptTerraformRequest:
+    """One object from a Terraform state: its attributes as Terraform's provider stored them,
+    at that provider's ``schema_version``; ``private`` is Terraform's private data; ``extras``
+    are instance fields kept for the way back (``identity``); ``overrides`` are relight values an
+    earlier export could not say in Terraform's terms (they win over the converted ones)."""
+
+    type_name: str
+    mode: Literal["managed", "data"]
+    schema_version: int
+    attributes: Mapping[str, Value]
+    private: bytes | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Value] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AdoptTerraformResponse:
+    """The object in this provider's terms; ``attributes`` None (with errors) if it cannot be."""
+
+    attributes: dict[str, Value] | None
+    private: Mapping[str, Any] = field(default_factory=dict)
+    schema_version: int = 0
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportTerraformRequest:
+    type_name: str
+    mode: Literal["managed", "data"]
+    attributes: Mapping[str, Value]
+    private: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportTerraformResponse:
+    """The object as Terraform's provider stores it. ``overrides`` and ``relight_private`` are
+    what Terraform's form cannot carry (relight values that would read back differently, and
+    this provider's own private data): they travel beside the object for the way back."""
+
+    attributes: dict[str, Value] | None
+    schema_version: int = 0
+    private: bytes | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Value] = field(default_factory=dict)
+    relight_private: Mapping[str, Any] = field(default_factory=dict)
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+
+
 @runtime_checkable
 class Provider(Protocol):
     """What the engine calls. One instance serves one ``provider`` block (or the default)."""
@@ -291,6 +347,10 @@ class Provider(Protocol):
     def find_created(self, req: FindCreatedRequest) -> ReadResponse: ...
 
     def read_data(self, req: ReadDataRequest) -> ReadDataResponse: ...
+
+    def adopt_terraform(self, req: AdoptTerraformRequest) -> AdoptTerraformResponse: ...
+
+    def export_terraform(self, req: ExportTerraformRequest) -> ExportTerraformResponse: ...
 
 
 def schema_plan(schema: Schema, req: PlanRequest) -> PlanResponse:

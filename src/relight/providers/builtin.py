@@ -26,6 +26,7 @@ from relight.providers.base import (
     UpdateResponse,
 )
 from relight.providers.framework import BaseProvider, ResourceType
+from relight.providers.tfcompat import TerraformShape
 from relight.values import UNKNOWN, Value
 
 __all__ = ["TerraformProvider"]
@@ -41,6 +42,8 @@ class TerraformData(ResourceType):
             "triggers_replace": Attribute("any", optional=True),
         }
     )
+    # Terraform stores these "any" attributes with their type ({"value": ..., "type": ...}).
+    terraform = TerraformShape(dynamic=frozenset({"input", "output", "triggers_replace"}))
 
     def plan(self, req: PlanRequest) -> PlanResponse:
         if req.proposed_new_state is None:

@@ -12,13 +12,18 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from relight.diagnostics import Diagnostics
+from relight.providers import tfcompat
 from relight.providers.base import (
+    AdoptTerraformRequest,
+    AdoptTerraformResponse,
     ConfigureRequest,
     ConfigureResponse,
     CreateRequest,
     CreateResponse,
     DeleteRequest,
     DeleteResponse,
+    ExportTerraformRequest,
+    ExportTerraformResponse,
     FindCreatedRequest,
     ImportRequest,
     ImportResponse,
@@ -37,6 +42,7 @@ from relight.providers.base import (
     ValidateResponse,
     schema_plan,
 )
+from relight.providers.tfcompat import TerraformShape
 
 __all__ = ["BaseProvider", "CallError", "DataSource", "ResourceType"]
 
@@ -59,10 +65,15 @@ class CallError(Exception):
 
 
 class ResourceType:
-    """One managed resource type. Override the CRUD methods; ``plan`` defaults to the schema."""
+    """One managed resource type. Override the CRUD methods; ``plan`` defaults to the schema.
+
+    ``terraform`` says how Terraform's provider stores this type in its state (see
+    :mod:`relight.providers.tfcompat`); the default is "the same attributes, schema version 0".
+    """
 
     name: ClassVar[str]
     schema: ClassVar[Schema]
+    terraform: ClassVar[TerraformShape] = TerraformShape()
 
     def __init__(self, provider: BaseProvider) -> None:
         self.provider = provider
@@ -97,10 +108,11 @@ class ResourceType:
 
 
 class DataSource:
-    """One data source type."""
+    """One data source type; ``terraform`` as for :class:`ResourceType`."""
 
     name: ClassVar[str]
     schema: ClassVar[Schema]
+    terraform: ClassVar[TerraformShape] = TerraformShape()
 
     def __init__(self, provider: BaseProvider) -> None:
         self.provider = provider
@@ -212,6 +224,44 @@ class BaseProvider:
             lambda: self._data[req.type_name].read(req),
             lambda d: ReadDataResponse(None, d),
         )
+
+    def adopt_terraform(self, req: AdoptTerraformRequest) -> AdoptTerraformResponse:
+        kind = self._kind(req.type_name, req.mode)
+        if kind is None:
+            return AdoptTerraformResponse(None, diagnostics=self._unsupported(req.type_name, req.mode))
+        return self._guard(
+            "state conversion",
+            req.type_name,
+            lambda: tfcompat.adopt(req.type_name, kind.schema, kind.terraform, req),
+            lambda d: AdoptTerraformResponse(None, diagnostics=d),
+        )
+
+    def export_terraform(self, req: ExportTerraformRequest) -> ExportTerraformResponse:
+        kind = self._kind(req.type_name, req.mode)
+        if kind is None:
+            return ExportTerraformResponse(None, diagnostics=self._unsupported(req.type_name, req.mode))
+        return self._guard(
+            "state conversion",
+            req.type_name,
+            lambda: tfcompat.export(kind.schema, kind.terraform, req),
+            lambda d: ExportTerraformResponse(None, diagnostics=d),
+        )
+
+    def _kind(self, type_name: str, mode: str) -> ResourceType | DataSource | None:
+        found: ResourceType | DataSource | None
+        found = self._resources.get(type_name) if mode == "managed" else self._data.get(type_name)
+        return found
+
+    def _unsupported(self, type_name: str, mode: str) -> Diagnostics:
+        kind, known = ("resource type", self._resources) if mode == "managed" else ("data source", self._data)
+        diags = Diagnostics()
+        diags.error(
+            f"Unsupported {kind} {type_name}",
+            f'relight\'s "{self.name}" provider has no {kind} {type_name}; it has: {", ".join(sorted(known))}. '
+            "Remove those objects from the Terraform state first (terraform state rm) to adopt the rest. "
+            "Nothing was written.",
+        )
+        return diags
 
     def _guard(
         self,

@@ -47,6 +47,7 @@ from relight.runs.request import (
 )
 from relight.runs.result import Counts, HealReport, RunResult, RunStatus, Timings
 from relight.runs.runner import Runner
+from relight.runs.stateops import state_from_bytes, terraform_state
 from relight.state import OutputState, ResourceInstanceState, State
 from relight.state import dumps as state_json
 
@@ -103,8 +104,10 @@ __all__ = [
     "plan_to_json",
     "render_plan",
     "render_value",
+    "state_from_bytes",
     "state_json",
     "state_path",
     "summarize",
+    "terraform_state",
     "url_problem",
 ]

@@ -24,6 +24,7 @@ from datetime import UTC
 
 from relight.diagnostics import Diagnostics
 from relight.engine import Action, Engine, Plan, PlanOptions, ResourceChange
+from relight.engine.adopt import adoption_check
 from relight.errors import StateLockedError
 from relight.runs.classify import Classification, PassKind, classify, summarize, summarize_change
 from relight.runs.events import HealFinding, HealPolicyLoaded, Message
@@ -47,6 +48,11 @@ def run(scope: RunScope) -> RunResult:
     if policy.mode == "off":
         return _report(scope, HealReport("off", message="heal mode is off: nothing checked", policy=policy))
     engine = scope.engine(loaded, values)
+    found = adoption_check(loaded.config, scope.context.directory, engine.backend)
+    scope.diags.extend(found)
+    if found.has_errors:  # Terraform still manages the stack: a pass would "recover" all of it
+        message = f"{found.errors[0].summary}: adopt it with 'relight state push' first; nothing was planned"
+        return _report(scope, HealReport("error", message=message, policy=policy))
     try:
         with scope.lock(engine, "heal", timeout=0.0):
             report = _plan_and_act(scope, engine, policy)

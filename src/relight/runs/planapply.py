@@ -4,8 +4,10 @@ approvals (auto, confirm, ask), and the apply of a saved plan."""
 from __future__ import annotations
 
 from relight.engine import Engine, Plan, PlanMode, PlanOptions, decode_plan, encode_plan
+from relight.engine.adopt import adoption_check
 from relight.errors import PlanError
 from relight.runs.events import PlanReady
+from relight.runs.load import Loaded
 from relight.runs.request import Approval, Operation
 from relight.runs.result import RunResult, RunStatus
 from relight.runs.scope import RunScope
@@ -25,6 +27,8 @@ def plan_and_maybe_apply(run: RunScope) -> RunResult:
     if values is None:
         return run.result(RunStatus.ERRORED)
     engine = run.engine(loaded, values)
+    if _still_terraforms(run, loaded, engine):
+        return run.result(RunStatus.ERRORED)
     options = PlanOptions(req.mode, req.refresh, req.targets, req.replace, max(1, req.parallelism))
     operation = "plan" if req.operation is Operation.PLAN else "destroy" if req.mode is PlanMode.DESTROY else "apply"
     with run.lock(engine, operation):
@@ -56,8 +60,18 @@ def apply_saved(run: RunScope, data: bytes) -> RunResult:
     if loaded is None:
         return run.result(RunStatus.ERRORED)
     engine = run.engine(loaded, plan.variables)
+    if _still_terraforms(run, loaded, engine):
+        return run.result(RunStatus.ERRORED)
     with run.lock(engine, "apply"):
         return _apply(run, engine, plan)
+
+
+def _still_terraforms(run: RunScope, loaded: Loaded, engine: Engine) -> bool:
+    """True (with the way out in the diagnostics) when Terraform still manages this stack and
+    relight has no state: planning would create every object again next to the real ones."""
+    found = adoption_check(loaded.config, run.context.directory, engine.backend)
+    run.diags.extend(found)
+    return found.has_errors
 
 
 def _apply(run: RunScope, engine: Engine, plan: Plan) -> RunResult:

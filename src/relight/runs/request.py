@@ -88,7 +88,9 @@ class RunRequest:
     addresses: tuple[InstanceAddr, ...] = ()  # state list/show/rm filters; the import target
     destination: InstanceAddr | None = None  # state mv
     import_id: str = ""
-    state_file: bytes | None = None  # state push
+    state_file: bytes | None = None  # state push: relight's state or Terraform's (format 4)
+    from_backend: bool = False  # state push -from-backend: read the backend "s3" block's Terraform state
+    state_format: str = "relight"  # state pull -format: "relight" or "terraform"
     force: bool = False  # state push -force; force-unlock without asking
     lock_id: str = ""  # force-unlock
     heal: HealOptions = field(default_factory=HealOptions)
@@ -124,6 +126,8 @@ class RunRequest:
                 destination=InstanceAddr.parse(doc["destination"]) if doc.get("destination") else None,
                 import_id=str(doc.get("import_id", "")),
                 state_file=_bytes(doc.get("state_file")),
+                from_backend=bool(doc.get("from_backend", False)),
+                state_format=str(doc.get("state_format", "relight")),
                 force=bool(doc.get("force", False)),
                 lock_id=str(doc.get("lock_id", "")),
                 heal=_heal_options(doc.get("heal") or {}),

@@ -97,6 +97,8 @@ class RunResult:
     timings: Timings = field(default_factory=Timings)
     skipped: tuple[str, ...] = ()  # actions never started because the run was canceled
     state: State | None = None  # state pull / state push: the state
+    state_file: bytes | None = None  # state pull -format=terraform: the state in Terraform's format
+    source: str = ""  # state push: where the pushed state came from (a path, s3://bucket/key)
     instances: tuple[ResourceInstanceState, ...] = ()  # state list / show / rm
     moves: tuple[tuple[str, str], ...] = ()  # state mv
     history: tuple[VersionInfo, ...] = ()

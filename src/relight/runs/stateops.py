@@ -11,15 +11,19 @@ from __future__ import annotations
 import contextlib
 
 from relight.addrs import InstanceAddr
+from relight.diagnostics import Diagnostics
 from relight.engine import build_graph
+from relight.engine.adopt import export_terraform, read_backend_state, read_state_file
 from relight.errors import StateError
+from relight.providers.base import ProviderContext
+from relight.runs.context import RunContext
 from relight.runs.load import load_lenient
 from relight.runs.request import Operation
 from relight.runs.result import RunResult, RunStatus
 from relight.runs.scope import RunScope
-from relight.state import ResourceInstanceState, State, StateBackend, loads
+from relight.state import ResourceInstanceState, State, StateBackend
 
-__all__ = ["OPERATIONS", "run"]
+__all__ = ["OPERATIONS", "run", "state_from_bytes", "terraform_state"]
 
 OPERATIONS = frozenset(
     {
@@ -76,6 +80,11 @@ def _read(scope: RunScope, state: State) -> RunResult:
         result.instances = (inst,)
     elif op is Operation.STATE_PULL:
         result.state = state
+        if scope.request.state_format == "terraform":
+            result.state_file, d = export_terraform(state, scope.context.registry, _providers(scope))
+            scope.diags.extend(d)
+            if result.state_file is None:
+                return scope.result(RunStatus.ERRORED)
     result.outputs = state.outputs
     return result
 
@@ -114,16 +123,48 @@ def _change(scope: RunScope, backend: StateBackend) -> RunResult:
 
 
 def _push(scope: RunScope, backend: StateBackend) -> RunResult:
-    data = scope.request.state_file or b""
-    incoming = loads(data, scope.request.source or "the pushed state")
+    """Replace the state with relight's or Terraform's (a file, or the s3 backend's object).
+
+    The whole incoming state is read and converted before anything is written; any problem
+    with it is a diagnostic, and then nothing is written.
+    """
+    req = scope.request
+    data, source = req.state_file, req.source or "the pushed state"
+    if req.from_backend:
+        config = load_lenient(scope.context)
+        data, source, d = read_backend_state(config, _providers(scope))
+        scope.diags.extend(d)
+    if data is None:
+        return scope.result(RunStatus.ERRORED)
+    incoming, d = read_state_file(data, source, scope.context.registry, _providers(scope))
+    scope.diags.extend(d)
+    if incoming is None:
+        return scope.result(RunStatus.ERRORED)
     try:
-        written = backend.write(incoming, force=scope.request.force)
+        written = backend.write(incoming, force=req.force)
     except StateError as exc:
         return scope.failed("Failed to push the state", str(exc))
     result = scope.result(RunStatus.SUCCEEDED)
-    result.state = written
+    result.state, result.source = written, source
     _stamp(result, written)
     return result
+
+
+def _providers(scope: RunScope) -> ProviderContext:
+    return ProviderContext(scope.context.inputs, scope.clock)
+
+
+def state_from_bytes(data: bytes, source: str, context: RunContext) -> tuple[State | None, Diagnostics]:
+    """relight's state or Terraform's (format 4) from ``data``, converted with the providers of
+    ``context``; None with error diagnostics when it cannot be taken whole. For the server's http
+    backend, whose clients (``terraform state push`` among them) upload Terraform's format."""
+    return read_state_file(data, source, context.registry, ProviderContext(context.inputs))
+
+
+def terraform_state(state: State, context: RunContext) -> tuple[bytes | None, Diagnostics]:
+    """``state`` in Terraform's format, as ``relight state pull -format=terraform`` prints it and
+    the server's http backend serves it; None with error diagnostics when an object cannot be."""
+    return export_terraform(state, context.registry, ProviderContext(context.inputs))
 
 
 def _import(scope: RunScope) -> RunResult:

@@ -12,11 +12,13 @@ The object encoders are shared with the journal, which stores one object per lin
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, NoReturn, TypeVar, cast
 
 from relight.addrs import InstanceAddr, InstanceKey, Mode, ModuleAddr, ModuleInstance, ResourceAddr, format_module
+from relight.ctytypes import is_type
 from relight.errors import StateCorruptError
-from relight.state.model import CreateIntent, ObjectState, OutputState, State
+from relight.state.model import AttrPath, CreateIntent, ObjectState, OutputState, ResourceInstanceState, State
 from relight.values import Unknown
 
 __all__ = [
@@ -83,7 +85,7 @@ def encode_line(doc: dict[str, Any]) -> bytes:
 
 def object_to_json(obj: ObjectState, canonical: bool = False) -> dict[str, Any]:
     tidy = _canonical if canonical else _same
-    return {
+    doc = {
         "status": obj.status,
         "schema_version": obj.schema_version,
         "attributes": tidy(obj.attributes),
@@ -92,21 +94,27 @@ def object_to_json(obj: ObjectState, canonical: bool = False) -> dict[str, Any]:
         "create_before_destroy": obj.create_before_destroy,
         "prevent_destroy": obj.prevent_destroy,
     }
+    if obj.sensitive_paths:  # only when present, so states without marks keep their bytes
+        doc["sensitive_attributes"] = [[tidy(dict(step)) for step in path] for path in obj.sensitive_paths]
+    return doc
 
 
 def outputs_to_json(outputs: dict[str, OutputState], canonical: bool = False) -> dict[str, Any]:
     tidy = _canonical if canonical else _same
-    return {n: {"value": tidy(outputs[n].value), "sensitive": outputs[n].sensitive} for n in sorted(outputs)}
+    docs = {n: {"value": tidy(outputs[n].value), "sensitive": outputs[n].sensitive} for n in sorted(outputs)}
+    for name, doc in docs.items():
+        if outputs[name].type is not None:
+            doc["type"] = tidy(outputs[name].type)
+    return docs
 
 
 def _same(value: Any) -> Any:
     return value
 
 
-def dumps(state: State) -> bytes:
-    """The snapshot bytes for ``state``. Raises TypeError if it holds an unknown value (a bug)."""
+def _resources_json(instances: Iterable[ResourceInstanceState]) -> list[dict[str, Any]]:
     groups: dict[tuple[ResourceAddr, str], list[dict[str, Any]]] = {}
-    for inst in state:
+    for inst in instances:
         entries = groups.setdefault((inst.addr.resource, inst.provider), [])
         if inst.current is not None:
             obj = object_to_json(inst.current, canonical=True)
@@ -114,7 +122,12 @@ def dumps(state: State) -> bytes:
         for key in sorted(inst.deposed):
             obj = object_to_json(inst.deposed[key], canonical=True)
             entries.append({"index_key": inst.addr.key, "deposed": key, **obj})
-    resources = [_resource_head(r, p) | {"instances": entries} for (r, p), entries in groups.items()]
+    return [_resource_head(r, p) | {"instances": entries} for (r, p), entries in groups.items()]
+
+
+def dumps(state: State) -> bytes:
+    """The snapshot bytes for ``state``. Raises TypeError if it holds an unknown value (a bug)."""
+    resources = _resources_json(state)
     doc = {
         "format": FORMAT,
         "version": VERSION,
@@ -239,7 +252,22 @@ def object_from_json(r: Reader, doc: dict[str, Any], where: str) -> ObjectState:
         prevent_destroy=r.opt(doc, "prevent_destroy", bool, False, where),
         private=r.opt(doc, "private", dict, {}, where),
         schema_version=r.opt(doc, "schema_version", int, 0, where),
+        sensitive_paths=_sensitive_paths(r, r.opt(doc, "sensitive_attributes", list, [], where), where),
     )
+
+
+def _sensitive_paths(r: Reader, raw: list[Any], where: str) -> tuple[AttrPath, ...]:
+    """Terraform's path notation, checked step by step (see :data:`relight.state.model.AttrPath`)."""
+    paths: list[AttrPath] = []
+    for i, path in enumerate(raw):
+        at = f"{where}.sensitive_attributes[{i}]"
+        steps = r.check(path, list, at)
+        for j, step in enumerate(steps):
+            doc = r.check(step, dict, f"{at}[{j}]")
+            if doc.get("type") not in ("get_attr", "index") or "value" not in doc:
+                r.fail(f"{at}[{j}]", 'expected {"type": "get_attr" or "index", "value": ...}')
+        paths.append(tuple(steps))
+    return tuple(paths)
 
 
 def outputs_from_json(r: Reader, doc: dict[str, Any], where: str) -> dict[str, OutputState]:
@@ -249,7 +277,10 @@ def outputs_from_json(r: Reader, doc: dict[str, Any], where: str) -> dict[str, O
         out = r.check(raw, dict, at)
         if "value" not in out:
             r.fail(at, 'missing field "value"')
-        outputs[name] = OutputState(out["value"], r.opt(out, "sensitive", bool, False, at))
+        ty = out.get("type")
+        if ty is not None and not is_type(ty):
+            r.fail(f"{at}.type", "expected a Terraform type such as \"string\" or [\"list\", \"string\"]")
+        outputs[name] = OutputState(out["value"], r.opt(out, "sensitive", bool, False, at), ty)
     return outputs
 
 

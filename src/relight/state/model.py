@@ -7,6 +7,9 @@ treated as immutable: mutators on :class:`State` replace them instead of changin
 :meth:`State.copy` only copies dicts, never attribute trees.
 
 State never holds :data:`relight.values.UNKNOWN`; the codec refuses to write one.
+
+Instances in child modules are instances like any other: their addresses carry the module
+instance (``module.net[0].aws_subnet.a``, see :mod:`relight.addrs`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from relight.values import Value
 
 __all__ = [
     "UNASSIGNED_LINEAGE",
+    "AttrPath",
     "CreateIntent",
     "ObjectState",
     "ObjectStatus",
@@ -31,6 +35,10 @@ __all__ = [
 ]
 
 ObjectStatus = Literal["ready", "tainted"]
+
+# A path to a value inside an object's attributes, in Terraform's state notation: steps
+# {"type": "get_attr", "value": "input"} or {"type": "index", "value": {"value": 0, "type": "number"}}.
+AttrPath = tuple[Mapping[str, Any], ...]
 
 # The lineage of a state that was never written: backends assign a UUID on the first write.
 UNASSIGNED_LINEAGE = ""
@@ -44,6 +52,9 @@ class ObjectState:
     stores all transitive ancestors, which makes chained states grow quadratically).
     ``prevent_destroy`` records protection in state, so deleting the configuration block alone
     cannot destroy a protected object. ``private`` is provider-private data, opaque to the engine.
+    ``sensitive_paths`` names the values Terraform marked sensitive (a sensitive variable or
+    ``sensitive()`` flowed into them); relight keeps them so plans hide those values and a state
+    handed back to Terraform keeps its marks (Terraform plans an update when marks differ).
     """
 
     attributes: dict[str, Value]
@@ -53,6 +64,7 @@ class ObjectState:
     prevent_destroy: bool = False
     private: dict[str, Any] = field(default_factory=dict)
     schema_version: int = 0
+    sensitive_paths: tuple[AttrPath, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +87,16 @@ class ResourceInstanceState:
 
 @dataclass(frozen=True, slots=True)
 class OutputState:
-    """A root module output value; ``sensitive`` hides it from human-readable output."""
+    """A root module output value; ``sensitive`` hides it from human-readable output.
+
+    ``type`` is the value's Terraform type in JSON notation (``["list", "string"]``), computed
+    when the output was evaluated, or kept from a state adopted from Terraform while the value
+    still conforms to it (None in states written before types were kept).
+    """
 
     value: Value
     sensitive: bool = False
+    type: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,7 @@ class FunctionCall(Expr):
         if not spec.handles_unknown and not all(is_wholly_known(a) for a in args):
             return UNKNOWN
         try:
-            return spec.impl(scope.function_context(), *args)
+            return spec.call(scope.function_context(), args)
         except (FunctionError, ConversionError) as err:
             raise fail(
                 self.range,

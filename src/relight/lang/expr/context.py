@@ -37,7 +37,7 @@ RefKind = TLiteral["var", "local", "resource", "data", "module", "count", "each"
 
 
 class PosLike(Protocol):
-    """Anything with 1-based start and end positions (lark's ``Meta`` or :class:`Pos`)."""
+    """Anything with 1-based start and end positions (:class:`Pos`, or a compiler's own position object)."""
 
     line: int
     column: int

@@ -6,6 +6,7 @@ and is UNKNOWN while either side is; ``&&``/``||`` are known as soon as one side
 
 from __future__ import annotations
 
+import json
 import math
 from decimal import Decimal
 from typing import Final
@@ -14,7 +15,7 @@ from relight.lang._prim import ConversionError, normalize_number, to_bool, to_nu
 from relight.lang.expr._rules import condition
 from relight.lang.expr.context import EvalContext, EvalError, PosLike, fail
 from relight.lang.expr.nodes import Expr
-from relight.values import UNKNOWN, Value
+from relight.values import UNKNOWN, TypedDict, TypedList, Value, type_of
 
 __all__ = ["BinaryOp", "Conditional", "UnaryOp", "deep_equal"]
 
@@ -41,17 +42,38 @@ class Conditional(Expr):
         chosen, other = (self.if_true, self.if_false) if cond else (self.if_false, self.if_true)
         value = chosen.ev(scope)
         # Like HCL, both results are unified to one type: a number or bool next to a string
-        # becomes a string. Errors in the branch not taken are ignored.
-        if isinstance(value, int | float) and _is_string(other, scope):
+        # becomes a string, two tuples of different shapes a list. Errors in the branch not
+        # taken are ignored.
+        try:
+            alternative = other.ev(scope)
+        except EvalError:
+            return value
+        if isinstance(value, int | float) and isinstance(alternative, str):
             return to_string(value)
-        return value
+        return unify_collections(value, alternative)
 
 
-def _is_string(expr: Expr, scope: EvalContext) -> bool:
-    try:
-        return isinstance(expr.ev(scope), str)
-    except EvalError:
-        return False
+def unify_collections(value: Value, other: Value) -> Value:
+    """``value`` as the collection type both results share, when their structural types differ:
+    ``["a", "b"]`` next to ``["c"]`` is a ``list(string)``, ``{a = 1}`` next to ``{b = 2}`` a map."""
+    if isinstance(value, list) and isinstance(other, list) and not isinstance(value, TypedList):
+        elements = _element_types(value) | _element_types(other)
+        if type_of(value) != type_of(other) and len(elements) <= 1:
+            return TypedList(value, ["list", _only(elements)])
+    if isinstance(value, dict) and isinstance(other, dict) and not isinstance(value, TypedDict):
+        elements = _element_types(value) | _element_types(other)
+        if type_of(value) != type_of(other) and len(elements) <= 1:
+            return TypedDict(value, ["map", _only(elements)])
+    return value
+
+
+def _element_types(value: list[Value] | dict[str, Value]) -> set[str]:
+    items = value.values() if isinstance(value, dict) else value
+    return {json.dumps(type_of(v)) for v in items if v is not None and v is not UNKNOWN}
+
+
+def _only(elements: set[str]) -> Value:
+    return json.loads(next(iter(elements))) if elements else "dynamic"
 
 
 _ARITH: Final = frozenset({"+", "-", "*", "/", "%"})

@@ -14,7 +14,7 @@ from relight.diagnostics import SourceRange
 from relight.lang._prim import ConversionError, to_number, to_string, type_name
 from relight.lang.expr.context import EvalContext, PosLike, Reference, fail
 from relight.lang.expr.nodes import Expr
-from relight.values import UNKNOWN, Value
+from relight.values import UNKNOWN, TypedList, Value
 
 __all__ = [
     "COUNT_DETAIL",
@@ -22,6 +22,7 @@ __all__ = [
     "SELF_DETAIL",
     "GetAttr",
     "Index",
+    "Invalid",
     "ScopeRef",
     "Splat",
     "SplatStep",
@@ -120,6 +121,22 @@ def undeclared_module(name: str, where: str = "the root module") -> str:
     return f'No module call named "{name}" is declared in {where}.'
 
 
+class Invalid(Expr):
+    """A reference the compiler found meaningless (``var`` alone, ``count.foo``): evaluating it,
+    or checking it with :func:`relight.lang.validate_references`, reports the problem."""
+
+    __slots__ = ("detail", "summary")
+
+    def __init__(self, file: str, pos: PosLike, summary: str, detail: str) -> None:
+        super().__init__(file, pos)
+        self.summary = summary
+        self.detail = detail
+        self._refs = ()
+
+    def ev(self, scope: EvalContext) -> Value:
+        raise fail(self.range, self.summary, self.detail)
+
+
 class Symbol(Expr):
     """A name bound by a ``for`` expression, a ``dynamic`` block or a template's variables."""
 
@@ -200,6 +217,8 @@ class Splat(Expr):
                 is_attr = isinstance(step, str)
                 value = get_attr(value, key, rng) if is_attr else index_value(value, key, rng)
             out.append(value)
+        if isinstance(src, TypedList) and src.type is not None and src.type[0] in ("list", "set"):
+            return TypedList(out, ["list", None])  # a splat over a list or set is a list
         return out
 
 

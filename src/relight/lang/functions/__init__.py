@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 
 from relight.lang.funcbase import FuncContext, FunctionError, FunctionSpec
 from relight.lang.functions import (
+    _typing,
     cidr,
     collection,
     conversion,
@@ -52,10 +53,14 @@ def _spec(
     min_args: int,
     max_args: int | None = -1,
     handles_unknown: bool = False,
+    result: _typing.ResultRule | None = None,
 ) -> FunctionSpec:
     """``max_args`` -1 means "same as min_args"; None means variadic."""
     upper = min_args if max_args == -1 else max_args
-    return FunctionSpec(name, impl, min_args, upper, handles_unknown)
+    return FunctionSpec(name, impl, min_args, upper, handles_unknown, result)
+
+
+_STRINGS = _typing.list_of("string")
 
 
 _SPECS = [
@@ -74,44 +79,44 @@ _SPECS = [
     _spec("endswith", strings.fn_endswith, 2),
     _spec("strcontains", strings.fn_strcontains, 2),
     _spec("substr", strings.fn_substr, 3),
-    _spec("split", strings.fn_split, 2),
+    _spec("split", strings.fn_split, 2, result=_STRINGS),
     _spec("join", strings.fn_join, 1, None),
     _spec("replace", regex.fn_replace, 3),
     _spec("regex", regex.fn_regex, 2),
-    _spec("regexall", regex.fn_regexall, 2),
+    _spec("regexall", regex.fn_regexall, 2, result=_typing.list_of()),
     _spec("format", formatting.fn_format, 1, None),
-    _spec("formatlist", formatting.fn_formatlist, 1, None),
+    _spec("formatlist", formatting.fn_formatlist, 1, None, result=_STRINGS),
     _spec("urlencode", strings.fn_urlencode, 1),
     # collections
     _spec("length", collection.fn_length, 1, handles_unknown=True),
     _spec("lookup", collection.fn_lookup, 2, 3, handles_unknown=True),
-    _spec("merge", collection.fn_merge, 0, None, handles_unknown=True),
-    _spec("concat", collection.fn_concat, 0, None, handles_unknown=True),
-    _spec("keys", collection.fn_keys, 1, handles_unknown=True),
-    _spec("values", collection.fn_values, 1, handles_unknown=True),
+    _spec("merge", collection.fn_merge, 0, None, handles_unknown=True, result=_typing.merge),
+    _spec("concat", collection.fn_concat, 0, None, handles_unknown=True, result=_typing.concat),
+    _spec("keys", collection.fn_keys, 1, handles_unknown=True, result=_typing.keys),
+    _spec("values", collection.fn_values, 1, handles_unknown=True, result=_typing.values),
     _spec("element", collection.fn_element, 2, handles_unknown=True),
     _spec("contains", collection.fn_contains, 2),
     _spec("index", collection.fn_index, 2),
     _spec("coalesce", collection.fn_coalesce, 0, None),
     _spec("coalescelist", collection.fn_coalescelist, 0, None),
-    _spec("compact", collection.fn_compact, 1),
-    _spec("distinct", collection.fn_distinct, 1),
+    _spec("compact", collection.fn_compact, 1, result=_STRINGS),
+    _spec("distinct", collection.fn_distinct, 1, result=_typing.follows(collection_element=True, always=True)),
     _spec("flatten", collection.fn_flatten, 1),
-    _spec("zipmap", collection.fn_zipmap, 2),
-    _spec("reverse", collection.fn_reverse, 1),
-    _spec("sort", collection.fn_sort, 1),
-    _spec("slice", collection.fn_slice, 3),
+    _spec("zipmap", collection.fn_zipmap, 2, result=_typing.zipmap),
+    _spec("reverse", collection.fn_reverse, 1, result=_typing.follows()),
+    _spec("sort", collection.fn_sort, 1, result=_STRINGS),
+    _spec("slice", collection.fn_slice, 3, result=_typing.follows()),
     _spec("one", collection.fn_one, 1),
-    _spec("chunklist", collection.fn_chunklist, 2),
+    _spec("chunklist", collection.fn_chunklist, 2, result=_typing.chunks),
     _spec("alltrue", collection.fn_alltrue, 1),
     _spec("anytrue", collection.fn_anytrue, 1),
-    _spec("setproduct", collection.fn_setproduct, 0, None),
-    _spec("setunion", collection.fn_setunion, 1, None),
-    _spec("setintersection", collection.fn_setintersection, 1, None),
-    _spec("setsubtract", collection.fn_setsubtract, 2),
-    _spec("transpose", collection.fn_transpose, 1),
-    _spec("matchkeys", collection.fn_matchkeys, 3),
-    _spec("range", collection.fn_range, 1, 3),
+    _spec("setproduct", collection.fn_setproduct, 0, None, result=_typing.list_of()),
+    _spec("setunion", collection.fn_setunion, 1, None, result=_typing.set_of()),
+    _spec("setintersection", collection.fn_setintersection, 1, None, result=_typing.set_of()),
+    _spec("setsubtract", collection.fn_setsubtract, 2, result=_typing.set_of()),
+    _spec("transpose", collection.fn_transpose, 1, result=_typing.transpose),
+    _spec("matchkeys", collection.fn_matchkeys, 3, result=_typing.follows(collection_element=True, always=True)),
+    _spec("range", collection.fn_range, 1, 3, result=_typing.list_of("number")),
     # numbers
     _spec("min", number.fn_min, 0, None),
     _spec("max", number.fn_max, 0, None),
@@ -129,9 +134,9 @@ _SPECS = [
     _spec("nonsensitive", conversion.fn_sensitivity, 1, handles_unknown=True),
     _spec("tonumber", conversion.fn_tonumber, 1),
     _spec("tobool", conversion.fn_tobool, 1),
-    _spec("tolist", conversion.fn_tolist, 1),
-    _spec("toset", conversion.fn_toset, 1),
-    _spec("tomap", conversion.fn_tomap, 1),
+    _spec("tolist", conversion.fn_tolist, 1, result=_typing.list_of()),
+    _spec("toset", conversion.fn_toset, 1, result=_typing.set_of()),
+    _spec("tomap", conversion.fn_tomap, 1, result=_typing.map_of()),
     # encoding and hashing
     _spec("jsonencode", encoding.fn_jsonencode, 1),
     _spec("jsondecode", encoding.fn_jsondecode, 1),
@@ -154,7 +159,7 @@ _SPECS = [
     _spec("filebase64sha256", crypto.file_base64_hash("sha256"), 1),
     _spec("filebase64sha512", crypto.file_base64_hash("sha512"), 1),
     _spec("fileexists", filesystem.fn_fileexists, 1),
-    _spec("fileset", filesystem.fn_fileset, 2),
+    _spec("fileset", filesystem.fn_fileset, 2, result=_typing.set_of("string")),
     _spec("templatefile", filesystem.fn_templatefile, 2),
     _spec("abspath", filesystem.fn_abspath, 1),
     _spec("basename", filesystem.fn_basename, 1),
@@ -164,7 +169,7 @@ _SPECS = [
     _spec("cidrsubnet", cidr.fn_cidrsubnet, 3),
     _spec("cidrhost", cidr.fn_cidrhost, 2),
     _spec("cidrnetmask", cidr.fn_cidrnetmask, 1),
-    _spec("cidrsubnets", cidr.fn_cidrsubnets, 1, None),
+    _spec("cidrsubnets", cidr.fn_cidrsubnets, 1, None, result=_STRINGS),
     # time and identity
     _spec("timestamp", dates.fn_timestamp, 0),
     _spec("uuid", crypto.fn_uuid, 0),
@@ -205,4 +210,4 @@ def call_function(name: str, ctx: FuncContext, args: list[Value]) -> Value:
         raise FunctionError(_arity_message(spec, count))
     if not spec.handles_unknown and not all(is_wholly_known(a) for a in args):
         return UNKNOWN
-    return spec.impl(ctx, *args)
+    return spec.call(ctx, args)

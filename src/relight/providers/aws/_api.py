@@ -34,7 +34,7 @@ __all__ = ["SERVICES", "AwsApi", "AwsError", "AwsSettings"]
 
 _T = TypeVar("_T")
 
-SERVICES = ("ec2", "cloudwatch", "route53", "sts")
+SERVICES = ("ec2", "cloudwatch", "route53", "sts", "s3")
 
 
 class AwsSettings:
@@ -63,6 +63,7 @@ class AwsSettings:
             self.token = _opt_str(env.get("AWS_SESSION_TOKEN"))
         retries = config.get("max_retries")
         self.max_retries = int(retries) if isinstance(retries, int | float) and not isinstance(retries, bool) else 4
+        self.s3_path_style = config.get("s3_use_path_style") is True
         self.endpoints: dict[str, str] = {}
         raw = config.get("endpoints")
         blocks = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
@@ -120,10 +121,11 @@ class AwsApi:
         self.clock = clock
         self._session = _SESSIONS.get(settings.session_key(), lambda: _new_session(settings))
         self.region: str | None = self._session.region_name
+        self._account: str | None = None
 
     def client(self, service: str) -> Any:
         s = self.settings
-        key = (*s.session_key(), service, self.region, s.max_retries, s.endpoints.get(service))
+        key = (*s.session_key(), service, self.region, s.max_retries, s.endpoints.get(service), s.s3_path_style)
         return _CLIENTS.get(key, lambda: self._new_client(service))
 
     def _new_client(self, service: str) -> Any:
@@ -135,6 +137,7 @@ class AwsApi:
             # The endpoint comes from the provider block or the run's environment (resolved in
             # AwsSettings); botocore must not add its own from os.environ or ~/.aws/config.
             ignore_configured_endpoint_urls=True,
+            s3={"addressing_style": "path"} if self.settings.s3_path_style else None,
         )
         return self._session.client(
             service, region_name=self.region, endpoint_url=self.settings.endpoints.get(service), config=config
@@ -165,6 +168,13 @@ class AwsApi:
             raise CallError(f"{operation} failed", f"{type(exc).__name__}: {exc}") from None
         finally:
             self.clock.leave()
+
+    def account_id(self) -> str:
+        """The account these credentials act in (STS GetCallerIdentity, asked once): ARNs such as a
+        volume's carry it, and no EC2 describe call returns it."""
+        if self._account is None:
+            self._account = str(self.call("sts", "GetCallerIdentity")["Account"])
+        return self._account
 
     def try_call(self, service: str, operation: str, missing: tuple[str, ...], **params: Any) -> dict[str, Any] | None:
         """Like :meth:`call`, but an error whose code is in ``missing`` returns None (gone)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from relight.providers.aws import _tfshapes
 from relight.providers.aws._api import AwsError
 from relight.providers.aws._common import AwsResource, from_tag_list, known, to_tag_list
 from relight.providers.base import (
@@ -75,6 +76,7 @@ class MetricAlarm(AwsResource):
     """
 
     name = "aws_cloudwatch_metric_alarm"
+    terraform = _tfshapes.METRIC_ALARM
     schema = Schema(
         attributes={
             "id": Attribute("string", computed=True),

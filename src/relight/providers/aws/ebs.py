@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from relight.providers.aws import _tfshapes
 from relight.providers.aws._api import AwsError
 from relight.providers.aws._common import (
     AwsDataSource,
@@ -84,6 +85,7 @@ def wait_snapshot(resource: AwsResource, snapshot_id: str) -> dict[str, Any]:
 
 class EbsVolume(AwsResource):
     name = "aws_ebs_volume"
+    terraform = _tfshapes.EBS_VOLUME
     schema = Schema(
         holds_data=True,
         recoverable=True,
@@ -279,7 +281,7 @@ class EbsVolume(AwsResource):
         final = base.get("final_snapshot")
         return {
             "id": volume_id,
-            "arn": f"arn:aws:ec2:{self.api.region}::volume/{volume_id}",
+            "arn": f"arn:aws:ec2:{self.api.region}:{self.api.account_id()}:volume/{volume_id}",
             "availability_zone": vol.get("AvailabilityZone"),
             "size": vol.get("Size"),
             "type": vol.get("VolumeType"),
@@ -304,6 +306,7 @@ class VolumeAttachment(AwsResource):
     """
 
     name = "aws_volume_attachment"
+    terraform = _tfshapes.VOLUME_ATTACHMENT
     schema = Schema(
         attributes={
             "id": Attribute("string", computed=True),
@@ -442,6 +445,7 @@ def _live_attachment(vol: Mapping[str, Any]) -> dict[str, Any] | None:
 
 class EbsSnapshot(AwsResource):
     name = "aws_ebs_snapshot"
+    terraform = _tfshapes.EBS_SNAPSHOT
     schema = Schema(
         holds_data=True,
         recoverable=True,
@@ -527,6 +531,7 @@ class EbsSnapshotData(AwsDataSource):
     """``data "aws_ebs_snapshot"``: the snapshot matching ids, owners, filters and tags."""
 
     name = "aws_ebs_snapshot"
+    terraform = _tfshapes.EBS_SNAPSHOT_DATA
     schema = Schema(
         attributes={
             "most_recent": Attribute("bool", optional=True, default=False),

@@ -14,12 +14,14 @@ next plan re-creates it.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from relight.providers.aws import _tfshapes
 from relight.providers.aws._api import AwsError
 from relight.providers.aws._common import (
     GONE_STATES,
@@ -75,6 +77,7 @@ _ROOT = Schema(
 
 class Instance(AwsResource):
     name = "aws_instance"
+    terraform = _tfshapes.INSTANCE
     schema = Schema(
         recoverable=True,
         attributes={
@@ -100,7 +103,7 @@ class Instance(AwsResource):
 
     # -- plan ---------------------------------------------------------------------------
     def plan_change(self, req: PlanRequest) -> PlanResponse:
-        resp = schema_plan(self.schema, req)
+        resp = schema_plan(self.schema, _same_user_data(req))
         planned = resp.planned_state
         if planned is None:
             return resp
@@ -367,6 +370,7 @@ class AmiData(AwsDataSource):
     """``data "aws_ami"``: the newest (``most_recent``) image matching owners and filters."""
 
     name = "aws_ami"
+    terraform = _tfshapes.AMI_DATA
     schema = Schema(
         attributes={
             "most_recent": Attribute("bool", optional=True, default=False),
@@ -444,3 +448,16 @@ class AmiData(AwsDataSource):
             }
         )
         return ReadDataResponse(state)
+
+
+def _same_user_data(req: PlanRequest) -> PlanRequest:
+    """An instance adopted from Terraform holds its user_data as the provider's hash of it (see
+    _tfshapes); the same script in the configuration is no change, so it plans as the hash."""
+    prior, proposed = req.prior_state, req.proposed_new_state
+    if prior is None or proposed is None or not _tfshapes.is_user_data_hash(prior.get("user_data")):
+        return req
+    script = proposed.get("user_data")
+    if not isinstance(script, str) or _tfshapes.user_data_hash(script) != prior.get("user_data"):
+        return req
+    same = {**proposed, "user_data": prior.get("user_data")}
+    return dataclasses.replace(req, proposed_new_state=same, config=same)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from relight.diagnostics import Diagnostics
+from relight.providers.aws import _tfshapes
 from relight.providers.aws._api import AwsApi, AwsError
 from relight.providers.aws._common import (
     AwsResource,
@@ -45,6 +46,7 @@ __all__ = ["SecurityGroup", "Subnet", "Vpc"]
 
 class Vpc(AwsResource):
     name = "aws_vpc"
+    terraform = _tfshapes.VPC
     schema = Schema(
         recoverable=True,
         attributes={
@@ -154,6 +156,7 @@ class Subnet(AwsResource):
     the create (the local cloud accepts zones of other regions)."""
 
     name = "aws_subnet"
+    terraform = _tfshapes.SUBNET
     schema = Schema(
         recoverable=True,
         attributes={
@@ -319,6 +322,7 @@ class SecurityGroup(AwsResource):
     """
 
     name = "aws_security_group"
+    terraform = _tfshapes.SECURITY_GROUP
     schema = Schema(
         recoverable=True,
         attributes={

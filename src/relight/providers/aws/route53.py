@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from relight.diagnostics import Diagnostics
+from relight.providers.aws import _tfshapes
 from relight.providers.aws._api import AwsError
 from relight.providers.aws._common import AwsResource, from_tag_list, known, to_tag_list
 from relight.providers.base import (
@@ -54,6 +55,7 @@ class Route53Zone(AwsResource):
     ``force_destroy`` deletes every record but the apex SOA and NS before the zone."""
 
     name = "aws_route53_zone"
+    terraform = _tfshapes.ROUTE53_ZONE
     schema = Schema(
         recoverable=True,
         attributes={
@@ -262,6 +264,7 @@ class Route53Record(AwsResource):
     """
 
     name = "aws_route53_record"
+    terraform = _tfshapes.ROUTE53_RECORD
     schema = Schema(
         recoverable=True,
         attributes={

@@ -1,0 +1,7 @@
+locals {
+  prefix = "overridden"
+}
+
+output "size" {
+  value = var.size * 10
+}
