@@ -76,7 +76,7 @@ CASES: list[tuple[str, str, str, int]] = [
     ("token and app", 'github {\n  webhook_secret = "s"\n  token = "t"\n  app_id = "1"\n'
      '  private_key_file = "k.pem"\n}\n', "Conflicting GitHub credentials", 3),
     ("app without key", 'github {\n  webhook_secret = "s"\n  app_id = "1"\n}\n', "Incomplete GitHub App credentials", 3),
-    ("syntax", 'github {\n  webhook_secret = \n}\n', "Invalid syntax", 2),
+    ("syntax", 'github {\n  webhook_secret = \n}\n', "Invalid expression", 2),
     ("reference", 'github {\n  webhook_secret = var.x\n  token = "t"\n}\n', "Reference to undeclared input variable", 2),
     ("top-level argument", 'x = 1\ngithub {\n  webhook_secret = "s"\n  token = "t"\n}\n', "Unsupported argument", 1),
 ]
