@@ -70,6 +70,25 @@ def test_module_addresses_in_plan_state_and_json(run: Run, tmp_path: Path) -> No
     assert "(because module.app[1] is not in configuration)" in text
 
 
+def test_state_commands_take_module_addresses(run: Run, tmp_path: Path) -> None:
+    write_tree(tmp_path, {"main.tf": ROOT, "modules/app/main.tf": APP})
+    assert run("apply", "-auto-approve").code == 0
+    assert run("state", "list", "module.app").out.split() == [
+        "module.app[0].terraform_data.t",
+        "module.app[1].terraform_data.t",
+    ]
+    assert run("state", "list", "module.app[1]").out.split() == ["module.app[1].terraform_data.t"]
+    moved = run("state", "mv", "module.db", "module.store")
+    assert moved.code == 0, moved.text
+    assert 'Move "module.db.terraform_data.t" to "module.store.terraform_data.t"' in moved.out
+    write_tree(tmp_path, {"main.tf": ROOT.replace('module "db"', 'module "store"')})
+    assert run("plan", "-detailed-exitcode").code == 0
+    mixed = run("state", "mv", "module.store", "terraform_data.x")
+    assert mixed.code == 1 and "move a module to a module" in mixed.err
+    assert run("state", "rm", "module.app").code == 0
+    assert run("state", "list").out.split() == ["module.store.terraform_data.t"]
+
+
 def test_a_mistake_in_a_child_module_points_at_its_file(run: Run, tmp_path: Path) -> None:
     write_tree(
         tmp_path,

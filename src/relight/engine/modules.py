@@ -72,7 +72,6 @@ class ModuleTree:
         self.diagnostics = Diagnostics()
         self._provider_keys: dict[tuple[ModulePath, str], str | None] = {}
         self._walk(root, (), None)
-        self.nested = len(self.modules) > 1
 
     def _walk(self, config: Config, path: ModulePath, call: ModuleCall | None) -> None:
         self.modules[path] = ModuleInfo(path, config, call)

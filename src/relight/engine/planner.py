@@ -6,12 +6,17 @@ Steps, in order, each for a reason:
 2. Refresh reads every managed object in parallel (the cloud's latency dominates); an object
    whose read returns None was deleted outside relight: it is dropped from the refreshed state
    and reported as drift, so the plan re-creates it and re-plans what depends on it.
-3. Resources are planned in dependency order. Each instance's body is evaluated with the values
-   planned so far (unknown where only apply can tell), fitted to the provider's schema and
-   handed to the provider's ``plan_change``.
-4. Objects in state with no configuration left are planned for deletion, unless a ``removed``
-   block forgets them or their recorded ``prevent_destroy`` refuses it.
-5. Outputs are evaluated last, with every planned value.
+3. Resources and module calls are planned in dependency order. A module call expands first
+   (its ``count``/``for_each``, evaluated in each instance of the calling module, must be known,
+   as Terraform requires), so each resource of a child module is planned once per instance of
+   its module. Each instance's body is evaluated with the values planned so far (unknown where
+   only apply can tell), fitted to the provider's schema and handed to the provider's
+   ``plan_change``. Then every child module instance's variables, validation rules and outputs
+   are evaluated, used or not, so their mistakes are reported by this plan.
+4. Objects in state with no configuration left (no resource block, no such key, or no such
+   module instance) are planned for deletion, unless a ``removed`` block (of any module)
+   forgets them or their recorded ``prevent_destroy`` refuses it.
+5. Root outputs are evaluated last, with every planned value.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from relight.addrs import (
 from relight.diagnostics import Diagnostics, SourceRange
 from relight.engine.conform import conform
 from relight.engine.evaluate import Evaluator, Expansion
+from relight.engine.expand import expand
 from relight.engine.graph import ConfigGraph, Node
 from relight.engine.hooks import Hook
 from relight.engine.modules import provider_name
@@ -230,46 +236,11 @@ class Planner:
     def _expand(self, res: Resource, module: ModuleInstance) -> Expansion:
         return self._expansion(res.count, res.for_each, module, "resources")
 
-    def _expansion(
-        self, count: Expr | None, for_each: Expr | None, module: ModuleInstance, what: str
-    ) -> Expansion:
+    def _expansion(self, count: Expr | None, for_each: Expr | None, module: ModuleInstance, what: str) -> Expansion:
         """How many instances ``count``/``for_each`` (evaluated in ``module``) ask for."""
-        if count is not None:
-            value, d = count.evaluate(self.ev.scope(module))
-            self.diags.extend(d)
-            if d.has_errors:
-                return Expansion("count", (), known=True)
-            if value is UNKNOWN:
-                self._unknown_expansion("count", count.range, what)
-                return Expansion("count", (), known=False)
-            number = _as_count(value)
-            if number is None:
-                self.diags.error(
-                    "Invalid count argument",
-                    f'The "count" value must be a whole number, not {value!r}.',
-                    count.range,
-                )
-                return Expansion("count", ())
-            return Expansion("count", tuple(range(number)))
-        if for_each is not None:
-            value, d = for_each.evaluate(self.ev.scope(module))
-            self.diags.extend(d)
-            if d.has_errors:
-                return Expansion("for_each", (), {})
-            if not is_wholly_known(value) and not (isinstance(value, dict) and all(isinstance(k, str) for k in value)):
-                self._unknown_expansion("for_each", for_each.range, what)
-                return Expansion("for_each", (), {}, known=False)
-            each = _as_for_each(value)
-            if each is None:
-                self.diags.error(
-                    "Invalid for_each argument",
-                    "The given for_each argument must be a map, or a set of strings, and you "
-                    f"have provided a value of type {type(value).__name__}.",
-                    for_each.range,
-                )
-                return Expansion("for_each", (), {})
-            return Expansion("for_each", tuple(sorted(each)), each)
-        return Expansion("single", (None,))
+        exp, d = expand(count, for_each, self.ev.scope(module), what)
+        self.diags.extend(d)
+        return exp
 
     def _expand_call(self, node: Node) -> None:
         """Expand a module call in every instance of the calling module: the child's instances."""
@@ -318,15 +289,6 @@ class Planner:
                     f"({format_module(instance)}.var.{name}).",
                     attr.range if attr is not None else decl.range,
                 )
-
-    def _unknown_expansion(self, arg: str, rng: SourceRange, what: str) -> None:
-        self.diags.error(
-            f"Invalid {arg} argument",
-            f'The "{arg}" value depends on resource attributes that cannot be determined until '
-            f"apply, so relight cannot predict how many {what} will be created. To work "
-            "around this, use -target to first apply only the resources that it depends on.",
-            rng,
-        )
 
     # -- resources ----------------------------------------------------------------------
     def _plan_resource(self, res: Resource, node: Node, module: ModuleInstance) -> None:
@@ -656,29 +618,6 @@ def _ignore_changes(
         if name in prior:
             out[name] = prior[name]
     return out
-
-
-def _as_count(value: Value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str):
-        try:
-            value = int(value)
-        except ValueError:
-            return None
-    if isinstance(value, int) and value >= 0:
-        return value
-    return None
-
-
-def _as_for_each(value: Value) -> dict[str, Value] | None:
-    if isinstance(value, dict):
-        return {str(k): v for k, v in value.items()}
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return {v: v for v in value}
-    return None
 
 
 def _marked(prior: ObjectState | None) -> tuple[str, ...]:

@@ -22,11 +22,12 @@ Sources:
 Checks at the call, each a diagnostic with the line: a missing directory or one with no
 configuration files, a source cycle (a module calling itself through any chain of calls), an
 argument that is not a variable of the child ("Unsupported argument"), a required variable
-given no value ("Missing required argument"), a version constraint on a local source, a
-``moved`` block mixing a module and a resource or two resource types, a child ``backend`` (a
-warning: the root's backend holds the whole state) or ``relight`` block (an error: heal policy
-is the root's), and a module with its own provider configurations called (directly or through
-an ancestor) with ``count``, ``for_each`` or ``depends_on`` (Terraform's "legacy module" rule).
+given no value ("Missing required argument"), a version constraint on a local source, an
+``import`` block in a child module, a ``moved`` block mixing a module and a resource or two
+resource types, a child ``backend`` (a warning: the root's backend holds the whole state) or
+``relight`` block (an error: heal policy is the root's), and a module with its own provider
+configurations called (directly or through an ancestor) with ``count``, ``for_each`` or
+``depends_on`` (Terraform's "legacy module" rule).
 
 A call whose child cannot be loaded has no entry in ``children``; the errors say why, so the
 configuration is never run with part of it missing.
@@ -263,6 +264,13 @@ class _TreeLoader:
                 f"configuration only in the root module. This backend block in {label} is ignored: the state of "
                 "the whole configuration goes where the root module's backend says.",
                 child.backend.range,
+            )
+        for imp in child.imports:
+            self.diags.error(
+                "Import block in a child module",
+                f"Import blocks are only allowed in the root module, as in Terraform. Move it from {label} to the "
+                f"root module, with the target's module address (to = {label}.{imp.to}).",
+                imp.range,
             )
         if child.relight is not None:
             self.diags.error(

@@ -85,8 +85,9 @@ class RunRequest:
     plan_file: bytes | None = None  # apply exactly this saved plan
     source: str = ""  # names plan_file or state_file in messages (the path a person gave)
     save_plan: bool = False  # return the plan's bytes in the result (plan -out)
-    addresses: tuple[InstanceAddr, ...] = ()  # state list/show/rm filters; the import target
-    destination: InstanceAddr | None = None  # state mv
+    # state list/rm filters (module addresses too), the state show and import target (an instance)
+    addresses: tuple[Target, ...] = ()
+    destination: Target | None = None  # state mv (a module address moves everything in it)
     import_id: str = ""
     state_file: bytes | None = None  # state push: relight's state or Terraform's (format 4)
     from_backend: bool = False  # state push -from-backend: read the backend "s3" block's Terraform state
@@ -122,8 +123,8 @@ class RunRequest:
                 plan_file=_bytes(doc.get("plan_file")),
                 source=str(doc.get("source", "")),
                 save_plan=bool(doc.get("save_plan", False)),
-                addresses=tuple(InstanceAddr.parse(a) for a in doc.get("addresses", ())),
-                destination=InstanceAddr.parse(doc["destination"]) if doc.get("destination") else None,
+                addresses=tuple(parse_target(a) for a in doc.get("addresses", ())),
+                destination=parse_target(doc["destination"]) if doc.get("destination") else None,
                 import_id=str(doc.get("import_id", "")),
                 state_file=_bytes(doc.get("state_file")),
                 from_backend=bool(doc.get("from_backend", False)),
