@@ -37,18 +37,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from relight.addrs import InstanceAddr, ModuleAddr
 from relight.diagnostics import Diagnostics, SourceRange
 from relight.lang._decode import did_you_mean
 from relight.lang.filepolicy import FileAccessDenied, FilePolicy
 from relight.lang.model import Config, ModuleCall
+from relight.lang.versions import parse_constraints, satisfies
 
-__all__ = ["ModuleDirLoader", "is_local_source", "load_children", "module_label"]
+__all__ = ["ModuleDirLoader", "is_local_source", "load_children", "module_label", "version_allows"]
 
 ModuleDirLoader = Callable[[str], tuple[Config | None, Diagnostics]]
 """Loads one module directory (its own files only) the way the root is loaded."""
@@ -224,7 +223,7 @@ class _TreeLoader:
                 call.range,
             )
             return None
-        if call.version is not None and not _version_allows(call.version, installed.version):
+        if call.version is not None and not version_allows(call.version, installed.version):
             self.diags.error(
                 "Module version requirements have changed",
                 f'Module "{call.name}" requires version "{call.version}", but the copy in .terraform/modules is '
@@ -332,50 +331,11 @@ def _normal_source(source: str) -> str:
     return source
 
 
-_CONSTRAINT = re.compile(r"^\s*(=|!=|>=|<=|>|<|~>)?\s*v?([0-9]+(?:\.[0-9]+)*)(?:-[0-9A-Za-z.-]+)?\s*$")
-
-
-def _version_allows(constraints: str, version: str | None) -> bool:
-    """Whether ``version`` meets every comma-separated constraint (Terraform's operators)."""
-    if version is None:
+def version_allows(constraints: str, version: str | None) -> bool:
+    """Whether an installed module ``version`` meets a call's ``version`` constraints (Terraform's
+    syntax, :mod:`relight.lang.versions`); an unknown or unreadable version meets none."""
+    wanted = parse_constraints(constraints)
+    have = parse_constraints(version) if version else None
+    if wanted is None or have is None or len(have) != 1 or have[0].op != "=":
         return False
-    have = _numbers(version)
-    if have is None:
-        return False
-    for part in constraints.split(","):
-        match = _CONSTRAINT.match(part)
-        if match is None:
-            return False
-        op, want_text = match.group(1) or "=", match.group(2)
-        want = [int(n) for n in want_text.split(".")]
-        if not _meets(op, have, want):
-            return False
-    return True
-
-
-def _numbers(version: str) -> list[int] | None:
-    match = _CONSTRAINT.match(version)
-    if match is None or match.group(1):
-        return None
-    return [int(n) for n in match.group(2).split(".")]
-
-
-def _meets(op: str, have: list[int], want: list[int]) -> bool:
-    width = max(len(have), len(want), 3)
-    a = have + [0] * (width - len(have))
-    b = want + [0] * (width - len(want))
-    checks: dict[str, Any] = {
-        "=": a == b,
-        "!=": a != b,
-        ">": a > b,
-        ">=": a >= b,
-        "<": a < b,
-        "<=": a <= b,
-    }
-    if op in checks:
-        return bool(checks[op])
-    # ~> 1.2.3 allows >= 1.2.3 and < 1.3; ~> 1.2 allows >= 1.2 and < 2.
-    upper = want[:-1] if len(want) > 1 else want
-    upper = [*upper[:-1], upper[-1] + 1]
-    top = upper + [0] * (width - len(upper))
-    return a >= b and a < top
+    return satisfies(wanted, have[0].version)
