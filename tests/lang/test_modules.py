@@ -102,7 +102,7 @@ def test_a_child_backend_is_a_warning_at_its_own_file(tmp_path: Path) -> None:
         tmp_path,
         {
             "main.tf": 'module "m" {\n  source = "./m"\n}\n',
-            "m/main.tf": 'terraform {\n  backend "s3" {}\n}\nresource "a_b" "c" {\n  nope {}\n}\n',
+            "m/main.tf": 'terraform {\n  backend "s3" {}\n}\n',
         },
     )
     _config, diags = load_config(str(tmp_path), engine_features=ENGINE_FEATURES)
