@@ -12,7 +12,7 @@ import pytest
 
 from relight.addrs import InstanceAddr, parse_target
 from relight.diagnostics import Diagnostics
-from relight.engine import FEATURES, Action, Engine, Plan, PlanOptions, decode_plan, encode_plan
+from relight.engine import FEATURES, Action, Engine, Plan, PlanMode, PlanOptions, decode_plan, encode_plan
 from relight.lang import load_config, validate_references
 from relight.providers.base import Attribute as SchemaAttribute
 from relight.providers.base import CreateRequest, CreateResponse, ImportRequest, ImportResponse, Schema
@@ -435,6 +435,16 @@ def test_removed_module_instance_and_call_are_destroyed(ws: Workspace) -> None:
     made = plan(ws)
     assert actions(made) == {"module.many[0].fake_thing.t": "delete"}
     apply(ws)
+    assert len(ws.state()) == 0 and ws.cloud.objects == {}
+
+
+def test_destroy_takes_modules_down_dependents_first(ws: Workspace) -> None:
+    write_tree(ws, SHAPES["an instance's output feeds another module"][0])
+    apply(ws)
+    made = apply(ws, mode=PlanMode.DESTROY, parallelism=4)
+    assert actions(made) == {"module.first.fake_thing.t": "delete", "module.second.fake_thing.t": "delete"}
+    deletes = [name for method, name in ws.cloud.calls if method == "delete"]
+    assert deletes == ["second", "first"]  # second used first's id
     assert len(ws.state()) == 0 and ws.cloud.objects == {}
 
 
