@@ -12,7 +12,17 @@ import pytest
 
 from relight.addrs import InstanceAddr, parse_target
 from relight.diagnostics import Diagnostics
-from relight.engine import FEATURES, Action, Engine, Plan, PlanMode, PlanOptions, decode_plan, encode_plan
+from relight.engine import (
+    FEATURES,
+    Action,
+    Engine,
+    Plan,
+    PlanMode,
+    PlanOptions,
+    decode_plan,
+    encode_plan,
+    validate_schemas,
+)
 from relight.lang import load_config, validate_references
 from relight.providers.base import Attribute as SchemaAttribute
 from relight.providers.base import CreateRequest, CreateResponse, ImportRequest, ImportResponse, Schema
@@ -699,6 +709,21 @@ def test_module_errors_name_the_file_and_line(
     assert subject is not None, case
     assert Path(subject.filename).relative_to(ws.root).as_posix() == filename, case
     assert subject.start.line == line, case
+
+
+def test_validate_checks_child_modules_against_the_schemas(ws: Workspace) -> None:
+    write_tree(
+        ws,
+        {
+            "main.tf": 'module "m" {\n  source = "./m"\n}\n',
+            "m/main.tf": 'resource "fake_thing" "t" {\n  name = "t"\n  sise = 1\n}\n',
+        },
+    )
+    config, diags = load_config(str(ws.root), engine_features=FEATURES)
+    assert config is not None and not diags.has_errors
+    [err] = validate_schemas(config, registry(ws.cloud)).errors
+    assert err.summary == "Unsupported argument" and 'Did you mean "size"?' in err.detail
+    assert err.subject is not None and err.subject.filename.endswith("m/main.tf") and err.subject.start.line == 3
 
 
 PLAN_ERRORS: list[tuple[str, dict[str, str], str]] = [
