@@ -166,6 +166,7 @@ class Planner:
         self.removed = [(info.path, rem) for info in self.tree.modules.values() for rem in info.config.removed]
         # The instances of each module (by static path) known so far in the walk.
         self.module_instances: dict[ModulePath, list[ModuleInstance]] = {(): [()]}
+        self.targeted_modules: set[ModulePath] | None = None  # with -target: the modules it touches
         self.allowed = self._targeted_resources()
         self.deleted_outside: set[InstanceAddr] = set()
 
@@ -215,6 +216,7 @@ class Planner:
             closure = self.graph.dependents_closure(roots)
         else:
             closure = self.graph.dependencies_closure(roots)
+        self.targeted_modules = {n.module[:i] for n in closure | roots for i in range(len(n.module) + 1)}
         return {n.name for n in closure if n.kind == "resource"} | {n.name for n in roots}
 
     def _is_targeted(self, addr: InstanceAddr) -> bool:
@@ -234,7 +236,7 @@ class Planner:
 
     # -- expansion ----------------------------------------------------------------------
     def _expand(self, res: Resource, module: ModuleInstance) -> Expansion:
-        return self._expansion(res.count, res.for_each, module, "resources")
+        return self._expansion(res.count, res.for_each, module, "instances")
 
     def _expansion(self, count: Expr | None, for_each: Expr | None, module: ModuleInstance, what: str) -> Expansion:
         """How many instances ``count``/``for_each`` (evaluated in ``module``) ask for."""
@@ -258,8 +260,8 @@ class Planner:
         """Every child module instance's variables and outputs, evaluated once everything is
         planned (as Terraform evaluates them whether used or not), and its validation rules."""
         for path, instances in self.module_instances.items():
-            if not path:
-                continue
+            if not path or (self.targeted_modules is not None and path not in self.targeted_modules):
+                continue  # a targeted plan evaluates only the modules it touches
             info = self.tree.modules[path]
             for instance in instances:
                 for name in info.config.variables:
