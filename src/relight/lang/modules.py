@@ -163,9 +163,9 @@ class _TreeLoader:
         if real in ancestors:
             self.diags.error(
                 "Module source cycle",
-                f'Module "{call.name}" (source "{call.source}") is {module_label(path)}, which is also one of the '
-                "modules calling it: loading it would never end. A module cannot call itself, directly or "
-                "through other modules.",
+                f'Module "{call.name}" (source "{call.source}") names {directory}, the directory of a module on '
+                f"the way to {module_label(path)} (the root or one of the modules calling it): loading it would "
+                "never end. A module cannot call itself, directly or through other modules.",
                 call.range,
             )
             return None
