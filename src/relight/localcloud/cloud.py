@@ -76,7 +76,8 @@ class LocalCloud:
             raise ValueError("latency must not be negative")
         self.host = host
         self.region = region
-        self.latency = latency
+        self._latency = latency
+        self._gateway: Any = None
         self.persistent = data_dir is not None
         self._data_dir = Path(data_dir) if data_dir is not None else None
         self._want_data_plane = data_plane
@@ -97,6 +98,19 @@ class LocalCloud:
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self._port}"
+
+    @property
+    def latency(self) -> float:
+        """Seconds added to every API call (settable while the cloud runs)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("latency must not be negative")
+        self._latency = seconds
+        if self._gateway is not None:
+            self._gateway.latency = seconds
 
     @property
     def data_dir(self) -> Path | None:
@@ -205,7 +219,7 @@ class LocalCloud:
 
         from relight.localcloud.gateway import Gateway
 
-        app = Gateway(
+        self._gateway = app = Gateway(
             DomainDispatcherApplication(create_backend_app),
             self.latency,
             lambda: self._plane,

@@ -18,7 +18,10 @@ answered may be left without an object, and is moved to ``DIR/orphans/`` at the 
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import copy
+import io
 import logging
 import os
 import pickle
@@ -181,15 +184,64 @@ class Persistence:
         with self.lock.exclusive():
             with self._cond:
                 seq = self._changed
-            data = pickle.dumps(
-                {"format": FORMAT, "backends": _backends(), "extra": self._export_extra()},
-                protocol=pickle.HIGHEST_PROTOCOL,
-            )
+            data = _dumps({"format": FORMAT, "backends": _backends(), "extra": self._export_extra()})
         _write_atomically(self.path, data)
         with self._cond:
             self._saved = max(self._saved, seq)
             self._cond.notify_all()
         self._committed()
+
+
+class _EmptyLike:
+    """A picklable ``default_factory``: a fresh copy of an empty sample (for moto's lambdas)."""
+
+    def __init__(self, sample: Any) -> None:
+        self.sample = sample
+
+    def __call__(self) -> Any:
+        return copy.deepcopy(self.sample)
+
+
+class _Pickler(pickle.Pickler):
+    """moto's objects, with what plain pickle refuses: ``defaultdict(lambda: ...)`` keeps its
+    behaviour through :class:`_EmptyLike`; subclasses of defaultdict with their own
+    constructor are rebuilt without calling it; locks are recreated unlocked."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, collections.defaultdict):
+            factory = obj.default_factory
+            if _is_local(factory):
+                factory = _EmptyLike(factory())  # type: ignore[misc]
+            state = getattr(obj, "__dict__", None) or None
+            return _rebuild_defaultdict, (type(obj), factory), state, None, iter(obj.items())
+        if isinstance(obj, _LOCK_TYPES):
+            return _new_lock, (type(obj).__name__,)
+        return NotImplemented
+
+
+def _rebuild_defaultdict(cls: Any, factory: Any) -> Any:
+    obj = cls.__new__(cls)
+    collections.defaultdict.__init__(obj, factory)
+    return obj
+
+
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+
+def _new_lock(kind: str) -> Any:
+    return threading.RLock() if "RLock" in kind else threading.Lock()
+
+
+def _is_local(func: Any) -> bool:
+    """A function pickle cannot name (a lambda, or one defined inside another)."""
+    name = getattr(func, "__qualname__", "")
+    return callable(func) and ("<lambda>" in name or "<locals>" in name)
+
+
+def _dumps(doc: Any) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(doc)
+    return buffer.getvalue()
 
 
 def _backends() -> list[tuple[str, str, str, Any]]:

@@ -12,14 +12,18 @@ on the data volume) and answers:
 
 Each release has a data schema (its minor version: 2.16 -> 16). On first sight of an empty data
 directory it writes its schema; data from an older release is migrated forward (the schema is
-raised and the step appended to ``migrations.log``).
+raised and the step appended to ``migrations.log``). The data directory is set up as soon as the
+volume is mounted (checked every second), and on every request.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -28,27 +32,40 @@ class Service:
         self.data = data
         self.version = version
         self.schema = int(version.split(".")[1])
+        self.migrated_from: int | None = None  # the schema this process migrated the data from
+        self._lock = threading.Lock()
 
     def state(self) -> tuple[int, dict[str, object]]:
+        with self._lock:
+            return self._state()
+
+    def _state(self) -> tuple[int, dict[str, object]]:
         body: dict[str, object] = {"service": "github-enterprise", "version": self.version}
         mount = os.path.dirname(self.data.rstrip("/")) or "/"
         if not _mounted(mount):
             return 503, {**body, "status": "no-data-volume", "detail": f"nothing is mounted at {mount}"}
         os.makedirs(self.data, exist_ok=True)
         found = self._read("schema")
-        migrated = None
         if found is None:
             self._write("schema", str(self.schema))
         elif int(found) > self.schema:
             detail = f"the data is from a newer release (schema {found}); restore a snapshot taken by {self.version}"
             return 409, {**body, "status": "data-too-new", "schema": int(found), "detail": detail}
         elif int(found) < self.schema:
-            migrated = int(found)
+            self.migrated_from = int(found)
             self._write("schema", str(self.schema))
             with open(os.path.join(self.data, "migrations.log"), "a") as log:
                 log.write(f"schema {found} -> {self.schema} by {self.version}\n")
         token = self._read("token")
-        return 200, {**body, "status": "ok", "schema": self.schema, "data_token": token, "migrated_from": migrated}
+        return 200, {**body, "status": "ok", "schema": self.schema, "data_token": token,
+                     "migrated_from": self.migrated_from}
+
+    def watch(self) -> None:
+        """Set the data up as soon as the data volume is mounted (it may be attached later)."""
+        while True:
+            with contextlib.suppress(OSError):
+                self.state()
+            time.sleep(1.0)
 
     def _read(self, name: str) -> str | None:
         try:
@@ -106,7 +123,9 @@ def main() -> None:
     parser.add_argument("--data", default="/data/ghe")
     parser.add_argument("--version", required=True)
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("0.0.0.0", args.port), handler(Service(args.data, args.version)))
+    service = Service(args.data, args.version)
+    threading.Thread(target=service.watch, daemon=True).start()
+    server = ThreadingHTTPServer(("0.0.0.0", args.port), handler(service))
     server.serve_forever()
 
 

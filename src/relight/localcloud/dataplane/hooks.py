@@ -8,7 +8,9 @@ before) what happened, with ids:
 =============================================  ==============================================
 moto method                                     data plane
 =============================================  ==============================================
-``InstanceBackend.run_instances``               seed each root volume from its image, boot
+``InstanceBackend.run_instances``               seed each root volume from its image (adding
+                                                the root volume the emulator leaves out when
+                                                only data volumes are mapped), boot
 ``Instance.start`` / ``stop`` / ``reboot``      boot / kill every process / both
 ``Instance.terminate``                          kill first; after moto detached and deleted
                                                 the volumes, forget the instance
@@ -20,6 +22,8 @@ moto method                                     data plane
 ``AmiBackend.create_image`` / ``copy_image``    the root filesystem becomes the image's snapshot
 ``General.get_console_output``                  the instance's console log
 ``SimpleSystemManagerBackend.send_command``     run ``AWS-RunShellScript`` in the instances
+``Command._get_instance_ids_from_targets``      no ``Targets``: no extra instances (moto sent
+                                                the command to every instance it knew)
 =============================================  ==============================================
 
 A copy that fails (disk full) undoes moto's new object and answers with an API error, so the
@@ -189,6 +193,10 @@ def _install_instances(catalog: MotoCatalog) -> None:
     def launched(backend: Any, reservation: Any, *args: Any, **kwargs: Any) -> None:
         for inst in reservation.instances:
             catalog.remember(inst)
+            if _root_volume(backend, inst) is None:
+                # Given BlockDeviceMappings for data volumes only, the emulator makes no root
+                # volume at all; AWS always adds the image's root device.
+                inst.setup_defaults()
             try:
                 _plane().instance_launched(inst.id, _root_volume(backend, inst))
             except StoreError as exc:
@@ -317,7 +325,17 @@ def _install_images() -> None:
 
 def _install_ssm() -> None:
     from moto.ssm.exceptions import InvalidDocument, ValidationException
-    from moto.ssm.models import SimpleSystemManagerBackend
+    from moto.ssm.models import Command, SimpleSystemManagerBackend
+
+    # The emulator sends a command without Targets to every instance it knows, terminated ones
+    # included (its target filter is empty, which matches everything).
+    original_targets = Command._get_instance_ids_from_targets
+
+    @functools.wraps(original_targets)
+    def targets(self: Any) -> list[str]:
+        return original_targets(self) if self.targets else []
+
+    setattr(Command, "_get_instance_ids_from_targets", targets)  # noqa: B010
 
     original = SimpleSystemManagerBackend.send_command
 

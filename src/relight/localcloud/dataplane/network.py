@@ -30,7 +30,7 @@ import sys
 import threading
 from pathlib import Path
 
-__all__ = ["AddressBook", "Forwarder", "listening_ports"]
+__all__ = ["AddressBook", "Forwarder", "listening_ports", "parse_listeners"]
 
 log = logging.getLogger("relight.localcloud")
 _POOL_START = int(ipaddress.IPv4Address("127.254.0.1"))
@@ -90,17 +90,22 @@ def _preferred(private_ip: str | None) -> str | None:
 def listening_ports(pid: int, private_ip: str | None) -> dict[int, str]:
     """Port -> the address to connect to inside, for each TCP port the instance listens on
     for others (all addresses or the private IP; loopback-only services are not exposed)."""
+    tables: dict[str, str] = {}
+    for name in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            tables[name] = Path(f"/proc/{pid}/net/{name}").read_text()
+    return parse_listeners(tables, private_ip)
+
+
+def parse_listeners(tables: dict[str, str], private_ip: str | None) -> dict[int, str]:
+    """:func:`listening_ports` from the text of ``/proc/PID/net/tcp`` and ``tcp6`` (by name)."""
     wanted = {"00000000": "127.0.0.1"}
     if private_ip:
         with contextlib.suppress(ValueError):
             wanted[ipaddress.IPv4Address(private_ip).packed[::-1].hex().upper()] = private_ip
     out: dict[int, str] = {}
-    for name in ("tcp", "tcp6"):
-        try:
-            lines = Path(f"/proc/{pid}/net/{name}").read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
+    for name, text in sorted(tables.items()):
+        for line in text.splitlines()[1:]:
             fields = line.split()
             if len(fields) < 4 or fields[3] != "0A":  # 0A = LISTEN
                 continue

@@ -211,11 +211,7 @@ def bwrap_argv(spec: SandboxSpec, info_fd: int, env: Mapping[str, str]) -> list[
     ]  # fmt: skip
     argv += ["--ro-bind", "/usr", "/usr"]
     for top in _SYSTEM_TOP:
-        host = Path("/") / top
-        if host.is_symlink():
-            argv += ["--symlink", os.readlink(host), f"/{top}"]
-        elif host.is_dir():
-            argv += ["--ro-bind", str(host), f"/{top}"]
+        argv += _system_entry(top, spec.root)
     for name in _HOST_ETC:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/run"]
@@ -225,6 +221,22 @@ def bwrap_argv(spec: SandboxSpec, info_fd: int, env: Mapping[str, str]) -> list[
         argv += ["--setenv", key, value]
     argv += ["--info-fd", str(info_fd), "--", "/bin/sh", "/.relight/init"]
     return argv
+
+
+def _system_entry(top: str, root: Path) -> list[str]:
+    """Arguments that give the sandbox the host's ``/bin``-like entry ``top``: the same link as
+    the host's (kept in the root filesystem from the first boot on), or a read-only bind."""
+    host, mine = Path("/") / top, root / top
+    if host.is_symlink():
+        target = os.readlink(host)
+        if mine.is_symlink() and os.readlink(mine) == target:
+            return []  # made at an earlier boot
+        if not mine.exists() and not mine.is_symlink():
+            return ["--symlink", target, f"/{top}"]
+        return ["--ro-bind", str(host.resolve()), f"/{top}"]
+    if host.is_dir():
+        return ["--ro-bind", str(host), f"/{top}"]
+    return []
 
 
 def probe() -> str | None:
