@@ -154,10 +154,10 @@ def test_create_image_captures_the_root_filesystem_not_the_data_volumes(m: Machi
 
 def test_host_addresses_are_unique_and_come_back_with_the_private_ip(m: Machines) -> None:
     first = m.launch(GHE_217, ip="10.0.1.30")
-    assert m.view(first)["host_address"] == "127.0.1.30"
+    assert m.port(first) == "127.0.1.30:80"
     m.ec2.terminate_instances(InstanceIds=[first])
     again = m.launch(GHE_217, ip="10.0.1.30")
-    assert m.view(again)["host_address"] == "127.0.1.30"  # a replacement is reached where the old one was
+    assert m.port(again) == "127.0.1.30:80"  # a replacement is reached where the old one was
     other_vpc = m.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = m.ec2.create_subnet(VpcId=other_vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]
     twin = m.ec2.run_instances(

@@ -190,7 +190,7 @@ class Forwarder:
             if self._closed:
                 return
             for port in [p for p in self._listeners if p not in listening]:
-                self._listeners.pop(port)[0].close()
+                _close(self._listeners.pop(port)[0])
             for port, inside in listening.items():
                 if port not in self._listeners:
                     listener = self._listen(port)
@@ -202,7 +202,7 @@ class Forwarder:
         with self._lock:
             self._closed = True
             for listener, _ in self._listeners.values():
-                listener.close()
+                _close(listener)
             self._listeners.clear()
         self._helper.close()
 
@@ -240,6 +240,14 @@ class Forwarder:
         done.join()
         client.close()
         upstream.close()
+
+
+def _close(listener: socket.socket) -> None:
+    """Close a listener another thread is blocked on in accept(): shutdown wakes it (a bare
+    close would leave the port bound until the next connection)."""
+    with contextlib.suppress(OSError):
+        listener.shutdown(socket.SHUT_RDWR)
+    listener.close()
 
 
 def _pump(src: socket.socket, dst: socket.socket) -> None:
