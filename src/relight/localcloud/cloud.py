@@ -87,6 +87,7 @@ class LocalCloud:
         self._plane: Any = None
         self._persistence: Any = None
         self._catalog: Any = None
+        self._emulator: Any = None
         self.data_plane_reason: str | None = None if data_plane else "turned off"
         self.orphans: list[str] = []
 
@@ -171,6 +172,7 @@ class LocalCloud:
     def _start_data(self, temporary: bool) -> None:
         from relight.localcloud.dataplane import DataPlane, hooks
         from relight.localcloud.images import image_files
+        from relight.localcloud.locks import EmulatorLock
         from relight.localcloud.persist import Persistence
 
         assert self._data_dir is not None
@@ -188,11 +190,14 @@ class LocalCloud:
                 lambda: self._plane.committed() if self._plane is not None else None,
             )
             mutate = self._persistence.mutation
+        self._emulator = EmulatorLock()
         if self.data_plane_reason is None:
-            catalog = hooks.MotoCatalog()
-            hooks.install(catalog)
+            catalog = hooks.MotoCatalog(self._emulator)
+            hooks.install()
             kwargs: dict[str, Any] = {"mutate": mutate} if mutate is not None else {}
-            self._plane = DataPlane(self._data_dir, catalog, image_files, durable=not temporary, **kwargs)
+            self._plane = DataPlane(
+                self._data_dir, catalog, image_files, durable=not temporary, unlocked=self._emulator.released, **kwargs
+            )
             self._catalog = catalog
             hooks.activate(self._plane)
         if self._persistence is not None:
@@ -226,6 +231,7 @@ class LocalCloud:
             self._persistence,
             self.describe,
             self._after_reset,
+            self._emulator,
         )
         self._server = make_server(self.host, self._port, app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="relight-local-cloud", daemon=True)

@@ -5,11 +5,13 @@ For every request, in order:
 1. ``/_relight/...`` is the local cloud's own API (read-only JSON, documented in
    docs/local-cloud.md): ``GET /_relight/data-plane``, ``GET /_relight/instances``,
    ``GET /_relight/instances/<id>`` (the host address and port map), ``GET /_relight/stats``
-   (API calls answered, by action; ``POST /_relight/stats/reset`` zeroes them).
+   (API calls answered, by action, and the seconds the emulator was busy handling them;
+   ``POST /_relight/stats/reset`` zeroes them).
 2. ``--latency``: the request waits that long before it is handled (every AWS API call, not
    the emulator's own ``/moto-api`` or ``/_relight`` paths), to rehearse a real cloud's timing.
-3. With a data directory, the call is handled under the persistence lock, and a call that
-   changes something is answered once the change is saved (persist.py).
+3. The call is handled under the emulator lock (moto is not thread-safe; see locks.py). With a
+   data directory, also under the persistence lock, and a call that changes something is
+   answered once the change is saved (persist.py).
 4. ``POST /moto-api/reset`` also stops every instance and deletes all data-plane content.
 """
 
@@ -26,6 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from relight.localcloud.dataplane.plane import DataPlane
+from relight.localcloud.locks import EmulatorLock
 from relight.localcloud.persist import Persistence
 
 __all__ = ["Gateway", "action_of", "changes_something"]
@@ -73,14 +76,17 @@ class Gateway:
         persistence: Persistence | None,
         describe: Callable[[], dict[str, Any]],
         reset: Callable[[], None],
+        emulator: EmulatorLock,
     ) -> None:
         self._inner = inner
+        self._emulator = emulator
         self.latency = latency
         self._plane = plane
         self._persistence = persistence
         self._describe = describe
         self._reset = reset
         self._stats: Counter[str] = Counter()
+        self._busy = 0.0  # seconds the emulator spent handling API calls (under its lock)
         self._stats_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -88,7 +94,8 @@ class Gateway:
         if path.startswith("/_relight/"):
             return self._own(environ, path, start_response)
         if path.startswith("/moto-api/"):
-            result = self._inner(environ, start_response)
+            with self._emulator.held():
+                result = list(self._inner(environ, start_response))
             if path == "/moto-api/reset":
                 self._reset()
             return result
@@ -98,9 +105,19 @@ class Gateway:
         with self._stats_lock:
             self._stats[action] += 1
         if self._persistence is None:
-            return self._inner(environ, start_response)
+            return self._handle(environ, start_response)
         with self._persistence.request(changes_something(action)):
-            return list(self._inner(environ, start_response))
+            return self._handle(environ, start_response)
+
+    def _handle(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        with self._emulator.held():
+            started = time.monotonic()
+            try:
+                return list(self._inner(environ, start_response))
+            finally:
+                busy = time.monotonic() - started
+                with self._stats_lock:
+                    self._busy += busy
 
     def _own(self, environ: dict[str, Any], path: str, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -108,11 +125,13 @@ class Gateway:
         body: Any
         if path == "/_relight/stats" and method == "GET":
             with self._stats_lock:
-                body = {"requests": dict(self._stats), "total": sum(self._stats.values())}
+                body = {"requests": dict(self._stats), "total": sum(self._stats.values()),
+                        "emulator_busy_seconds": round(self._busy, 4)}  # fmt: skip
         elif path == "/_relight/stats/reset" and method == "POST":
             with self._stats_lock:
                 self._stats.clear()
-            body = {"requests": {}, "total": 0}
+                self._busy = 0.0
+            body = {"requests": {}, "total": 0, "emulator_busy_seconds": 0.0}
         elif path == "/_relight/data-plane":
             body = self._describe()
         elif path == "/_relight/instances" and plane is not None:

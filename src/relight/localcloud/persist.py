@@ -30,56 +30,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Persistence", "RWLock"]
+from relight.localcloud.locks import RWLock
+
+__all__ = ["Persistence"]
 
 log = logging.getLogger("relight.localcloud")
 FORMAT = 1
 _WAIT = 60.0
-
-
-class RWLock:
-    """Shared holders (requests, background changes) and one exclusive holder (the saver).
-
-    Shared holds are reentrant per thread; a waiting exclusive holder blocks new shared holds
-    from other threads, so a save cannot starve."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._shared = 0
-        self._exclusive = False
-        self._waiting = 0
-        self._local = threading.local()
-
-    @contextlib.contextmanager
-    def shared(self) -> Iterator[None]:
-        depth = getattr(self._local, "depth", 0)
-        if depth == 0:
-            with self._cond:
-                self._cond.wait_for(lambda: not self._exclusive and not self._waiting)
-                self._shared += 1
-        self._local.depth = depth + 1
-        try:
-            yield
-        finally:
-            self._local.depth = depth
-            if depth == 0:
-                with self._cond:
-                    self._shared -= 1
-                    self._cond.notify_all()
-
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
-        with self._cond:
-            self._waiting += 1
-            self._cond.wait_for(lambda: not self._exclusive and self._shared == 0)
-            self._waiting -= 1
-            self._exclusive = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._exclusive = False
-                self._cond.notify_all()
 
 
 class Persistence:

@@ -42,6 +42,7 @@ from typing import Any
 from relight.localcloud.dataplane.plane import DataPlane, InstanceInfo
 from relight.localcloud.dataplane.ssm import DOCUMENT, parse_parameters
 from relight.localcloud.dataplane.store import StoreError
+from relight.localcloud.locks import EmulatorLock
 
 __all__ = ["MotoCatalog", "activate", "active", "install"]
 
@@ -63,11 +64,13 @@ def active() -> DataPlane | None:
 
 
 class MotoCatalog:
-    """The data plane's read access to moto's objects (every account and region)."""
+    """The data plane's read access to moto's objects (every account and region), each read
+    under the emulator lock (moto is not thread-safe; see locks.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, emulator: EmulatorLock) -> None:
         self._instances: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._emulator = emulator
 
     def forget(self) -> None:
         with self._lock:
@@ -90,34 +93,39 @@ class MotoCatalog:
         return None
 
     def instance(self, instance_id: str) -> InstanceInfo | None:
-        inst = self._instance(instance_id)
-        return None if inst is None else _info(inst)
+        with self._emulator.held():
+            inst = self._instance(instance_id)
+            return None if inst is None else _info(inst)
 
     def instances(self) -> list[InstanceInfo]:
-        return [_info(i) for b in _ec2_backends() for r in b.all_reservations() for i in r.instances]
+        with self._emulator.held():
+            return [_info(i) for b in _ec2_backends() for r in b.all_reservations() for i in r.instances]
 
     def volume_size(self, volume_id: str) -> int | None:
-        for backend in _ec2_backends():
-            volume = backend.volumes.get(volume_id)
-            if volume is not None:
-                return int(volume.size)
+        with self._emulator.held():
+            for backend in _ec2_backends():
+                volume = backend.volumes.get(volume_id)
+                if volume is not None:
+                    return int(volume.size)
         return None
 
     def image_snapshot(self, image_id: str) -> str | None:
-        for backend in _ec2_backends():
-            ami = backend.amis.get(image_id)
-            if ami is not None:
-                return str(ami.ebs_snapshot.id)
+        with self._emulator.held():
+            for backend in _ec2_backends():
+                ami = backend.amis.get(image_id)
+                if ami is not None:
+                    return str(ami.ebs_snapshot.id)
         return None
 
     def object_ids(self) -> tuple[set[str], set[str], set[str]]:
         volumes: set[str] = set()
         snapshots: set[str] = set()
         instances: set[str] = set()
-        for backend in _ec2_backends():
-            volumes |= set(backend.volumes)
-            snapshots |= set(backend.snapshots)
-            instances |= {i.id for r in backend.all_reservations() for i in r.instances if i.state != "terminated"}
+        with self._emulator.held():
+            for backend in _ec2_backends():
+                volumes |= set(backend.volumes)
+                snapshots |= set(backend.snapshots)
+                instances |= {i.id for r in backend.all_reservations() for i in r.instances if i.state != "terminated"}
         return volumes, snapshots, instances
 
 
@@ -168,13 +176,13 @@ def _store_failed(what: str, exc: StoreError) -> Exception:
     return EC2ClientError("InsufficientStorage", f"The local cloud could not store the data of {what}: {exc}")
 
 
-def install(catalog: MotoCatalog) -> None:
+def install() -> None:
     """Apply the patches (once per process)."""
     global _installed
     with _install_lock:
         if _installed:
             return
-        _install_instances(catalog)
+        _install_instances()
         _install_volumes()
         _install_images()
         _install_ssm()
@@ -186,13 +194,12 @@ def _plane() -> DataPlane:
     return _active
 
 
-def _install_instances(catalog: MotoCatalog) -> None:
+def _install_instances() -> None:
     from moto.ec2.models.instances import Instance, InstanceBackend
     from moto.ec2.responses.general import General
 
     def launched(backend: Any, reservation: Any, *args: Any, **kwargs: Any) -> None:
         for inst in reservation.instances:
-            catalog.remember(inst)
             if _root_volume(backend, inst) is None:
                 # Given BlockDeviceMappings for data volumes only, the emulator makes no root
                 # volume at all; AWS always adds the image's root device.

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +41,7 @@ class BootPlan:
     """What one boot needs: the root filesystem, the devices attached and the first-boot input."""
 
     root: Path
-    devices: Callable[[], Mapping[str, str]]  # device name -> volume id (data volumes), read when mounting
+    devices: Mapping[str, str]  # device name -> volume id (data volumes) when the boot started
     first_boot: bool
     user_data: bytes | None
 
@@ -120,7 +120,7 @@ class InstanceRuntime:
                 return
             self.sandbox = box
             try:
-                self.sync_mounts(plan.devices())
+                self.sync_mounts(plan.devices)
                 self._add_private_ip(box)
                 box.go(plan.first_boot)
             except (OSError, SandboxError) as exc:

@@ -100,8 +100,10 @@ class DataPlane:
         images: Callable[[str], dict[str, tuple[int, bytes]]],
         durable: bool = False,
         mutate: Callable[[], AbstractContextManager[None]] = _no_lock,
+        unlocked: Callable[[], AbstractContextManager[None]] = _no_lock,
     ) -> None:
         self.store = Store(root, durable)
+        self._unlocked = unlocked
         self.catalog = catalog
         self._images = images
         self._durable = durable
@@ -123,18 +125,25 @@ class DataPlane:
 
     # -- volumes and snapshots --------------------------------------------------------------
     def volume_created(self, volume_id: str, snapshot_id: str | None) -> None:
-        self.store.create_volume(volume_id, snapshot_id)
+        if self.store.snapshot_path(snapshot_id) is None:
+            return  # a new, empty volume (or from an empty snapshot): nothing to copy
+        with self._unlocked():  # a long copy: let other calls into the emulator meanwhile
+            self.store.create_volume(volume_id, snapshot_id)
 
     def volume_deleted(self, volume_id: str) -> None:
         self._trashed(self.store.delete_volume(volume_id))
 
     def snapshot_created(self, snapshot_id: str, volume_id: str) -> None:
-        self.store.create_snapshot(snapshot_id, volume_id)
+        if self.store.volume_path(volume_id) is None:
+            return  # an empty volume makes an empty snapshot
+        with self._unlocked():
+            self.store.create_snapshot(snapshot_id, volume_id)
 
     def snapshot_copied(self, snapshot_id: str, source_snapshot_id: str) -> None:
         source = self.store.snapshot_path(source_snapshot_id)
         if source is not None:
-            self.store.copy_snapshot(snapshot_id, source)
+            with self._unlocked():
+                self.store.copy_snapshot(snapshot_id, source)
 
     def snapshot_deleted(self, snapshot_id: str) -> None:
         self._trashed(self.store.delete_snapshot(snapshot_id))
@@ -144,7 +153,8 @@ class DataPlane:
         record = self.records.get(instance_id)
         path = self.store.volume_path(record.root_volume_id) if record and record.root_volume_id else None
         if path is not None:
-            self.store.copy_snapshot(snapshot_id, path)
+            with self._unlocked():
+                self.store.copy_snapshot(snapshot_id, path)
 
     def volume_attached(self, volume_id: str, instance_id: str) -> None:
         record = self.records.get(instance_id)
@@ -211,13 +221,14 @@ class DataPlane:
         self.store.forget_instance(instance_id)
 
     def _runtime(self, instance_id: str) -> InstanceRuntime | None:
+        # Lock order: the emulator's (taken by the catalog) before ours, never the reverse.
+        info = self.catalog.instance(instance_id) if instance_id not in self._runtimes else None
         with self._lock:
             record = self.records.get(instance_id)
             if record is None:
                 return None
             runtime = self._runtimes.get(instance_id)
             if runtime is None:
-                info = self.catalog.instance(instance_id)
                 ip = info.private_ip if info else None
                 hostname = f"ip-{ip.replace('.', '-')}" if ip else instance_id
                 attached = self.store.attached_dir(instance_id)
@@ -239,12 +250,15 @@ class DataPlane:
         first = not record.booted_once
         with self._mutate():
             record.booted_once = True
-        runtime.boot(BootPlan(root, functools.partial(self._devices, instance_id), first, info.user_data))
+        # The devices are read before the boot takes the instance's lock (lock order: the
+        # emulator's first); an attach in between is mounted by the sync after the boot.
+        runtime.boot(BootPlan(root, self._devices(instance_id), first, info.user_data))
         box = runtime.sandbox
         if box is not None:
             with self._lock:
                 self._forwarders[instance_id] = Forwarder(instance_id, record.host_address, box.pid)
                 self._watch[instance_id] = _Watch()
+            self._sync(instance_id)
 
     def _data_devices(self, info: InstanceInfo, root_volume_id: str | None) -> dict[str, str]:
         return {d: v for d, v in info.devices.items() if v != root_volume_id}

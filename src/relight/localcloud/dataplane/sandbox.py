@@ -164,7 +164,7 @@ class Sandbox:
         with the shell's message), in its own process group (for killing on timeout)."""
         cd = 'cd "$1" || exit 1; shift; exec "$@"'
         cmd = [
-            "nsenter", "--target", str(self.pid), "--all", "--preserve-credentials", "--root", "--wd",
+            "nsenter", "--target", str(self.pid), *self._namespaces(), "--preserve-credentials", "--root", "--wd",
             "--", "/bin/sh", "-c", cd, "sh", cwd, *argv,
         ]  # fmt: skip
         return subprocess.Popen(
@@ -176,6 +176,15 @@ class Sandbox:
             start_new_session=True,
             close_fds=True,
         )
+
+    def _namespaces(self) -> list[str]:
+        """The sandbox's namespaces to enter. Not ``--all``: unprivileged, entering a namespace
+        the sandbox shares with the host (time; cgroup where it could not be unshared) fails."""
+        flags = ["--user", "--mount", "--uts", "--ipc", "--net", "--pid"]
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{self.pid}/ns/cgroup") != os.readlink("/proc/self/ns/cgroup"):
+                flags.append("--cgroup")
+        return flags
 
     def run(self, argv: Sequence[str], timeout: float = 30.0) -> subprocess.CompletedProcess[bytes]:
         """Run a short host-side maintenance command inside (mount, umount, ip)."""
