@@ -1,4 +1,5 @@
-"""``relight local-cloud --data-dir``: objects and their bytes survive a restart, and a SIGKILL."""
+"""``relight local-cloud --data-dir``: objects and their bytes survive a restart, and a SIGKILL;
+a deleted volume stays deleted; bytes no object owns are moved aside, never deleted."""
 
 from __future__ import annotations
 
@@ -81,9 +82,21 @@ def test_objects_and_their_bytes_are_kept_across_a_restart(cloud: CloudProcess) 
     m.sh(node, "echo kept-token > /data/ghe/token")
     snap = m.ec2.create_snapshot(VolumeId=vol)["SnapshotId"]
     address = m.view(node)["host_address"]
+    gone = m.volume()
+    m.attach(gone, node, "/dev/xvdg")
+    m.sh(node, "echo '/dev/xvdg /scratch ext4 defaults 0 2' >> /etc/fstab")
+    m.sh(node, "echo scratch > /scratch/f")
+    m.detach(gone)
+    m.ec2.delete_volume(VolumeId=gone)
     assert "kept in" in cloud.stop()
+    stray = cloud.data_dir / "volumes" / "vol-0123456789abcdef0"  # bytes no object owns
+    stray.mkdir()
+    (stray / "found").write_text("keep me")
 
     m = cloud.start()
+    assert not (cloud.data_dir / "volumes" / gone).exists()
+    orphans = list((cloud.data_dir / "orphans").iterdir())
+    assert [(o / "found").read_text() for o in orphans] == ["keep me"]  # moved aside, not deleted
     assert m.state(node) == "running"
     status = m.status(node)
     assert status["data_token"] == "kept-token"
@@ -116,23 +129,4 @@ def test_an_answered_change_survives_a_sigkill_of_the_cloud(cloud: CloudProcess)
     m.attach(restored, node)
     assert m.sh(node, "cat /data/f") == "written\n"
     assert not list((cloud.data_dir / "orphans").iterdir())
-    cloud.stop()
-
-
-def test_a_deleted_volume_is_gone_after_a_restart_and_content_without_objects_is_kept_aside(cloud: CloudProcess) -> None:
-    m = cloud.start()
-    vol = m.volume()
-    node = m.launch(GHE_217)
-    m.attach(vol, node)
-    m.sh(node, "echo x > /data/f")
-    m.detach(vol)
-    m.ec2.delete_volume(VolumeId=vol)
-    cloud.stop()
-    stray = cloud.data_dir / "volumes" / "vol-0123456789abcdef0"
-    stray.mkdir()
-    (stray / "found").write_text("keep me")
-    m = cloud.start()
-    assert not (cloud.data_dir / "volumes" / vol).exists()
-    orphans = list((cloud.data_dir / "orphans").iterdir())
-    assert [(o / "found").read_text() for o in orphans] == ["keep me"]
     cloud.stop()

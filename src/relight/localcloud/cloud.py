@@ -119,6 +119,12 @@ class LocalCloud:
         return self._data_dir
 
     @property
+    def emulator_lock(self) -> Any:
+        """The :class:`~relight.localcloud.locks.EmulatorLock` every call into moto holds; code
+        that patches the emulator (tests) can wait with it ``released()``."""
+        return self._emulator
+
+    @property
     def data_plane(self) -> Any:
         """The :class:`~relight.localcloud.dataplane.DataPlane`, or None (metadata only)."""
         return self._plane

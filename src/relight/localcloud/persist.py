@@ -6,6 +6,9 @@ them at the next start, so volumes, snapshots, images and instances (with their 
 still there; instances that were running boot again (not a first boot: user data does not run
 twice).
 
+The pickling itself (moto's objects, and the emulator's own images written as references) is
+in pickling.py.
+
 Durability: a call that changes something is answered only once a save that includes it is on
 disk (written to a temporary file, fsynced, renamed over the old one; the directory fsynced).
 Saves are group commits: one save covers every change made while the previous one was being
@@ -18,19 +21,16 @@ answered may be left without an object, and is moved to ``DIR/orphans/`` at the 
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import copy
-import io
 import logging
 import os
-import pickle
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from relight.localcloud.locks import RWLock
+from relight.localcloud.pickling import dumps, install_backends, live_backends, loads
 
 __all__ = ["Persistence"]
 
@@ -63,16 +63,10 @@ class Persistence:
         """Put the saved backends back into moto; returns the saved extra (None: nothing saved)."""
         if not self.path.exists():
             return None
-        with open(self.path, "rb") as f:
-            doc = pickle.load(f)  # our own file, in the user's own data directory
+        doc = loads(self.path.read_bytes())  # our own file, in the user's own data directory
         if doc.get("format") != FORMAT:
             raise ValueError(f"{self.path} was written by another version of the local cloud")
-        from moto.backends import get_backend
-
-        lookup: Any = get_backend
-        for service, account, region, backend in doc["backends"]:
-            registry = lookup(service)
-            dict.__setitem__(registry[account], region, backend)
+        install_backends(doc["backends"])
         return doc.get("extra")
 
     # -- changes ----------------------------------------------------------------------------
@@ -141,82 +135,12 @@ class Persistence:
         with self.lock.exclusive():
             with self._cond:
                 seq = self._changed
-            data = _dumps({"format": FORMAT, "backends": _backends(), "extra": self._export_extra()})
+            data = dumps({"format": FORMAT, "backends": live_backends(), "extra": self._export_extra()})
         _write_atomically(self.path, data)
         with self._cond:
             self._saved = max(self._saved, seq)
             self._cond.notify_all()
         self._committed()
-
-
-class _EmptyLike:
-    """A picklable ``default_factory``: a fresh copy of an empty sample (for moto's lambdas)."""
-
-    def __init__(self, sample: Any) -> None:
-        self.sample = sample
-
-    def __call__(self) -> Any:
-        return copy.deepcopy(self.sample)
-
-
-class _Pickler(pickle.Pickler):
-    """moto's objects, with what plain pickle refuses: ``defaultdict(lambda: ...)`` keeps its
-    behaviour through :class:`_EmptyLike`; subclasses of defaultdict with their own
-    constructor are rebuilt without calling it; locks are recreated unlocked."""
-
-    def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, collections.defaultdict):
-            factory = obj.default_factory
-            if _is_local(factory):
-                factory = _EmptyLike(factory())  # type: ignore[misc]
-            state = getattr(obj, "__dict__", None) or None
-            return _rebuild_defaultdict, (type(obj), factory), state, None, iter(obj.items())
-        if isinstance(obj, _LOCK_TYPES):
-            return _new_lock, (type(obj).__name__,)
-        return NotImplemented
-
-
-def _rebuild_defaultdict(cls: Any, factory: Any) -> Any:
-    obj = cls.__new__(cls)
-    collections.defaultdict.__init__(obj, factory)
-    return obj
-
-
-_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
-
-
-def _new_lock(kind: str) -> Any:
-    return threading.RLock() if "RLock" in kind else threading.Lock()
-
-
-def _is_local(func: Any) -> bool:
-    """A function pickle cannot name (a lambda, or one defined inside another)."""
-    name = getattr(func, "__qualname__", "")
-    return callable(func) and ("<lambda>" in name or "<locals>" in name)
-
-
-def _dumps(doc: Any) -> bytes:
-    buffer = io.BytesIO()
-    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(doc)
-    return buffer.getvalue()
-
-
-def _backends() -> list[tuple[str, str, str, Any]]:
-    from moto.backends import get_backend
-    from moto.core.base_backend import BackendDict
-
-    out: list[tuple[str, str, str, Any]] = []
-    lookup: Any = get_backend
-    for registry in list(getattr(BackendDict, "_instances")):  # noqa: B009 - moto's registry of live backends
-        try:
-            same = lookup(registry.service_name) is registry
-        except Exception:
-            same = False
-        if not same:
-            continue
-        for account, region, backend in registry.iter_backends():
-            out.append((registry.service_name, account, region, backend))
-    return out
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -143,7 +143,7 @@ def _cache_method_names() -> None:
     # the action's handler: a few milliseconds a call. Method names do not change once loaded.
     from moto.core import responses
 
-    original = responses.method_names_from_class
+    original = getattr(responses, "method_names_from_class")  # noqa: B009 - imported there from moto.core.utils
     cache: dict[object, list[str]] = {}
 
     def method_names_from_class(clazz: object) -> list[str]:
