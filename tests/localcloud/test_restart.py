@@ -88,6 +88,8 @@ def test_objects_and_their_bytes_are_kept_across_a_restart(cloud: CloudProcess) 
     m.sh(node, "echo scratch > /scratch/f")
     m.detach(gone)
     m.ec2.delete_volume(VolumeId=gone)
+    running = m.ssm.send_command(InstanceIds=[node], DocumentName="AWS-RunShellScript",
+                                 Parameters={"commands": ["sleep 60"]})["Command"]["CommandId"]  # fmt: skip
     assert "kept in" in cloud.stop()
     stray = cloud.data_dir / "volumes" / "vol-0123456789abcdef0"  # bytes no object owns
     stray.mkdir()
@@ -97,6 +99,8 @@ def test_objects_and_their_bytes_are_kept_across_a_restart(cloud: CloudProcess) 
     assert not (cloud.data_dir / "volumes" / gone).exists()
     orphans = list((cloud.data_dir / "orphans").iterdir())
     assert [(o / "found").read_text() for o in orphans] == ["keep me"]  # moved aside, not deleted
+    died = m.ssm.get_command_invocation(CommandId=running, InstanceId=node)
+    assert died["Status"] == "Failed"  # killed with the instance at the stop (or never started)
     assert m.state(node) == "running"
     status = m.status(node)
     assert status["data_token"] == "kept-token"
@@ -119,6 +123,8 @@ def test_an_answered_change_survives_a_sigkill_of_the_cloud(cloud: CloudProcess)
     m.sh(node, "echo written > /data/f")
     snap = m.ec2.create_snapshot(VolumeId=vol)["SnapshotId"]
     m.ec2.create_tags(Resources=[snap], Tags=[{"Key": "Name", "Value": "last"}])
+    running = m.ssm.send_command(InstanceIds=[node], DocumentName="AWS-RunShellScript",
+                                 Parameters={"commands": ["sleep 60"]})["Command"]["CommandId"]  # fmt: skip
     cloud.stop(signal.SIGKILL)
 
     m = cloud.start()
@@ -129,4 +135,6 @@ def test_an_answered_change_survives_a_sigkill_of_the_cloud(cloud: CloudProcess)
     m.attach(restored, node)
     assert m.sh(node, "cat /data/f") == "written\n"
     assert not list((cloud.data_dir / "orphans").iterdir())
+    died = m.ssm.get_command_invocation(CommandId=running, InstanceId=node)
+    assert (died["Status"], died["StandardErrorContent"]) == ("Failed", "the local cloud stopped while the command ran\n")
     cloud.stop()

@@ -216,6 +216,8 @@ class LocalCloud:
                 ) from None
             self._persistence.start()
             if self._plane is not None:
+                with self._persistence.mutation():
+                    hooks.fail_unfinished_commands()
                 self.orphans = self._plane.resume(records or {})
                 if self.orphans:
                     log.warning("local cloud: content without an object moved to %s/orphans", self._data_dir)

@@ -44,7 +44,7 @@ from relight.localcloud.dataplane.ssm import DOCUMENT, parse_parameters
 from relight.localcloud.dataplane.store import StoreError
 from relight.localcloud.locks import EmulatorLock
 
-__all__ = ["MotoCatalog", "activate", "active", "install"]
+__all__ = ["MotoCatalog", "activate", "active", "fail_unfinished_commands", "install"]
 
 log = logging.getLogger("relight.localcloud")
 _installed = False
@@ -367,6 +367,27 @@ def _install_ssm() -> None:
         return command
 
     setattr(SimpleSystemManagerBackend, "send_command", send_command)  # noqa: B010
+
+
+def fail_unfinished_commands() -> int:
+    """After a restart: invocations that were still running when the local cloud stopped are
+    ``Failed`` (their processes died with it). Returns how many."""
+    from moto.ssm.models import ssm_backends
+
+    failed = 0
+    backend: Any
+    note = "the local cloud stopped while the command ran\n"
+    for _, _, backend in ssm_backends.iter_backends():
+        for command in backend._commands:
+            for invocation in command.invocations:
+                if invocation.get("Status") in ("Pending", "InProgress", "Delayed"):
+                    invocation.update(
+                        Status="Failed", StatusDetails="Failed", ResponseCode=-1, StandardErrorContent=note
+                    )
+                    failed += 1
+            if command.status in ("Pending", "InProgress"):
+                command.status = command.status_details = "Failed"
+    return failed
 
 
 def _invalid_instance(instance_id: str, account: str) -> Exception:
