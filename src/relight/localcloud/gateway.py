@@ -17,6 +17,7 @@ For every request, in order:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -94,10 +95,13 @@ class Gateway:
         if path.startswith("/_relight/"):
             return self._own(environ, path, start_response)
         if path.startswith("/moto-api/"):
-            with self._emulator.held():
-                result = list(self._inner(environ, start_response))
-            if path == "/moto-api/reset":
-                self._reset()
+            with contextlib.ExitStack() as stack:
+                if self._persistence is not None:  # a reset changes everything: saved like any change
+                    stack.enter_context(self._persistence.request(True))
+                with self._emulator.held():
+                    result = list(self._inner(environ, start_response))
+                if path == "/moto-api/reset":
+                    self._reset()
             return result
         action = action_of(environ)
         if self.latency > 0:

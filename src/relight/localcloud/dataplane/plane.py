@@ -305,7 +305,8 @@ class DataPlane:
             )  # fmt: skip
             runs.append(run)
             with self._lock:
-                self._invocations.setdefault(instance_id, []).append(run)
+                kept = [i for i in self._invocations.get(instance_id, []) if not i.final]
+                self._invocations[instance_id] = [*kept, run]
         command.status = "Pending"
         for run in runs:
             run.start()
