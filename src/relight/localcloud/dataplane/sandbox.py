@@ -149,9 +149,6 @@ class Sandbox:
         """True once the init reports the boot finished (user data and rc.local done)."""
         return _read_line(self._status_fd, timeout, raise_on_timeout=False) == "booted"
 
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
     def enter(
         self,
         argv: Sequence[str],

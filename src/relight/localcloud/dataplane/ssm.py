@@ -24,7 +24,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,11 +200,6 @@ def aggregate_status(statuses: list[str]) -> str:
         if worst in statuses:
             return worst
     return "Success"
-
-
-@contextlib.contextmanager
-def no_lock() -> Iterator[None]:
-    yield
 
 
 def _head(path: Path, limit: int) -> str:

@@ -118,11 +118,6 @@ class Store:
     def attached_dir(self, instance_id: str) -> Path:
         return self.root / "instances" / instance_id / "attached"
 
-    def instance_dir(self, instance_id: str) -> Path:
-        path = self.root / "instances" / instance_id
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
     def forget_instance(self, instance_id: str) -> None:
         """Remove a terminated instance's directory. Volumes still under it go back first."""
         with self._lock:
@@ -134,11 +129,6 @@ class Store:
             with self._lock:
                 trashed = self._to_trash(path)
             shutil.rmtree(trashed, ignore_errors=True)
-
-    def usage(self, volume_id: str) -> int:
-        """Bytes the volume's files take on disk (0 when it has no directory)."""
-        path = self.volume_path(volume_id)
-        return 0 if path is None else tree_usage(path)
 
     # -- snapshots and images ---------------------------------------------------------------
     def snapshot_path(self, snapshot_id: str | None) -> Path | None:
