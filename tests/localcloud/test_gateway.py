@@ -59,3 +59,12 @@ def test_the_probe_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None
     assert sandbox.probe() == "'bwrap' is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
     monkeypatch.setattr(sandbox.sys, "platform", "darwin")
     assert sandbox.probe() == "instances need Linux namespaces; this is darwin"
+
+
+def test_a_bad_latency_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from relight.cli.main import main
+
+    assert main(["local-cloud", "--latency", "5x"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: --latency: invalid duration '5x'") and "50ms" in err
+    assert "Traceback" not in err
