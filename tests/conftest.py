@@ -15,7 +15,7 @@ from hypothesis import settings
 settings.register_profile("relight", deadline=None)
 settings.load_profile("relight")
 
-from relight.localcloud import LocalCloud
+from relight.localcloud import LocalCloud  # noqa: E402  (after the hypothesis profile)
 
 
 @pytest.fixture(scope="session")
