@@ -100,7 +100,7 @@ def decode_variables(
     if diags.has_errors:
         return {}, set(), diags
     config = Config(directory="", variables=declared)
-    tf_env = {f"TF_VAR_{k[len('PKR_VAR_'):]}": v for k, v in env.items() if k.startswith("PKR_VAR_")}
+    tf_env = {f"TF_VAR_{k[len('PKR_VAR_') :]}": v for k, v in env.items() if k.startswith("PKR_VAR_")}
     values, found = collect_variable_values(config, list(cli_vars), tf_env, file_policy=policy)
     diags.extend(found)
     return values, {n for n, d in declared.items() if d.sensitive}, diags
@@ -111,10 +111,18 @@ def _variable(block: Block, diags: Diagnostics) -> Variable | None:
     name = block.labels[0]
     for attr in body.attributes.values():
         if attr.name not in _VARIABLE_ARGS:
-            diags.error("Unsupported argument", f'An argument named "{attr.name}" is not expected in a variable block.', attr.range)
+            diags.error(
+                "Unsupported argument",
+                f'An argument named "{attr.name}" is not expected in a variable block.',
+                attr.range,
+            )
     for nested in body.blocks:
         if nested.type != "validation":
-            diags.error("Unsupported block type", f'Blocks of type "{nested.type}" are not expected in a variable block.', nested.range)
+            diags.error(
+                "Unsupported block type",
+                f'Blocks of type "{nested.type}" are not expected in a variable block.',
+                nested.range,
+            )
     type_ = None
     if "type" in body.attributes:
         type_, d = parse_type(body.attributes["type"].expr)
@@ -128,7 +136,9 @@ def _variable(block: Block, diags: Diagnostics) -> Variable | None:
     for nested in body.blocks_of("validation"):
         cond, msg = nested.body.attributes.get("condition"), nested.body.attributes.get("error_message")
         if cond is None or msg is None:
-            diags.error("Invalid validation block", "A validation block needs condition and error_message.", nested.range)
+            diags.error(
+                "Invalid validation block", "A validation block needs condition and error_message.", nested.range
+            )
             continue
         validations.append(Condition(cond.expr, msg.expr, nested.range))
     return Variable(
@@ -158,14 +168,18 @@ def evaluate_locals(
             for attr in block.body.attributes.values():
                 _add_local(exprs, attr.name, attr.expr, diags)
         elif block.type == "local":
-            expr = block.body.attributes.get("expression")
+            found = block.body.attributes.get("expression")
             extra = [a for a in block.body.attributes if a not in ("expression", "sensitive")]
             for name in extra:
-                diags.error("Unsupported argument", f'An argument named "{name}" is not expected in a local block.', block.body.attributes[name].range)
-            if len(block.labels) != 1 or expr is None:
-                diags.error("Invalid local block", 'A local block needs a name and expression = ... .', block.range)
+                diags.error(
+                    "Unsupported argument",
+                    f'An argument named "{name}" is not expected in a local block.',
+                    block.body.attributes[name].range,
+                )
+            if len(block.labels) != 1 or found is None:
+                diags.error("Invalid local block", "A local block needs a name and expression = ... .", block.range)
                 continue
-            _add_local(exprs, block.labels[0], expr.expr, diags)
+            _add_local(exprs, block.labels[0], found.expr, diags)
     values: dict[str, Value] = {}
     pending = dict(exprs)
     while pending:
@@ -174,7 +188,7 @@ def evaluate_locals(
             for name, expr in pending.items():
                 missing = sorted({r.name for r in expr.references() if r.kind == "local" and r.name not in exprs})
                 why = f"local.{missing[0]} is not declared" if missing else "the locals refer to each other in a cycle"
-                diags.error("Invalid local value", f'local.{name} cannot be evaluated: {why}.', expr.range)
+                diags.error("Invalid local value", f"local.{name} cannot be evaluated: {why}.", expr.range)
             break
         for name in ready:
             scope = PackerScope(variables, values, root, policy).for_source("", "").scope()
@@ -186,7 +200,7 @@ def evaluate_locals(
 
 def _add_local(exprs: dict[str, Expr], name: str, expr: Expr, diags: Diagnostics) -> None:
     if name in exprs:
-        diags.error("Duplicate local value", f'local.{name} is defined twice.', expr.range)
+        diags.error("Duplicate local value", f"local.{name} is defined twice.", expr.range)
         return
     exprs[name] = expr
 

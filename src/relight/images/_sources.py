@@ -76,7 +76,20 @@ _NOT_IMPLEMENTED = frozenset({
     "subnet_filter", "vpc_filter", "security_group_filter", "launch_template_name", "run_volume_tags_block",
 })  # fmt: skip
 _BLOCKS = frozenset({"source_ami_filter", "launch_block_device_mappings", "ami_block_device_mappings"})
-_BLOCK_NOT_IMPLEMENTED = frozenset({"aws_polling", "metadata_options", "subnet_filter", "vpc_filter", "security_group_filter", "assume_role", "run_tag", "tag", "placement", "fleet_tag"})
+_BLOCK_NOT_IMPLEMENTED = frozenset(
+    {
+        "aws_polling",
+        "metadata_options",
+        "subnet_filter",
+        "vpc_filter",
+        "security_group_filter",
+        "assume_role",
+        "run_tag",
+        "tag",
+        "placement",
+        "fleet_tag",
+    }
+)
 _COMMUNICATORS = ("ssm", "ssh", "none")
 _DEVICE_ARGS = {
     "device_name": "string", "volume_size": "number", "volume_type": "string", "delete_on_termination": "bool",
@@ -193,12 +206,18 @@ def decode_amazon_ebs(name: str, block: Block, scope: Any, diags: Diagnostics) -
         if key in body.attributes:
             args[key] = typed(values.get(key), kind, key, body.attributes[key].range, diags)
     filt = _ami_filter(body, values, diags)
-    devices = {k: _devices(body, values, k, diags) for k in ("launch_block_device_mappings", "ami_block_device_mappings")}
+    devices = {
+        k: _devices(body, values, k, diags) for k in ("launch_block_device_mappings", "ami_block_device_mappings")
+    }
     for required in ("ami_name", "instance_type"):
         if not args.get(required):
             diags.error("Missing required argument", f'The amazon-ebs source "{name}" needs "{required}".', block.range)
     if not args.get("source_ami") and filt is None:
-        diags.error("Missing source image", f'The amazon-ebs source "{name}" needs source_ami or a source_ami_filter block.', block.range)
+        diags.error(
+            "Missing source image",
+            f'The amazon-ebs source "{name}" needs source_ami or a source_ami_filter block.',
+            block.range,
+        )
     _communicator(body, args, diags)
     if "user_data_file" in args:
         args["user_data"] = _user_data_file(args.pop("user_data_file"), scope, body, diags)
@@ -212,7 +231,7 @@ def decode_amazon_ebs(name: str, block: Block, scope: Any, diags: Diagnostics) -
         source_ami_filter=filt,
         launch_block_device_mappings=devices["launch_block_device_mappings"],
         ami_block_device_mappings=devices["ami_block_device_mappings"],
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in args.items() if v is not None},
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in args.items() if v is not None},  # type: ignore[arg-type]
     )
 
 
@@ -223,20 +242,33 @@ def _check_names(body: Body, diags: Diagnostics) -> None:
         if attr.name in _NOT_IMPLEMENTED:
             diags.error(
                 "Not supported by relight",
-                f'relight\'s amazon-ebs builder does not implement "{attr.name}"; remove it, or build with --with-packer.',
+                f'relight\'s amazon-ebs builder does not implement "{attr.name}"; remove it, or build '
+                "with --with-packer.",
                 attr.range,
             )
             continue
         hint = did_you_mean(attr.name, [*_ARGS, *_ENVIRONMENT])
-        diags.error("Unsupported argument", f'An argument named "{attr.name}" is not expected in an amazon-ebs source.{hint}', attr.range)
+        diags.error(
+            "Unsupported argument",
+            f'An argument named "{attr.name}" is not expected in an amazon-ebs source.{hint}',
+            attr.range,
+        )
     for nested in body.blocks:
         if nested.type in _BLOCKS:
             continue
         if nested.type in _BLOCK_NOT_IMPLEMENTED:
-            diags.error("Not supported by relight", f'relight\'s amazon-ebs builder does not implement "{nested.type}" blocks.', nested.range)
+            diags.error(
+                "Not supported by relight",
+                f'relight\'s amazon-ebs builder does not implement "{nested.type}" blocks.',
+                nested.range,
+            )
             continue
         hint = did_you_mean(nested.type, _BLOCKS)
-        diags.error("Unsupported block type", f'Blocks of type "{nested.type}" are not expected in an amazon-ebs source.{hint}', nested.range)
+        diags.error(
+            "Unsupported block type",
+            f'Blocks of type "{nested.type}" are not expected in an amazon-ebs source.{hint}',
+            nested.range,
+        )
 
 
 def typed(value: Value, kind: str, name: str, where: SourceRange, diags: Diagnostics) -> Any:
@@ -250,9 +282,9 @@ def typed(value: Value, kind: str, name: str, where: SourceRange, diags: Diagnos
         ok = value
     elif kind == "bool" and value in ("true", "false"):
         ok = value == "true"
-    elif kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
-        ok = int(value)
-    elif kind == "number" and isinstance(value, str) and value.isdigit():
+    elif (kind == "number" and isinstance(value, int | float) and not isinstance(value, bool)) or (
+        kind == "number" and isinstance(value, str) and value.isdigit()
+    ):
         ok = int(value)
     elif kind == "list" and isinstance(value, list):
         ok = [str(v) for v in value]
@@ -269,6 +301,12 @@ def typed(value: Value, kind: str, name: str, where: SourceRange, diags: Diagnos
     return ok
 
 
+def _is_number(value: Value) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int | float) or (isinstance(value, str) and value.isdigit())
+
+
 def _ami_filter(body: Body, values: Mapping[str, Value], diags: Diagnostics) -> SourceAmiFilter | None:
     blocks = body.blocks_of("source_ami_filter")
     if not blocks:
@@ -278,17 +316,31 @@ def _ami_filter(body: Body, values: Mapping[str, Value], diags: Diagnostics) -> 
         diags.error("Duplicate block", "Only one source_ami_filter block is allowed.", blocks[1].range)
     for attr in block.body.attributes.values():
         if attr.name not in ("filters", "owners", "most_recent"):
-            diags.error("Unsupported argument", f'An argument named "{attr.name}" is not expected in source_ami_filter.', attr.range)
+            diags.error(
+                "Unsupported argument",
+                f'An argument named "{attr.name}" is not expected in source_ami_filter.',
+                attr.range,
+            )
     for nested in block.body.blocks:
-        diags.error("Not supported by relight", f'"{nested.type}" blocks in source_ami_filter are not implemented; use filters = {{...}}.', nested.range)
+        diags.error(
+            "Not supported by relight",
+            f'"{nested.type}" blocks in source_ami_filter are not implemented; use filters = {{...}}.',
+            nested.range,
+        )
     raw = values.get("source_ami_filter")
     item = raw[0] if isinstance(raw, list) and raw and isinstance(raw[0], dict) else {}
     attrs = block.body.attributes
     filters = typed(item.get("filters"), "map", "filters", attrs["filters"].range, diags) if "filters" in attrs else {}
     owners = typed(item.get("owners"), "list", "owners", attrs["owners"].range, diags) if "owners" in attrs else []
-    recent = typed(item.get("most_recent"), "bool", "most_recent", attrs["most_recent"].range, diags) if "most_recent" in attrs else False
+    recent = (
+        typed(item.get("most_recent"), "bool", "most_recent", attrs["most_recent"].range, diags)
+        if "most_recent" in attrs
+        else False
+    )
     if not owners:
-        diags.error("Missing owners", "source_ami_filter needs owners = [...] (an account id, \"self\" or \"amazon\").", block.range)
+        diags.error(
+            "Missing owners", 'source_ami_filter needs owners = [...] (an account id, "self" or "amazon").', block.range
+        )
     return SourceAmiFilter(filters or {}, tuple(owners or ()), bool(recent))
 
 
@@ -300,7 +352,9 @@ def _devices(body: Body, values: Mapping[str, Value], key: str, diags: Diagnosti
     for block, item in zip(blocks, items, strict=False):
         for attr in block.body.attributes.values():
             if attr.name not in _DEVICE_ARGS:
-                diags.error("Unsupported argument", f'An argument named "{attr.name}" is not expected in {key}.', attr.range)
+                diags.error(
+                    "Unsupported argument", f'An argument named "{attr.name}" is not expected in {key}.', attr.range
+                )
         args = {
             k: typed(item.get(k), kind, k, block.body.attributes[k].range, diags)
             for k, kind in _DEVICE_ARGS.items()
@@ -326,7 +380,9 @@ def _communicator(body: Body, args: dict[str, Any], diags: Diagnostics) -> None:
             body.attributes["communicator"].range,
         )
     if chosen == "ssh" and not args.get("ssh_username"):
-        diags.error("Missing ssh_username", 'communicator = "ssh" needs ssh_username.', body.attributes["communicator"].range)
+        diags.error(
+            "Missing ssh_username", 'communicator = "ssh" needs ssh_username.', body.attributes["communicator"].range
+        )
     args["communicator"] = chosen
 
 

@@ -34,9 +34,33 @@ _SHELL = {
     "inline_shebang": "string", "valid_exit_codes": "list", "expect_disconnect": "bool",
     "skip_clean": "bool", "remote_folder": "string", "env": "map",
 }  # fmt: skip
-_SHELL_NOT_IMPLEMENTED = frozenset({"execute_command", "remote_path", "remote_file", "env_var_format", "use_env_var_file", "start_retry_timeout", "binary"})
-_FILE = {**_COMMON, "source": "string", "sources": "list", "destination": "string", "content": "string", "direction": "string", "generated": "bool"}
-_MANIFEST = {"output": "string", "strip_path": "bool", "strip_time": "bool", "custom_data": "map", "keep_input_artifact": "bool"}
+_SHELL_NOT_IMPLEMENTED = frozenset(
+    {
+        "execute_command",
+        "remote_path",
+        "remote_file",
+        "env_var_format",
+        "use_env_var_file",
+        "start_retry_timeout",
+        "binary",
+    }
+)
+_FILE = {
+    **_COMMON,
+    "source": "string",
+    "sources": "list",
+    "destination": "string",
+    "content": "string",
+    "direction": "string",
+    "generated": "bool",
+}
+_MANIFEST = {
+    "output": "string",
+    "strip_path": "bool",
+    "strip_time": "bool",
+    "custom_data": "map",
+    "keep_input_artifact": "bool",
+}
 
 
 @dataclass(frozen=True)
@@ -131,7 +155,8 @@ def decode_provisioner(block: Block, scope: Any, diags: Diagnostics) -> Provisio
     if kind not in ("shell", "file"):
         diags.error(
             "Unsupported provisioner",
-            f'relight runs "shell" and "file" provisioners, not "{kind}". Use a shell provisioner, or build with --with-packer.',
+            f'relight runs "shell" and "file" provisioners, not "{kind}". Use a shell provisioner, '
+            "or build with --with-packer.",
             block.range,
         )
         return None
@@ -156,16 +181,26 @@ def _args(
             continue
         errors += 1
         if attr.name in not_implemented:
-            diags.error("Not supported by relight", f'"{attr.name}" is not implemented for {block.labels[0]} provisioners.', attr.range)
+            diags.error(
+                "Not supported by relight",
+                f'"{attr.name}" is not implemented for {block.labels[0]} provisioners.',
+                attr.range,
+            )
         else:
             hint = did_you_mean(attr.name, table)
-            diags.error("Unsupported argument", f'An argument named "{attr.name}" is not expected here.{hint}', attr.range)
+            diags.error(
+                "Unsupported argument", f'An argument named "{attr.name}" is not expected here.{hint}', attr.range
+            )
     for nested in body.blocks:
         errors += 1
         diags.error("Unsupported block type", f'Blocks of type "{nested.type}" are not expected here.', nested.range)
     values, d = body.evaluate(scope.scope())
     diags.extend(d)
-    out = {k: typed(values.get(k), kind, k, body.attributes[k].range, diags) for k, kind in table.items() if k in body.attributes}
+    out = {
+        k: typed(values.get(k), kind, k, body.attributes[k].range, diags)
+        for k, kind in table.items()
+        if k in body.attributes
+    }
     return out, errors == 0 and not d.has_errors and (before or not diags.has_errors)
 
 
@@ -180,10 +215,16 @@ def _common(block: Block, args: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _shell(block: Block, args: dict[str, Any], common: dict[str, Any], scope: Any, diags: Diagnostics) -> ShellProvisioner | None:
+def _shell(
+    block: Block, args: dict[str, Any], common: dict[str, Any], scope: Any, diags: Diagnostics
+) -> ShellProvisioner | None:
     given = [k for k in ("inline", "script", "scripts") if args.get(k)]
     if len(given) != 1:
-        diags.error("Invalid shell provisioner", "A shell provisioner needs exactly one of inline, script or scripts.", block.range)
+        diags.error(
+            "Invalid shell provisioner",
+            "A shell provisioner needs exactly one of inline, script or scripts.",
+            block.range,
+        )
         return None
     paths = [args["script"]] if args.get("script") else list(args.get("scripts") or [])
     scripts = []
@@ -211,14 +252,28 @@ def _shell(block: Block, args: dict[str, Any], common: dict[str, Any], scope: An
     )
 
 
-def _file(block: Block, args: dict[str, Any], common: dict[str, Any], scope: Any, diags: Diagnostics) -> FileProvisioner | None:
+def _file(
+    block: Block, args: dict[str, Any], common: dict[str, Any], scope: Any, diags: Diagnostics
+) -> FileProvisioner | None:
     if args.get("direction") not in (None, "upload"):
-        diags.error("Not supported by relight", 'File provisioners upload only (direction = "download" is not implemented).', block.range)
+        diags.error(
+            "Not supported by relight",
+            'File provisioners upload only (direction = "download" is not implemented).',
+            block.range,
+        )
         return None
     destination = args.get("destination")
     sources = [args["source"]] if args.get("source") else list(args.get("sources") or [])
-    if not destination or (not sources and args.get("content") is None) or (sources and args.get("content") is not None):
-        diags.error("Invalid file provisioner", "A file provisioner needs destination and one of source, sources or content.", block.range)
+    if (
+        not destination
+        or (not sources and args.get("content") is None)
+        or (sources and args.get("content") is not None)
+    ):
+        diags.error(
+            "Invalid file provisioner",
+            "A file provisioner needs destination and one of source, sources or content.",
+            block.range,
+        )
         return None
     files: list[tuple[str, int, bytes]] = []
     if args.get("content") is not None:

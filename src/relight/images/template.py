@@ -56,7 +56,14 @@ PACKER_VERSION = "1.11.2"  # the Packer language relight reads (``packer.version
 
 _TOP_BLOCKS = ("packer", "variable", "variables", "locals", "local", "source", "build", "data")
 _BUILD_ARGS = ("name", "description", "sources")
-_BUILD_BLOCKS = ("source", "provisioner", "post-processor", "post-processors", "error-cleanup-provisioner", "hcp_packer_registry")
+_BUILD_BLOCKS = (
+    "source",
+    "provisioner",
+    "post-processor",
+    "post-processors",
+    "error-cleanup-provisioner",
+    "hcp_packer_registry",
+)
 _PLUGINS = {"amazon": "github.com/hashicorp/amazon"}
 
 
@@ -123,7 +130,7 @@ def load_template(
     policy = file_policy or FilePolicy.unconfined()
     root, paths = _template_files(directory, diags)
     files: dict[str, str] = {}
-    blocks: list[Block] = []
+    bodies: list[Body] = []
     for path in paths:
         text = _read(path, diags)
         if text is None:
@@ -132,18 +139,21 @@ def load_template(
         body, d = parse_body(text, os.path.relpath(path, root) if os.path.isdir(directory) else path)
         diags.extend(d)
         if body is not None:
-            blocks.extend(_top_blocks(body, diags))
-    if diags.has_errors:
+            bodies.append(body)
+    if diags.has_errors:  # a file that cannot be read or parsed: nothing more can be said
         return None, diags
+    blocks: list[Block] = [b for body in bodies for b in _top_blocks(body, diags)]
     _check_packer_blocks(blocks, diags)
     auto = [("var-file", p) for p in _auto_var_files(root)]
+    # Block mistakes so far do not stop decoding: every mistake is reported at once, unless the
+    # variables or locals themselves cannot be evaluated (everything else depends on them).
     variables, sensitive, d = decode_variables(blocks, [*auto, *cli_vars], env or {}, policy)
     diags.extend(d)
-    if diags.has_errors:
+    if d.has_errors:
         return None, diags
     locals_, d = evaluate_locals(blocks, variables, root, policy)
     diags.extend(d)
-    if diags.has_errors:
+    if d.has_errors:
         return None, diags
     scope = PackerScope(variables, locals_, root, policy)
     sources = _sources(blocks, scope, diags)
@@ -168,7 +178,11 @@ def _template_files(directory: str, diags: Diagnostics) -> tuple[str, list[str]]
     found = [os.path.join(root, n) for n in names if n.endswith(".pkr.hcl")]
     legacy = [n for n in names if n.endswith(".json") and not n.endswith(".pkrvars.json") and "manifest" not in n]
     if not found:
-        hint = f" JSON templates ({', '.join(legacy)}) are Packer's legacy format: run `packer hcl2_upgrade` first." if legacy else ""
+        hint = (
+            f" JSON templates ({', '.join(legacy)}) are Packer's legacy format: run `packer hcl2_upgrade` first."
+            if legacy
+            else ""
+        )
         diags.error("No template files", f"There are no .pkr.hcl files in {directory}.{hint}")
     for name in names:
         if name.endswith(".pkr.json"):
@@ -194,7 +208,11 @@ def _read(path: str, diags: Diagnostics) -> str | None:
 
 def _top_blocks(body: Body, diags: Diagnostics) -> list[Block]:
     for attr in body.attributes.values():
-        diags.error("Unsupported argument", f'An argument named "{attr.name}" is not expected at the top level of a template.', attr.range)
+        diags.error(
+            "Unsupported argument",
+            f'An argument named "{attr.name}" is not expected at the top level of a template.',
+            attr.range,
+        )
     out: list[Block] = []
     for block in body.blocks:
         if block.type not in _TOP_BLOCKS:
@@ -214,7 +232,9 @@ def _top_blocks(body: Body, diags: Diagnostics) -> list[Block]:
             )
             continue
         if block.type == "variables":
-            diags.error("Unsupported block type", 'Declare each variable in a "variable" block of its own.', block.range)
+            diags.error(
+                "Unsupported block type", 'Declare each variable in a "variable" block of its own.', block.range
+            )
             continue
         out.append(block)
     return out
@@ -228,10 +248,18 @@ def _check_packer_blocks(blocks: list[Block], diags: Diagnostics) -> None:
             continue
         for attr in block.body.attributes.values():
             if attr.name != "required_version":
-                diags.error("Unsupported argument", f'An argument named "{attr.name}" is not expected in a packer block.', attr.range)
+                diags.error(
+                    "Unsupported argument",
+                    f'An argument named "{attr.name}" is not expected in a packer block.',
+                    attr.range,
+                )
         for nested in block.body.blocks:
             if nested.type != "required_plugins":
-                diags.error("Unsupported block type", f'Blocks of type "{nested.type}" are not expected in a packer block.', nested.range)
+                diags.error(
+                    "Unsupported block type",
+                    f'Blocks of type "{nested.type}" are not expected in a packer block.',
+                    nested.range,
+                )
                 continue
             for attr in nested.body.attributes.values():
                 value, d = attr.expr.evaluate(PackerScope({}, {}, ".", FilePolicy.unconfined()).scope())
@@ -252,7 +280,11 @@ def _sources(blocks: list[Block], scope: PackerScope, diags: Diagnostics) -> dic
         if block.type != "source":
             continue
         if len(block.labels) != 2:
-            diags.error("Invalid source block", 'A source block needs two labels: its type and name, e.g. source "amazon-ebs" "ghe".', block.range)
+            diags.error(
+                "Invalid source block",
+                'A source block needs two labels: its type and name, e.g. source "amazon-ebs" "ghe".',
+                block.range,
+            )
             continue
         kind, name = block.labels
         if kind != "amazon-ebs":
@@ -285,7 +317,7 @@ def _builds(
         if block.type != "build":
             continue
         if block.labels:
-            diags.error("Invalid build block", "A build block has no labels; name it with name = \"...\".", block.range)
+            diags.error("Invalid build block", 'A build block has no labels; name it with name = "...".', block.range)
         out.extend(_one_build(block, sources, scope, files, variables, diags))
     return out
 
@@ -301,12 +333,18 @@ def _one_build(
     body = block.body
     for attr in body.attributes.values():
         if attr.name not in _BUILD_ARGS:
-            diags.error("Unsupported argument", f'An argument named "{attr.name}" is not expected in a build block.', attr.range)
+            diags.error(
+                "Unsupported argument", f'An argument named "{attr.name}" is not expected in a build block.', attr.range
+            )
     build_name = _string_attr(body, "name", scope, diags)
     names = _source_names(body, scope, diags)
     for nested in body.blocks:
         if nested.type not in _BUILD_BLOCKS:
-            diags.error("Unsupported block type", f'Blocks of type "{nested.type}" are not expected in a build block.', nested.range)
+            diags.error(
+                "Unsupported block type",
+                f'Blocks of type "{nested.type}" are not expected in a build block.',
+                nested.range,
+            )
         elif nested.type in ("error-cleanup-provisioner", "hcp_packer_registry", "post-processors"):
             diags.error(
                 "Not supported by relight",
@@ -325,14 +363,18 @@ def _one_build(
         source = sources.get(ref)
         if source is None:
             known = ", ".join(sorted(sources)) or "none"
-            diags.error("Unknown source", f'The build names "{ref}", which is not declared (declared: {known}).', body.range)
+            diags.error(
+                "Unknown source", f'The build names "{ref}", which is not declared (declared: {known}).', body.range
+            )
             continue
         local_scope = scope.for_source(source.type, source.name, build_name)
         provisioners = tuple(
             p for b in body.blocks_of("provisioner") if (p := decode_provisioner(b, local_scope, diags)) is not None
         )
         posts = tuple(
-            p for b in body.blocks_of("post-processor") if (p := decode_post_processor(b, local_scope, diags)) is not None
+            pp
+            for b in body.blocks_of("post-processor")
+            if (pp := decode_post_processor(b, local_scope, diags)) is not None
         )
         full = f"{build_name}.{source.type}.{source.name}" if build_name else f"{source.type}.{source.name}"
         applicable = tuple(p for p in provisioners if p.applies_to(full, source))
@@ -363,7 +405,9 @@ def _source_names(body: Body, scope: PackerScope, diags: Diagnostics) -> list[st
     diags.extend(d)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         if not d.has_errors:
-            diags.error("Invalid value", '"sources" must be a list of strings like "source.amazon-ebs.NAME".', attr.range)
+            diags.error(
+                "Invalid value", '"sources" must be a list of strings like "source.amazon-ebs.NAME".', attr.range
+            )
         return []
     out: list[str] = []
     for item in value:

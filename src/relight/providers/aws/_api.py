@@ -34,7 +34,7 @@ __all__ = ["SERVICES", "AwsApi", "AwsError", "AwsSettings"]
 
 _T = TypeVar("_T")
 
-SERVICES = ("ec2", "cloudwatch", "route53", "sts", "s3")
+SERVICES = ("ec2", "cloudwatch", "route53", "sts", "s3", "ssm")
 
 
 class AwsSettings:
