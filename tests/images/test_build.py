@@ -52,7 +52,11 @@ def test_build_launch_and_find_the_file_and_the_service(dataplane: LocalCloud, t
     address = m.port(node, 8080)
     with urllib.request.urlopen(f"http://{address}/", timeout=10) as resp:
         health = json.load(resp)
-    assert health == {"service": "ghe-health", "version": "2.18.0", "banner": "GitHub Enterprise, baked by relight image build."}
+    assert health == {
+        "service": "ghe-health",
+        "version": "2.18.0",
+        "banner": "GitHub Enterprise, baked by relight image build.",
+    }
     assert m.status(node, want=503)["version"] == "2.18.0"  # the GHE service itself, waiting for its data volume
 
     # The same template, variables and source image: not rebuilt.
@@ -61,7 +65,12 @@ def test_build_launch_and_find_the_file_and_the_service(dataplane: LocalCloud, t
     assert "RunInstances" not in again.results[0].calls
     # A different variable: a new image.
     other = run_builds(
-        BuildRequest(str(template), registry=str(tmp_path / "registry"), base=str(tmp_path), variables=(("var", "ghe_version=2.18.1"),)),
+        BuildRequest(
+            str(template),
+            registry=str(tmp_path / "registry"),
+            base=str(tmp_path),
+            variables=(("var", "ghe_version=2.18.1"),),
+        ),
         env_of(dataplane),
         ListSink(),
     )
@@ -82,9 +91,13 @@ def test_a_failing_provisioner_leaves_nothing_behind(dataplane: LocalCloud, tmp_
     assert not (tmp_path / "packer-manifest.json").exists()
 
 
-def test_cli_machine_readable_and_registry_commands(dataplane: LocalCloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_machine_readable_and_registry_commands(
+    dataplane: LocalCloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     template = copy_example(tmp_path)
-    code = main(["-chdir", str(tmp_path), "image", "build", "-machine-readable", "-var", "ghe_version=2.19.0", str(template)])
+    code = main(
+        ["-chdir", str(tmp_path), "image", "build", "-machine-readable", "-var", "ghe_version=2.19.0", str(template)]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     ids = [line.split(",")[-1] for line in out.splitlines() if ",artifact,0,id," in line]

@@ -46,12 +46,14 @@ ERRORS = [
     ("file source missing", "", 'provisioner "file" {\n source = "nope"\n destination = "/x"\n}', "File not found", 10),
     ("other post-processor", "", 'post-processor "vagrant" { }', "Unsupported post-processor", 10),
     ("unknown block", "", 'hook "x" { }', "Unsupported block type", 10),
-    ("unknown variable", 'ssh_username = var.nope', "", "Reference to undeclared input variable", 6),
+    ("unknown variable", "ssh_username = var.nope", "", "Reference to undeclared input variable", 6),
 ]
 
 
 @pytest.mark.parametrize(("case", "extra", "build", "summary", "line"), ERRORS, ids=[e[0] for e in ERRORS])
-def test_mistakes_are_diagnostics_at_their_line(tmp_path: Path, case: str, extra: str, build: str, summary: str, line: int) -> None:
+def test_mistakes_are_diagnostics_at_their_line(
+    tmp_path: Path, case: str, extra: str, build: str, summary: str, line: int
+) -> None:
     template, diags = load_template(str(write(tmp_path, extra, build)))
     assert template is None, case
     found = [d for d in diags if d.severity.value == "error"]
@@ -62,7 +64,9 @@ def test_mistakes_are_diagnostics_at_their_line(tmp_path: Path, case: str, extra
 
 
 def test_other_builders_and_data_sources_are_refused(tmp_path: Path) -> None:
-    text = 'source "docker" "x" { image = "debian" }\ndata "amazon-ami" "x" { }\nbuild { sources = ["source.docker.x"] }\n'
+    text = (
+        'source "docker" "x" { image = "debian" }\ndata "amazon-ami" "x" { }\nbuild { sources = ["source.docker.x"] }\n'
+    )
     template, diags = load_template(str(write(tmp_path, text=text)))
     assert template is None
     summaries = {d.summary for d in diags}
@@ -72,7 +76,10 @@ def test_other_builders_and_data_sources_are_refused(tmp_path: Path) -> None:
 def test_variables_precedence_locals_and_functions(tmp_path: Path) -> None:
     (tmp_path / "a.auto.pkrvars.hcl").write_text('v = "auto"\n')
     (tmp_path / "cli.pkrvars.hcl").write_text('v = "file"\n')
-    text = BASE % ('tags = { Day = formatdate("YYYY-MM-DD", "2026-11-05T10:00:00Z"), S = local.s, N = source.name }', "")
+    text = BASE % (
+        'tags = { Day = formatdate("YYYY-MM-DD", "2026-11-05T10:00:00Z"), S = local.s, N = source.name }',
+        "",
+    )
     text += 'locals { s = regex_replace("2026-11-05T10:00:00Z", "[- TZ:]", "") }\n'
     write(tmp_path, text=text)
 
