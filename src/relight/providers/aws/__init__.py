@@ -7,5 +7,6 @@ translated, waiters, and the run's cloud clock.
 
 from relight.providers.aws._api import AwsApi, AwsError, AwsSettings
 from relight.providers.aws.provider import AwsProvider
+from relight.providers.aws.relight_image import RelightProvider
 
-__all__ = ["AwsApi", "AwsError", "AwsProvider", "AwsSettings"]
+__all__ = ["AwsApi", "AwsError", "AwsProvider", "AwsSettings", "RelightProvider"]
