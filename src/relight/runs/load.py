@@ -39,6 +39,9 @@ def load(context: RunContext, diags: Diagnostics) -> Loaded | None:
     config, found = load_config(
         context.directory, cache=context.parse_cache, file_policy=context.files, engine_features=FEATURES
     )
+    if config is not None and not found.has_errors and context.overlay is not None:
+        config, rewritten = context.overlay(config)
+        found.extend(rewritten)
     if config is not None and not found.has_errors:
         found.extend(validate_references(config))
     if config is not None and not config.sources and not found.has_errors:

@@ -73,7 +73,8 @@ class RelightImageData(DataSource):
         if not live:
             raise CallError(
                 f'No image of "{name}" is in the channel "{channel}"',
-                f"Promote one: relight image promote IMAGE_ID --channel {channel} (relight image list shows the builds).",
+                f"Promote one: relight image promote IMAGE_ID --channel {channel} "
+                "(relight image list shows the builds).",
             )
         if len(live) > 1:
             ids = ", ".join(sorted(str(i["ImageId"]) for i, _ in live))
