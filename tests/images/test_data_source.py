@@ -54,7 +54,19 @@ def image(m: Machines, registry: Registry, n: int) -> str:
         Resources=[found],
         Tags=[{"Key": "relight:image-name", "Value": "ghe"}, {"Key": "relight:build-state", "Value": "complete"}],
     )
-    registry.record(ImageRecord(found, "ghe", "us-east-1", f"b{n}", "ghe.amazon-ebs.ghe", f"us-east-1:{found}", "d", GHE_217, f"2026-11-0{n}T00:00:00Z"))
+    registry.record(
+        ImageRecord(
+            found,
+            "ghe",
+            "us-east-1",
+            f"b{n}",
+            "ghe.amazon-ebs.ghe",
+            f"us-east-1:{found}",
+            "d",
+            GHE_217,
+            f"2026-11-0{n}T00:00:00Z",
+        )
+    )
     return str(found)
 
 
@@ -64,7 +76,9 @@ def outputs(directory: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, st
     return {k: v["value"] for k, v in json.loads(capsys.readouterr().out).items()}
 
 
-def test_the_channel_image_through_both_data_sources(cloud: LocalCloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_channel_image_through_both_data_sources(
+    cloud: LocalCloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     m = Machines(cloud)
     registry = Registry(str(tmp_path / "registry"))
     first, second = image(m, registry, 1), image(m, registry, 2)

@@ -46,6 +46,7 @@ from relight.images.overlay import rehearsal_overlay
 from relight.lang import Config, collect_variable_values, load_config
 from relight.runs import (
     Approval,
+    Event,
     EventSink,
     Operation,
     PlanMode,
@@ -56,6 +57,7 @@ from relight.runs import (
     SafeSink,
     State,
     VarInput,
+    progress_line,
 )
 from relight.state import LocalBackend, StateBackend
 
@@ -120,9 +122,17 @@ class RehearsalReport:
 
 
 class _Log:
+    """The rehearsal's log: its steps, and the progress of its runs (as the CLI prints them)."""
+
     def __init__(self, report: RehearsalReport, sink: EventSink) -> None:
         self.report = report
         self.sink = sink
+
+    def emit(self, event: Event) -> None:
+        line = progress_line(event)
+        if line is not None:
+            self.line("    " + line)
+        self.sink.emit(event)
 
     def step(self, step: str, message: str) -> None:
         self.line(f"==> {message}")
@@ -161,7 +171,7 @@ def rehearse(
         stack = replace(stack, overlay=overlay)
         spec = _spec(stack, request, report)
         applied = True
-        nodes = _apply(stack, request, sink, log, report)
+        nodes = _apply(stack, request, log, report)
         log.step(
             "checks", f"Checking the rehearsal's node{'s' if len(nodes) != 1 else ''}: {len(spec.checks)} check(s)"
         )
@@ -184,7 +194,7 @@ def rehearse(
         report.status, report.error = "errored", str(exc)
     finally:
         if applied and not request.keep:
-            _destroy(stack, request, sink, log, report)
+            _destroy(stack, request, log, report)
         elif applied:
             log.line(f"--keep: the rehearsal's stack is kept; relight rehearse --cleanup {rid} destroys it.")
         report.timings["total"] = round(time.monotonic() - started, 3)
@@ -348,12 +358,12 @@ def _spec(stack: RunContext, request: RehearsalRequest, report: RehearsalReport)
 
 
 def _apply(
-    stack: RunContext, request: RehearsalRequest, sink: SafeSink, log: _Log, report: RehearsalReport
+    stack: RunContext, request: RehearsalRequest, log: _Log, report: RehearsalReport
 ) -> dict[str, tuple[str, str]]:
     log.step("apply", "Creating the rehearsal's stack (its own network, no DNS, alarms without actions)")
     began = time.monotonic()
     result = Runner().execute(
-        RunRequest(Operation.APPLY, variables=request.variables, approval=Approval.AUTO), stack, sink
+        RunRequest(Operation.APPLY, variables=request.variables, approval=Approval.AUTO), stack, log
     )
     report.timings["apply"] = round(time.monotonic() - began, 3)
     report.timings["apply_cloud"] = round(result.timings.cloud, 3)
@@ -385,12 +395,12 @@ def _note(result: RunResult, log: _Log, report: RehearsalReport) -> None:
         log.line(f"{diag.severity.value}: {diag.summary}: {diag.detail}")
 
 
-def _destroy(stack: RunContext, request: RehearsalRequest, sink: SafeSink, log: _Log, report: RehearsalReport) -> None:
+def _destroy(stack: RunContext, request: RehearsalRequest, log: _Log, report: RehearsalReport) -> None:
     log.step("destroy", "Destroying everything the rehearsal made")
     began = time.monotonic()
     calm = replace(stack, cancel=threading.Event())  # the cancel is why we clean up: do not stop the cleanup
     destroy = RunRequest(Operation.APPLY, mode=PlanMode.DESTROY, variables=request.variables, approval=Approval.AUTO)
-    result = Runner().execute(destroy, calm, sink)
+    result = Runner().execute(destroy, calm, log)
     report.timings["destroy"] = round(time.monotonic() - began, 3)
     _note(result, log, report)
     path = os.path.join(report.directory, "stack", "relight.tfstate")
@@ -424,7 +434,7 @@ def cleanup_rehearsal(
             f"relight-rehearsal-{rid}-", previous.get("image_override"), previous.get("snapshots", {})
         ),
     )
-    _destroy(stack, RehearsalRequest(), SafeSink(None, ()), _Log(report, SafeSink(None, ())), report)
+    _destroy(stack, RehearsalRequest(), _Log(report, SafeSink(None, ())), report)
     report.status = "passed" if not report.left_behind else "errored"
     return report
 
