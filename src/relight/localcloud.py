@@ -17,10 +17,17 @@ process only) to refuse what AWS refuses, with AWS's error codes:
   the instance -> ``InvalidParameterValue``; volume and instance in different zones ->
   ``InvalidVolume.ZoneMismatch`` (the emulator accepted all three and corrupted its state);
 * a volume in an availability zone that does not exist -> ``InvalidParameterValue``, and a
-  volume smaller than its snapshot -> ``InvalidParameterValue`` (both were accepted).
+  volume smaller than its snapshot -> ``InvalidParameterValue`` (both were accepted);
+* new user data for a stopped instance (ModifyInstanceAttribute) is taken as AWS takes it (the
+  emulator wanted it base64-encoded twice, and refused a plain script); a replaced instance
+  profile shows on the instance (the emulator kept showing the old one).
 
 moto is an optional dependency (``pip install 'relight[local]'``); importing this module
 without it raises :class:`LocalCloudUnavailable` with that instruction.
+
+Every answer carries the header ``x-relight-local-cloud`` (naming the emulator and its version), so
+the aws provider knows it is talking to the local cloud and can say which settings the emulator
+accepts but cannot apply (docs/local-cloud.md lists them).
 
 Images: besides the emulator's public catalogue, the local cloud offers the machine images our
 examples boot, owned by the local account (``owners = ["self"]``): ``ami-347c015e``, the image
@@ -87,6 +94,61 @@ def _add_images() -> None:
                 **image,
             }
         )
+
+
+def emulator_name() -> str:
+    """What the local cloud's answers say it is (the header's value), e.g. "moto 5.2.5"."""
+    from importlib.metadata import version
+
+    return f"moto {version('moto')}"
+
+
+def _marked(app: Any) -> Any:
+    """The WSGI application with every answer marked as the local cloud's."""
+    mark = ("x-relight-local-cloud", emulator_name())
+
+    def marked(environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            return start_response(status, [*headers, mark], *rest)
+
+        return app(environ, start)
+
+    return marked
+
+
+def _accept_user_data_as_aws_does() -> None:
+    """ModifyInstanceAttribute's user data is a blob: the bytes on the wire are the user data
+    (the SDKs base64-encode them once, as AWS expects). The emulator wanted them base64-encoded a
+    second time and refused a script; it now takes the bytes as the user data."""
+    import base64
+
+    from moto.core.types import Base64EncodedString
+    from moto.ec2.responses import instances
+
+    original = getattr(instances, "parse_user_data")  # noqa: B009 - not exported by the module
+
+    def parse_user_data(value: Any) -> Any:
+        if isinstance(value, bytes):
+            return Base64EncodedString(base64.b64encode(value).decode("ascii"))
+        return original(value)
+
+    setattr(instances, "parse_user_data", parse_user_data)  # noqa: B010
+
+
+def _replace_profiles_as_aws_does() -> None:
+    """ReplaceIamInstanceProfileAssociation changed the association but not the instance, which
+    kept describing the old profile; the instance now shows the new one, as on AWS."""
+    from moto.ec2.models.iam_instance_profile import IamInstanceProfileAssociationBackend
+
+    original = IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association
+
+    def replace(self: Any, association_id: str, *args: Any, **kw: Any) -> Any:
+        association = original(self, association_id, *args, **kw)
+        profile = {"Arn": association.iam_instance_profile.arn, "Id": association.association_id}
+        self.modify_instance_attribute(association.instance_id, "iam_instance_profile", profile)
+        return association
+
+    setattr(IamInstanceProfileAssociationBackend, "replace_iam_instance_profile_association", replace)  # noqa: B010
 
 
 def make_emulator_strict() -> None:
@@ -170,6 +232,8 @@ def make_emulator_strict() -> None:
                     )
             return original_create(self, size, zone_name, snapshot_id, **kw)
 
+        _accept_user_data_as_aws_does()
+        _replace_profiles_as_aws_does()
         setattr(Subnet, "request_ip", request_ip)  # noqa: B010 - patching the emulator on purpose
         setattr(EBSBackend, "attach_volume", attach_volume)  # noqa: B010
         setattr(EBSBackend, "create_volume", create_volume)  # noqa: B010
@@ -187,7 +251,7 @@ class LocalCloud:
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1", region: str = REGION) -> None:
         try:
-            from moto.server import ThreadedMotoServer
+            server_class = _marked_server_class()
         except ImportError:
             raise LocalCloudUnavailable(
                 "The local cloud needs the AWS emulator (moto). Install it with: pip install 'relight[local]'"
@@ -195,7 +259,7 @@ class LocalCloud:
         self.host = host
         self.region = region
         self._port = port or _free_port(host)
-        self._server = ThreadedMotoServer(ip_address=host, port=self._port, verbose=False)
+        self._server = server_class(ip_address=host, port=self._port, verbose=False)
         self._running = False
 
     @property
@@ -249,6 +313,23 @@ class LocalCloud:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _marked_server_class() -> type[Any]:
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    class MarkedServer(ThreadedMotoServer):
+        """moto's threaded server, answering through :func:`_marked`."""
+
+        def _server_entry(self) -> None:
+            app = _marked(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return MarkedServer
 
 
 def _free_port(host: str) -> int:

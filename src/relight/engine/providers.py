@@ -60,7 +60,12 @@ class ProviderSet:
                 diags.extend(d)
                 settings = dict(value) if isinstance(value, dict) else {}
             resp = provider.configure(ConfigureRequest(settings))
-            diags.extend(resp.diagnostics)
+            if block is None:
+                diags.extend(resp.diagnostics)
+            else:  # point a provider's complaint at its block (or the argument it names)
+                ranges = {b.type: b.range for b in reversed(block.body.blocks)}
+                ranges.update({n: a.range for n, a in block.body.attributes.items()})
+                diags.extend(d.stamped("", ranges, block.range) for d in resp.diagnostics)
             out.by_key[key] = provider
             out.schemas[key] = provider.schema()
         return out, diags
