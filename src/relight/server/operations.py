@@ -22,16 +22,11 @@ from relight.errors import StateError
 from relight.lang import FilePolicy
 from relight.providers.registry import ProviderRegistry
 from relight.runs import (
-    ApplyDone,
-    ApplySkipped,
-    ApplyStarted,
     Approval,
     DiagnosticEvent,
     Event,
-    Message,
     Operation,
     PlanReady,
-    RefreshStarted,
     RunContext,
     RunFinished,
     Runner,
@@ -39,6 +34,7 @@ from relight.runs import (
     RunResult,
     RunStatus,
     plan_to_json,
+    progress_line,
     render_plan,
 )
 from relight.state import LockInfo, State, StateBackend, VersionInfo
@@ -109,8 +105,16 @@ class ReadOnlyBackend:
         raise StateError("a speculative plan takes no lock")
 
 
-def plan(directory: str, backend: StateBackend, *, speculative: bool, env: Mapping[str, str],
-         registry: ProviderRegistry, sink: EventSink, root: str | None = None) -> Outcome:
+def plan(
+    directory: str,
+    backend: StateBackend,
+    *,
+    speculative: bool,
+    env: Mapping[str, str],
+    registry: ProviderRegistry,
+    sink: EventSink,
+    root: str | None = None,
+) -> Outcome:
     """A speculative plan (pull requests: no lock, no state written), or the plan of an apply run
     that stops for confirmation with its saved plan (``planned``; ``planned_and_finished`` when
     there is nothing to do). File functions may read only inside ``root`` (the checkout)."""
@@ -122,9 +126,17 @@ def plan(directory: str, backend: StateBackend, *, speculative: bool, env: Mappi
     return _outcome(_execute(request, directory, backend, env, registry, sink, root))
 
 
-def apply(directory: str, backend: StateBackend, plan_file: bytes, *, env: Mapping[str, str],
-          registry: ProviderRegistry, sink: EventSink, planned_serial: int | None = None,
-          root: str | None = None) -> Outcome:
+def apply(
+    directory: str,
+    backend: StateBackend,
+    plan_file: bytes,
+    *,
+    env: Mapping[str, str],
+    registry: ProviderRegistry,
+    sink: EventSink,
+    planned_serial: int | None = None,
+    root: str | None = None,
+) -> Outcome:
     """Apply exactly the saved plan. Refused when stale (the state moved on since the plan, as
     the state's serial shows): ``errored`` with ``stale`` set, nothing changed."""
     request = RunRequest(Operation.APPLY, plan_file=plan_file, source="the run's saved plan")
@@ -137,14 +149,27 @@ def apply(directory: str, backend: StateBackend, plan_file: bytes, *, env: Mappi
     return outcome
 
 
-def _execute(request: RunRequest, directory: str, backend: StateBackend, env: Mapping[str, str],
-             registry: ProviderRegistry, sink: EventSink, root: str | None) -> RunResult:
+def _execute(
+    request: RunRequest,
+    directory: str,
+    backend: StateBackend,
+    env: Mapping[str, str],
+    registry: ProviderRegistry,
+    sink: EventSink,
+    root: str | None,
+) -> RunResult:
     # Pull requests bring configuration nobody reviewed yet: file functions stay inside the
     # checkout, and nothing is read from or written to a parse cache.
     environment, secrets = run_environment(env)
-    context = RunContext(directory=directory, environment=environment, secrets=secrets,
-                         backend=lambda config, where: backend, registry=registry,
-                         files=FilePolicy.confined(root or directory), parse_cache=None)
+    context = RunContext(
+        directory=directory,
+        environment=environment,
+        secrets=secrets,
+        backend=lambda config, where: backend,
+        registry=registry,
+        files=FilePolicy.confined(root or directory),
+        parse_cache=None,
+    )
     return Runner().execute(request, context, _LogSink(sink))
 
 
@@ -170,32 +195,11 @@ def _fields(out: Outcome) -> dict[str, Any]:
     return {name: getattr(out, name) for name in Outcome.__dataclass_fields__}
 
 
-_VERBS = {
-    "create": ("Creating", "Creation"),
-    "replace": ("Creating", "Creation"),
-    "update": ("Modifying", "Modifications"),
-    "delete": ("Destroying", "Destruction"),
-    "read": ("Reading", "Read"),
-}
-
-
 def event_text(event: Event) -> str | None:
     """The line a person reads for ``event`` in the run's log, worded as the CLI's progress."""
-    if isinstance(event, RefreshStarted):
-        return f"{event.address}: Refreshing state..."
-    if isinstance(event, ApplyStarted):
-        verb = _VERBS.get("delete" if event.destroying else event.action, _VERBS["create"])[0]
-        return f"{event.address}: {verb}..."
-    if isinstance(event, ApplyDone):
-        noun = _VERBS.get("delete" if event.destroying else event.action, _VERBS["create"])[1]
-        if event.errors:
-            return f"{event.address}: {noun} failed after {int(event.elapsed)}s: {event.errors[0]}"
-        suffix = f" [id={event.object_id}]" if event.object_id and not event.destroying else ""
-        return f"{event.address}: {noun} complete after {int(event.elapsed)}s{suffix}"
-    if isinstance(event, ApplySkipped):
-        return f"{event.address}: Skipped because {event.reason}"
-    if isinstance(event, Message):
-        return event.text
+    line = progress_line(event)
+    if line is not None:
+        return line
     if isinstance(event, DiagnosticEvent):
         d = event.diagnostic
         where = f" ({d.subject})" if d.subject is not None else ""
