@@ -91,8 +91,10 @@ _name_counter = itertools.count(1)
 
 
 def _describes_prefix_list(group: Mapping[str, Value]) -> bool:
-    rules = [*(group.get("ingress") or []), *(group.get("egress") or [])] if is_wholly_known(group) else []
-    return any(isinstance(r, dict) and r.get("prefix_list_ids") and r.get("description") for r in rules)
+    rules = [r for key in ("ingress", "egress") if isinstance(group.get(key), list) for r in group[key]]
+    return any(
+        isinstance(r, dict) and is_wholly_known(r) and r.get("prefix_list_ids") and r.get("description") for r in rules
+    )
 
 
 def _keep_prefix_descriptions(state: dict[str, Value], base: Mapping[str, Value]) -> None:
