@@ -239,3 +239,34 @@ def test_a_plan_asks_the_local_cloud_for_a_gap_only_when_it_uses_or_changes_it(
     gap: str, planned: dict[str, Any], prior: Any, asks: bool
 ) -> None:
     assert GAPS[gap].asks(planned, prior) is asks
+
+
+@pytest.mark.parametrize("emulator", [None, "moto 5.2.5"])
+def test_gaps_are_said_and_kept_only_on_the_local_cloud(monkeypatch: pytest.MonkeyPatch, emulator: Any) -> None:
+    """On AWS (no local cloud mark) nothing is said and what AWS reports is the truth."""
+    from relight.providers.aws import AwsProvider
+    from relight.providers.aws._api import AwsApi
+    from relight.providers.aws._gaps import keep_gaps
+    from relight.providers.base import ConfigureRequest, PlanRequest, ProviderContext
+
+    monkeypatch.setattr(AwsApi, "emulator", lambda self: emulator)
+    env = {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
+    provider = AwsProvider(ProviderContext(env))
+    assert not provider.configure(ConfigureRequest({})).diagnostics.has_errors
+    schema = provider.schema().resources["aws_instance"]
+    config: dict[str, Any] = {name: None for name in schema.attributes} | {name: [] for name in schema.blocks}
+    config |= {"ami": "ami-1", "instance_type": "t3.micro", "tenancy": "dedicated",
+               "cpu_options": [{"core_count": 1, "threads_per_core": 1, "amd_sev_snp": None}]}  # fmt: skip
+    resp = provider.plan_change(PlanRequest("aws_instance", None, config, config))
+    said = sorted(d.summary for d in resp.diagnostics)
+    expected = [] if emulator is None else [
+        "The local cloud does not implement CPU options: planned, not applied",
+        "The local cloud does not implement dedicated tenancy: planned, not applied",
+    ]  # fmt: skip
+    assert said == expected
+    recorded = {"tenancy": "dedicated", "cpu_options": [{"core_count": 1, "threads_per_core": 1, "amd_sev_snp": None}]}
+    read = {"tenancy": "default", "cpu_options": []}
+    api = provider.api
+    assert api is not None
+    kept = keep_gaps(api, INSTANCE_GAPS, dict(read), recorded)
+    assert kept == (read if emulator is None else recorded)

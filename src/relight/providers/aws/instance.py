@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from relight.diagnostics import Diagnostics
@@ -93,7 +93,9 @@ def _has_throughput(obj: Mapping[str, Value]) -> bool:
     )
 
 
-def _configured(name: str) -> Any:
+def _configured(name: str) -> Callable[[Mapping[str, Value]], bool]:
+    """A gap's ``holds``: the block ``name`` has a setting with a value."""
+
     def holds(obj: Mapping[str, Value]) -> bool:
         found = obj.get(name)
         block = found[0] if isinstance(found, list) and found and isinstance(found[0], dict) else {}
