@@ -110,7 +110,7 @@ class Vpc(AwsResource):
             # a new block (or none): what AWS assigns is known after apply
             ipv6: Value = UNKNOWN if _wants_ipv6(planned) else None
             planned["ipv6_association_id"] = ipv6
-            if not known(req.config and req.config.get("ipv6_cidr_block")):
+            if not known((req.config or {}).get("ipv6_cidr_block")):
                 planned["ipv6_cidr_block"] = ipv6
             if planned.get("assign_generated_ipv6_cidr_block") is not True:
                 planned["ipv6_cidr_block_network_border_group"] = None
