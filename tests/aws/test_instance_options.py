@@ -155,10 +155,12 @@ def test_instance_arguments_are_created_read_back_and_changed_in_place(ws: Works
         InstanceMetadataTags="enabled",
     )  # fmt: skip
     view.ec2.modify_instance_attribute(InstanceId=inst["InstanceId"], UserData={"Value": b"echo hacked\n"})
+    view.ec2.modify_instance_attribute(InstanceId=inst["InstanceId"], SourceDestCheck={"Value": False})
     res = ws.run("plan", "-no-color")
     assert "Objects have changed outside" in res.out and "1 to change" in res.out, res.text
-    assert 'echo hacked' in res.out and '"required"' in res.out, res.out
+    assert "echo hacked" in res.out and '"required"' in res.out and "source_dest_check" in res.out, res.out
     ws.apply()
+    assert described(view)["SourceDestCheck"] is True
     assert described(view)["MetadataOptions"]["HttpTokens"] == "optional"
     assert user_data(view, inst["InstanceId"]) == "#!/bin/sh\necho two\n"
     assert ws.plan().code == 0
