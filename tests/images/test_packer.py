@@ -40,7 +40,9 @@ build {
 }
 """
 
-pytestmark = pytest.mark.skipif(shutil.which("packer") is None, reason="packer is not installed (apt-get install packer)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("packer") is None, reason="packer is not installed (apt-get install packer)"
+)
 
 
 def test_with_packer_records_and_tags_packers_image(cloud: LocalCloud, tmp_path: Path) -> None:
@@ -60,4 +62,6 @@ def test_with_packer_records_and_tags_packers_image(cloud: LocalCloud, tmp_path:
     assert Registry(str(tmp_path / "registry")).get(result.image_id).log == "packer"
     assert manifest(tmp_path / "packer-manifest.json")["builds"][-1]["artifact_id"] == f"us-east-1:{result.image_id}"
     assert leftovers(m.ec2, keep_images=(result.image_id,)) == {}
-    assert any(getattr(e, "line", "").startswith("==> amazon-ebs.base: Creating temporary keypair") for e in sink.events)
+    assert any(
+        getattr(e, "line", "").startswith("==> amazon-ebs.base: Creating temporary keypair") for e in sink.events
+    )

@@ -405,7 +405,7 @@ def _launch(b: _Build, image: str, groups: list[str]) -> None:
         ],
     }  # fmt: skip
     optional = {
-        "KeyName": b.key_name or None, "SubnetId": src.subnet_id, "UserData": src.user_data,
+        "KeyName": b.key_name or src.ssh_keypair_name or None, "SubnetId": src.subnet_id, "UserData": src.user_data,
         "IamInstanceProfile": {"Name": src.iam_instance_profile} if src.iam_instance_profile else None,
         "EbsOptimized": src.ebs_optimized or None,
         "Placement": {"AvailabilityZone": src.availability_zone} if src.availability_zone else None,

@@ -174,15 +174,17 @@ class SshCommunicator:
         return int(stdout.channel.recv_exit_status())
 
     def upload(self, path: str, mode: int, content: bytes) -> None:
-        parent = path.rsplit("/", 1)[0] or "/"
-        _, out, _ = self._client.exec_command(f"mkdir -p {shlex.quote(parent)}")
-        out.channel.recv_exit_status()
-        sftp = self._client.open_sftp()
-        try:
-            sftp.putfo(io.BytesIO(content), path)
-            sftp.chmod(path, mode)
-        finally:
-            sftp.close()
+        """Through the shell (``cat`` into a temporary file, then rename), so any SSH server that
+        runs commands will do (no SFTP subsystem needed)."""
+        tmp = shlex.quote(path + ".relight-upload")
+        parent = shlex.quote(path.rsplit("/", 1)[0] or "/")
+        command = f"mkdir -p {parent} && cat > {tmp} && chmod {mode:o} {tmp} && mv -f {tmp} {shlex.quote(path)}"
+        stdin, stdout, _ = self._client.exec_command(command)
+        stdin.write(content)
+        stdin.channel.shutdown_write()
+        code = int(stdout.channel.recv_exit_status())
+        if code != 0:
+            raise CallError(f"Uploading {path} failed", f"the upload command exited with {code}.")
 
     def close(self) -> None:
         if self._client is not None:
