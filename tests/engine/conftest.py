@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from relight.addrs import InstanceAddr
-from relight.engine import Engine, Plan, PlanOptions
+from relight.engine import FEATURES, Engine, Plan, PlanOptions
 from relight.lang import load_config
 from relight.state import LocalBackend, State
 
@@ -25,7 +25,7 @@ class Workspace:
         (self.root / name).write_text(text)
 
     def engine(self, variables: dict[str, Any] | None = None) -> Engine:
-        config, diags = load_config(str(self.root))
+        config, diags = load_config(str(self.root), engine_features=FEATURES)
         assert config is not None and not diags.has_errors, list(diags)
         backend = LocalBackend(str(self.root / "relight.tfstate"))
         return Engine(config, backend, registry_with(self.cloud), variables or {})

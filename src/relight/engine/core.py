@@ -24,9 +24,11 @@ from typing import Any
 from relight.addrs import InstanceAddr, ResourceAddr
 from relight.diagnostics import Diagnostic, Diagnostics
 from relight.engine.applier import Applier
+from relight.engine.checks import apply_checks, plan_checks
 from relight.engine.evaluate import Evaluator, Expansion
 from relight.engine.graph import ConfigGraph, Node, build_graph
 from relight.engine.hooks import Hook, SafeHook
+from relight.engine.imports import Imports, record_imports
 from relight.engine.plan import Action, Plan, PlanMode
 from relight.engine.planfile import config_digest
 from relight.engine.planner import Planner, PlanOptions, argument_ranges, refresh_state, resolve_intents
@@ -38,7 +40,11 @@ from relight.providers.registry import ProviderRegistry
 from relight.state import Journal, LockInfo, ObjectState, State, StateBackend
 from relight.values import UNKNOWN, Value
 
-__all__ = ["Engine"]
+__all__ = ["FEATURES", "Engine"]
+
+# The decoded language features this engine runs (see relight.lang.ENGINE_FEATURES): loading a
+# configuration with these, and no others, refuses every use of what the engine would ignore.
+FEATURES: frozenset[str] = frozenset({"conditions", "import", "check"})
 
 
 class Engine:
@@ -87,6 +93,7 @@ class Engine:
             diags.extend(d)
         evaluator = Evaluator(self.config, self.variables, self.file_policy)
         extra = {i.provider for i in state} if state is not None else set()
+        extra |= {d.provider_key for check in self.config.checks.values() for d in check.data}
         if self._providers is None:
             self._providers, d = ProviderSet.for_config(self.config, self.registry, evaluator, extra, self.context)
             diags.extend(d)
@@ -115,9 +122,15 @@ class Engine:
             diags.append(_held_modules_warning(stored))
         planner = Planner(self.config, graph, ev, providers, opts)
         planner.deleted_outside = {d.addr for d in drift if d.kind == "deleted"}
+        planner.imports = Imports(self.config, ev, self.hook, enabled=opts.mode is PlanMode.NORMAL)
         changes, outputs, state = ([], [], state) if diags.has_errors else planner.plan(state)
+        diags.extend(planner.imports.diags)
         diags.extend(planner.diags)
         diags.extend(ev.diagnostics)
+        if opts.mode is not PlanMode.DESTROY and not diags.has_errors:
+            reads, d = plan_checks(self.config, ev, providers, state, self.hook)
+            changes = changes + reads if opts.mode is PlanMode.NORMAL else changes
+            diags.extend(d)
         plan = Plan(
             mode=opts.mode,
             lineage=stored.lineage,
@@ -183,15 +196,18 @@ class Engine:
                 base.remove(addr)
                 if recorded is not None:
                     base.set_instance(recorded)
-        _seed_evaluator(ev, plan, base)
         with self.backend.open_journal(stored) as journal:
             # What refresh found can be found again: these records need no fsync of their own;
             # the first durable record after them (or the commit) makes them durable, in order.
             with journal.batch(durable=False):
                 _journal_differences(journal, stored, base)
+            record_imports(journal, base, plan, self.hook)
+            _seed_evaluator(ev, plan, base)
             applier = Applier(self.config, ev, providers, self.hook, journal, base, parallelism, cancel)
             state, d = applier.apply(plan)
             diags.extend(d)
+            if plan.mode is PlanMode.NORMAL and not applier.canceled:
+                diags.extend(apply_checks(self.config, ev, providers, journal, state, self.hook))
             if plan.mode is PlanMode.DESTROY and not d.has_errors:
                 for inst in list(state):
                     if inst.addr.resource.mode == "data":

@@ -109,6 +109,12 @@ def build_graph(config: Config) -> tuple[ConfigGraph, Diagnostics]:
         deps[node].discard(node)  # `self` style references to oneself are not dependencies
         ranges[node] = res.range
         resources[node] = addr
+    for imp in config.imports:  # an import's id is evaluated when its target is planned
+        node = Node("resource", str(imp.to))
+        if node in deps:
+            exprs = [e for e in (imp.id, imp.to_key, imp.for_each) if e is not None]
+            deps[node] |= _nodes(ref for e in exprs for ref in e.references())
+            deps[node].discard(node)
     for name, out in config.outputs.items():
         node = Node("output", name)
         refs = list(out.expr.references())

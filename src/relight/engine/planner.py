@@ -21,13 +21,15 @@ from dataclasses import dataclass, replace
 
 from relight.addrs import InstanceAddr, ResourceAddr
 from relight.diagnostics import Diagnostics, SourceRange
+from relight.engine.conditions import ConditionKind, check_conditions
 from relight.engine.conform import conform
 from relight.engine.evaluate import Evaluator, Expansion
 from relight.engine.graph import ConfigGraph, Node
 from relight.engine.hooks import Hook
+from relight.engine.imports import Imports
 from relight.engine.plan import Action, Drift, OutputChange, PlanMode, ResourceChange
 from relight.engine.providers import ProviderSet
-from relight.lang import Config, Resource
+from relight.lang import Condition, Config, Resource
 from relight.providers.base import FindCreatedRequest, PlanRequest, ReadDataRequest, ReadRequest, Schema
 from relight.state import ObjectState, State
 from relight.values import UNKNOWN, Value, is_wholly_known
@@ -147,6 +149,8 @@ class Planner:
         self.replace_requested = set(options.replace)
         self.allowed = self._targeted_resources()
         self.deleted_outside: set[InstanceAddr] = set()
+        # Import blocks, expanded resource by resource (the engine gives a hook for progress).
+        self.imports = Imports(config, evaluator, enabled=options.mode is PlanMode.NORMAL)
 
     # -- entry point --------------------------------------------------------------------
     def plan(self, state: State) -> tuple[list[ResourceChange], list[OutputChange], State]:
@@ -246,6 +250,8 @@ class Planner:
         if schema is None:
             self._missing_type(res)
             return
+        if res.addr.mode == "managed":
+            self.imports.expand(res, exp.keys)
         deps = self.graph.resource_dependencies(node)
         for key in exp.keys:
             addr = res.addr.instance(key)
@@ -280,6 +286,17 @@ class Planner:
         if not self._is_targeted(addr):
             self.ev.set_instance(addr, prior.attributes if prior else UNKNOWN)
             return
+        pending = self.imports.pending.get(addr) if prior is None else None
+        if pending is not None:
+            provider = self.providers.get(res.provider_key)
+            assert provider is not None
+            prior = self.imports.fetch(pending, provider)
+            if prior is None:
+                self.ev.set_instance(addr, UNKNOWN)
+                return
+        if not self._conditions(res.lifecycle.preconditions, ConditionKind.PRECONDITION, addr):
+            self.ev.set_instance(addr, UNKNOWN)
+            return
         config = self._evaluate_body(res, addr, schema)
         if config is None:
             self.ev.set_instance(addr, UNKNOWN)
@@ -305,6 +322,7 @@ class Planner:
             self._refuse_destroy(addr, res.range, in_config=True)
         keep = self._before_destroy(res.provider_key, addr, prior) if action is Action.REPLACE else ""
         self.ev.set_instance(addr, planned)
+        self._conditions(res.lifecycle.postconditions, ConditionKind.POSTCONDITION, addr, planned)
         sensitive = tuple(n for n, a in schema.attributes.items() if a.sensitive) + _marked(prior)
         change = ResourceChange(
             addr=addr,
@@ -320,6 +338,7 @@ class Planner:
             prevent_destroy=res.lifecycle.prevent_destroy,
             sensitive_attrs=sensitive,
             before_destroy=keep,
+            importing=pending.id if pending is not None else "",
         )
         if action is not Action.NOOP:
             self.changed.add(addr.resource)
@@ -348,6 +367,20 @@ class Planner:
             return Action.UPDATE, "", ()
         return Action.NOOP, "", ()
 
+    def _conditions(
+        self, conditions: tuple[Condition, ...], kind: ConditionKind, addr: InstanceAddr, self_value: Value = None
+    ) -> bool:
+        """Check ``conditions`` of ``addr`` now (those not known yet are checked during apply);
+        False when one failed. A refresh-only plan reports failures as warnings, as Terraform."""
+        if not conditions:
+            return True
+        scope = self.ev.instance_scope(addr, self_value)
+        found = check_conditions(
+            conditions, scope, kind, address=str(addr), warn_only=self.opts.mode is PlanMode.REFRESH_ONLY
+        )
+        self.diags.extend(found.diagnostics)
+        return not found.failed
+
     def _triggered(self, res: Resource, addr: InstanceAddr) -> bool:
         for expr in res.lifecycle.replace_triggered_by:
             for ref in expr.references():
@@ -357,7 +390,7 @@ class Planner:
 
     def _plan_data(self, res: Resource, addr: InstanceAddr, schema: Schema, deps: tuple[str, ...]) -> None:
         config = self._evaluate_body(res, addr, schema)
-        if config is None:
+        if config is None or not self._conditions(res.lifecycle.preconditions, ConditionKind.PRECONDITION, addr):
             self.ev.set_instance(addr, UNKNOWN)
             return
         pending = any(ResourceAddr.parse(d) in self.changed for d in deps if not d.startswith("data."))
@@ -380,6 +413,7 @@ class Planner:
             return
         self.ev.set_instance(addr, resp.state)
         self.state.set_current(addr, res.provider_key, ObjectState(resp.state, dependencies=deps))
+        self._conditions(res.lifecycle.postconditions, ConditionKind.POSTCONDITION, addr, resp.state)
 
     # -- orphans and destroy --------------------------------------------------------------
     def _plan_orphans(self) -> None:
@@ -497,6 +531,16 @@ class Planner:
         out: list[OutputChange] = []
         prior = self.state.outputs
         for name, decl in sorted(self.config.outputs.items()):
+            if decl.preconditions:
+                found = check_conditions(
+                    decl.preconditions,
+                    self.ev.scope(),
+                    ConditionKind.OUTPUT,
+                    warn_only=self.opts.mode is PlanMode.REFRESH_ONLY,
+                )
+                self.diags.extend(found.diagnostics)
+                if found.failed:
+                    continue
             value, d = decl.expr.evaluate(self.ev.scope())
             self.diags.extend(d)
             if d.has_errors:

@@ -1,0 +1,170 @@
+"""The checks that need neither state, credentials nor the cloud: what ``validate`` reports, and
+what ``plan`` checks before it reads anything (as Terraform's plan validates first).
+
+:func:`static_checks` runs every check, each on its own, so one run reports every independent
+mistake, once: references, the dependency graph, resource types and arguments against the
+providers' schemas (with "Did you mean"), argument types, conditions, import blocks,
+``required_providers`` and provisioners. A check never hides another: a misspelt resource type
+is reported next to the references its misspelling breaks.
+
+:func:`evaluation_errors` goes one step further and evaluates every expression that does not
+depend on a resource (variables given, or unknown as in ``validate``), so mistakes that only
+evaluation finds (a function refusing a literal argument, a known value of the wrong type)
+arrive in the same round instead of after the others are fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import cast
+
+from relight.diagnostics import Diagnostic, Diagnostics
+from relight.engine.conditions import static_condition_checks
+from relight.engine.conform import conform
+from relight.engine.evaluate import NO_EACH, Evaluator
+from relight.engine.graph import build_graph
+from relight.engine.imports import static_import_checks
+from relight.engine.requirements import required_provider_checks
+from relight.engine.typecheck import check_types
+from relight.engine.validate import validate_schemas
+from relight.lang import Config, FilePolicy, Resource, validate_references
+from relight.providers.base import ProviderContext, ProviderSchema, Schema
+from relight.providers.registry import ProviderRegistry, UnknownProviderError
+from relight.values import UNKNOWN, Value
+
+__all__ = ["evaluation_errors", "static_checks", "unique"]
+
+
+def static_checks(config: Config, registry: ProviderRegistry, *, references: bool = True) -> Diagnostics:
+    """Every mistake found without state or cloud (see the module docstring), each once.
+    ``references`` False leaves out the reference checks (a caller that already ran them)."""
+    found = Diagnostics()
+    if references:
+        found.extend(validate_references(config))
+    found.extend(build_graph(config)[1])
+    with_checks = _with_check_data(config)
+    found.extend(validate_schemas(with_checks, registry))
+    found.extend(check_types(config, _Schemas(registry).of))
+    found.extend(static_condition_checks(config))
+    found.extend(static_import_checks(config))
+    found.extend(required_provider_checks(config, registry))
+    found.extend(_provisioner_checks(config))
+    return unique(found)
+
+
+def evaluation_errors(
+    config: Config,
+    registry: ProviderRegistry,
+    variables: Mapping[str, Value] | None,
+    file_policy: FilePolicy | None = None,
+) -> Diagnostics:
+    """The errors evaluating the configuration finds before any resource is known: locals,
+    outputs, provider settings and resource arguments, each converted to its schema.
+
+    ``variables`` are the run's values (None: every variable unknown, as ``validate`` has them).
+    References to resources are unknown, so only what would fail whatever they turn out to be
+    is reported; nothing is read or called.
+    """
+    values = variables if variables is not None else {name: UNKNOWN for name in config.variables}
+    ev = Evaluator(config, values, file_policy)
+    diags = Diagnostics()
+    for name in config.locals:
+        ev.local(name)
+    diags.extend(ev.diagnostics)
+    schemas = _Schemas(registry)
+    for res in list(config.resources.values()) + [d for c in config.checks.values() for d in c.data]:
+        if _no_instances(res, ev):
+            continue  # count = 0 or an empty for_each: the body is never evaluated
+        scope = ev.scope(
+            # count.index is unknown here: any index (the expression sees UNKNOWN, not a number)
+            count_index=cast(int, UNKNOWN) if res.count is not None else None,
+            each_key=UNKNOWN if res.for_each is not None else NO_EACH,
+            each_value=UNKNOWN if res.for_each is not None else NO_EACH,
+        )
+        raw, d = res.body.evaluate(scope)
+        diags.extend(d)
+        schema = schemas.of(res)
+        if schema is not None and not d.has_errors:
+            ranges = {n: a.range for n, a in res.body.attributes.items()}
+            diags.extend(conform(schema, raw, str(res.addr), res.range, ranges)[1])
+    for out in config.outputs.values():
+        diags.extend(out.expr.evaluate(ev.scope())[1])
+    for prov in config.providers.values():
+        diags.extend(prov.body.evaluate(ev.scope())[1])
+    return unique(diags)
+
+
+def _no_instances(res: Resource, ev: Evaluator) -> bool:
+    expr = res.count if res.count is not None else res.for_each
+    if expr is None:
+        return False
+    value, d = expr.evaluate(ev.scope())
+    return not d.has_errors and value in (0, [], {}) and not isinstance(value, bool)
+
+
+def unique(diags: Iterable[Diagnostic]) -> Diagnostics:
+    """``diags`` without repeats: one diagnostic per summary at one place (the first kept)."""
+    out = Diagnostics()
+    seen: set[tuple[object, ...]] = set()
+    for diag in diags:
+        where = (diag.subject.filename, diag.subject.start) if diag.subject is not None else None
+        key = (diag.severity, diag.summary, where, None if where is not None else diag.detail)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(diag)
+    return out
+
+
+class _Schemas:
+    """Resource schemas by provider name, read once per run (providers are not configured)."""
+
+    def __init__(self, registry: ProviderRegistry) -> None:
+        self.registry = registry
+        self._found: dict[str, ProviderSchema | None] = {}
+
+    def of(self, res: Resource) -> Schema | None:
+        name = res.provider_key.split(".", 1)[0]
+        if name not in self._found:
+            try:
+                self._found[name] = self.registry.create(name, ProviderContext()).schema()
+            except UnknownProviderError:
+                self._found[name] = None
+        provider = self._found[name]
+        if provider is None:
+            return None
+        table = provider.data_sources if res.addr.mode == "data" else provider.resources
+        return table.get(res.type)
+
+
+def _with_check_data(config: Config) -> Config:
+    """``config`` with each check block's data source among its resources, so the schema checks
+    cover them too (nothing outside a check may refer to them; references are checked apart)."""
+    scoped = {d.addr: d for check in config.checks.values() for d in check.data if d.addr not in config.resources}
+    return replace(config, resources={**config.resources, **scoped}) if scoped else config
+
+
+def _provisioner_checks(config: Config) -> Diagnostics:
+    """relight never runs provisioners: a resource would be created without what they do."""
+    diags = Diagnostics()
+    for res in config.resources.values():
+        provisioners = [b for b in res.provisioners if b.type == "provisioner"]
+        for block in provisioners:
+            kind = block.labels[0] if block.labels else "?"
+            diags.error(
+                "Provisioners are not supported",
+                f'relight does not run provisioners, so this "{kind}" provisioner of {res.addr} would never run. '
+                "Bake what it does into the machine image (relight builds images from Packer-style templates), "
+                "or pass it as the instance's user_data; then remove the provisioner block.",
+                block.range,
+            )
+        for block in res.provisioners:
+            if block.type == "connection" and not provisioners:
+                diags.warning(
+                    "Connection settings are not used",
+                    f"relight does not run provisioners, so this connection block of {res.addr} configures nothing. "
+                    "Remove it.",
+                    block.range,
+                )
+    return diags
