@@ -56,6 +56,7 @@ def conform(
                     f'Inappropriate value for attribute "{name}": {exc}.',
                     rng,
                 )
+                out[name] = value  # it is set, if wrongly: not also "missing"
             continue
         block = schema.blocks.get(name)
         if block is not None:

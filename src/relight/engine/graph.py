@@ -105,6 +105,8 @@ def build_graph(config: Config) -> tuple[ConfigGraph, Diagnostics]:
         refs.extend(res.depends_on)
         for expr in res.lifecycle.replace_triggered_by:
             refs.extend(expr.references())
+        for cond in res.lifecycle.preconditions + res.lifecycle.postconditions:
+            refs.extend(cond.condition.references() + cond.error_message.references())
         deps[node] = _nodes(refs)
         deps[node].discard(node)  # `self` style references to oneself are not dependencies
         ranges[node] = res.range
@@ -119,6 +121,8 @@ def build_graph(config: Config) -> tuple[ConfigGraph, Diagnostics]:
         node = Node("output", name)
         refs = list(out.expr.references())
         refs.extend(out.depends_on)
+        for cond in out.preconditions:
+            refs.extend(cond.condition.references() + cond.error_message.references())
         deps[node] = _nodes(refs)
         ranges[node] = out.range
     for node in deps:

@@ -73,6 +73,8 @@ def evaluation_errors(
         ev.local(name)
     diags.extend(ev.diagnostics)
     schemas = _Schemas(registry)
+    flagged: set[tuple[str, str]] = set()  # arguments the static type check already reported
+    check_types(config, schemas.of, flagged)
     for res in list(config.resources.values()) + [d for c in config.checks.values() for d in c.data]:
         if _no_instances(res, ev):
             continue  # count = 0 or an empty for_each: the body is never evaluated
@@ -86,8 +88,11 @@ def evaluation_errors(
         diags.extend(d)
         schema = schemas.of(res)
         if schema is not None and not d.has_errors:
+            # Nested blocks and arguments already reported are checked when planned, not twice here.
+            skip = set(schema.blocks) | {name for addr, name in flagged if addr == str(res.addr)}
+            known = {k: UNKNOWN if k in skip else v for k, v in raw.items()}
             ranges = {n: a.range for n, a in res.body.attributes.items()}
-            diags.extend(conform(schema, raw, str(res.addr), res.range, ranges)[1])
+            diags.extend(conform(schema, known, str(res.addr), res.range, ranges)[1])
     for out in config.outputs.values():
         diags.extend(out.expr.evaluate(ev.scope())[1])
     for prov in config.providers.values():
@@ -104,10 +109,11 @@ def _no_instances(res: Resource, ev: Evaluator) -> bool:
 
 
 def unique(diags: Iterable[Diagnostic]) -> Diagnostics:
-    """``diags`` without repeats: one diagnostic per summary at one place (the first kept)."""
+    """``diags`` without repeats (one diagnostic per summary at one place, the first kept), in
+    the order of the places they point at, as a person reads the files."""
     out = Diagnostics()
     seen: set[tuple[object, ...]] = set()
-    for diag in diags:
+    for diag in sorted(diags, key=_position):
         where = (diag.subject.filename, diag.subject.start) if diag.subject is not None else None
         key = (diag.severity, diag.summary, where, None if where is not None else diag.detail)
         if key in seen:
@@ -115,6 +121,12 @@ def unique(diags: Iterable[Diagnostic]) -> Diagnostics:
         seen.add(key)
         out.append(diag)
     return out
+
+
+def _position(diag: Diagnostic) -> tuple[str, int, int]:
+    if diag.subject is None:
+        return ("", 0, 0)
+    return (diag.subject.filename, diag.subject.start.line, diag.subject.start.column)
 
 
 class _Schemas:

@@ -109,9 +109,15 @@ def static_type(expr: Expr, lookup: Callable[[Expr], T] | None = None) -> T:
     return _Inference(lookup or (lambda _e: DYNAMIC)).of(expr)
 
 
-def check_types(config: Config, schema_of: Callable[[Resource], Schema | None]) -> Diagnostics:
+def check_types(
+    config: Config,
+    schema_of: Callable[[Resource], Schema | None],
+    flagged: set[tuple[str, str]] | None = None,
+) -> Diagnostics:
     """Check every argument of every resource (and check-scoped data source) against its
-    schema; ``schema_of`` gives a resource's schema (None: unknown type, reported elsewhere)."""
+    schema; ``schema_of`` gives a resource's schema (None: unknown type, reported elsewhere).
+    ``flagged``, when given, receives (resource address, argument) of each top-level argument
+    reported, so later checks of the same argument can leave it alone."""
     diags = Diagnostics()
     refs = _References(config, schema_of)
     infer = _Inference(refs.type_of)
@@ -120,8 +126,14 @@ def check_types(config: Config, schema_of: Callable[[Resource], Schema | None]) 
     resources += [d for check in config.checks.values() for d in check.data]
     for res in resources:
         schema = schema_of(res)
-        if schema is not None:
-            _check_body(res.body, schema, infer, diags)
+        if schema is None:
+            continue
+        found = Diagnostics()
+        _check_body(res.body, schema, infer, found)
+        diags.extend(found)
+        if flagged is not None and found.has_errors:
+            lines = {d.subject.start for d in found if d.subject is not None}
+            flagged |= {(str(res.addr), n) for n, a in res.body.attributes.items() if a.range.start in lines}
     return diags
 
 

@@ -66,8 +66,13 @@ def load_checked(
     config, found = load_config(
         context.directory, cache=context.parse_cache, file_policy=context.files, engine_features=FEATURES
     )
-    if config is None or found.has_errors:
+    if config is None:
         diags.extend(found)
+        return None
+    if found.has_errors:
+        # Blocks that could not be decoded are left out, so references to them would be reported
+        # as undeclared: check everything else, so this round still reports every other mistake.
+        diags.extend(unique([*found, *static_checks(config, context.registry, references=False)]))
         return None
     found.extend(static_checks(config, context.registry))
     values: dict[str, Value] | None = None
