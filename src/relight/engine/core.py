@@ -28,16 +28,16 @@ from relight.engine.checks import apply_checks, plan_checks
 from relight.engine.evaluate import Evaluator, Expansion
 from relight.engine.graph import ConfigGraph, Node, build_graph
 from relight.engine.hooks import Hook, SafeHook
-from relight.engine.imports import Imports, record_imports
+from relight.engine.imports import Imports, fetch_object, record_imports
 from relight.engine.plan import Action, Plan, PlanMode
 from relight.engine.planfile import config_digest
 from relight.engine.planner import Planner, PlanOptions, argument_ranges, refresh_state, resolve_intents
 from relight.engine.providers import ProviderSet
 from relight.errors import PlanError
 from relight.lang import Config, FilePolicy
-from relight.providers.base import ImportRequest, ProviderContext, ReadRequest, Schema
+from relight.providers.base import ProviderContext, Schema
 from relight.providers.registry import ProviderRegistry
-from relight.state import Journal, LockInfo, ObjectState, State, StateBackend
+from relight.state import Journal, LockInfo, State, StateBackend
 from relight.values import UNKNOWN, Value
 
 __all__ = ["FEATURES", "Engine"]
@@ -245,29 +245,18 @@ class Engine:
         provider = providers.get(res.provider_key)
         if diags.has_errors or provider is None:
             return stored, diags
-        resp = provider.import_(ImportRequest(res.type, import_id))
-        diags.extend(diag.stamped(str(addr), argument_ranges(res), res.range) for diag in resp.diagnostics)
-        if resp.state is None or resp.diagnostics.has_errors:
-            diags.error(
-                f"Cannot import {import_id} as {addr}",
-                "Check the id, and that the provider's region, account and endpoint are where the "
-                "object lives. Nothing was changed.",
-                address=str(addr),
-            )
-            return stored, diags
-        read = provider.read(ReadRequest(res.type, resp.state))
-        diags.extend(read.diagnostics)
-        if read.new_state is None:
-            diags.error("Cannot import non-existent remote object", f"{import_id} was not found by a read.")
+        found, fetched = fetch_object(provider, addr, import_id, None, self.hook)
+        diags.extend(x.stamped(str(addr), argument_ranges(res), res.range) for x in fetched)
+        if found is None:
             return stored, diags
         deps = graph.resource_dependencies(Node("resource", str(addr.resource)))
         state = stored.copy()
-        obj = ObjectState(read.new_state, dependencies=deps, prevent_destroy=res.lifecycle.prevent_destroy)
+        obj = replace(found, dependencies=deps, prevent_destroy=res.lifecycle.prevent_destroy)
         with self.backend.open_journal(stored) as journal:
             journal.set(addr, res.provider_key, obj)
             state.set_current(addr, res.provider_key, obj)
             final = journal.commit(state)
-        self.hook.message(f"{addr}: Import complete [id={read.new_state.get('id')}]")
+        self.hook.message(f"{addr}: Import complete [id={found.attributes.get('id')}]")
         return final, diags
 
     def schema_of(self, provider_key: str, type_name: str) -> Schema | None:

@@ -34,7 +34,7 @@ from relight.providers.base import ImportRequest, Provider, ReadRequest
 from relight.state import Journal, ObjectState, State
 from relight.values import UNKNOWN, Value, is_wholly_known
 
-__all__ = ["Imports", "PendingImport", "record_imports", "static_import_checks"]
+__all__ = ["Imports", "PendingImport", "fetch_object", "record_imports", "static_import_checks"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,33 +164,43 @@ class Imports:
     def fetch(self, pending: PendingImport, provider: Provider) -> ObjectState | None:
         """Find the object to import and read it (None, with the reason in ``diags``, when it
         cannot be: no such object, or the provider refused)."""
-        addr, type_name = pending.addr, pending.addr.resource.type
-        self.hook.message(f"{addr}: Preparing import... [id={pending.id}]")
-        resp = provider.import_(ImportRequest(type_name, pending.id))
-        where = _where(pending.block)
-        self.diags.extend(d.stamped(str(addr), None, where) for d in resp.diagnostics)
-        if resp.diagnostics.has_errors:
-            return None
-        read = None
-        if resp.state is not None:
-            self.hook.message(f"{addr}: Refreshing state... [id={pending.id}]")
-            read = provider.read(ReadRequest(type_name, resp.state))
-            self.diags.extend(d.stamped(str(addr), None, where) for d in read.diagnostics)
-            if read.diagnostics.has_errors:
-                return None
-        if read is None or read.new_state is None:
-            self.diags.error(
-                "Cannot import non-existent remote object",
-                f'While attempting to import an existing object to "{addr}", the provider detected that '
-                f"no object exists with the given id ({pending.id}). Only pre-existing objects can be "
-                "imported; check that the id is correct and that it is associated with the provider's "
-                'configured region or endpoint, or use "relight apply" to create a new remote object for '
-                "this resource.",
-                where,
-                str(addr),
-            )
-            return None
-        return ObjectState(read.new_state)
+        obj, found = fetch_object(provider, pending.addr, pending.id, _where(pending.block), self.hook)
+        self.diags.extend(found)
+        return obj
+
+
+def fetch_object(
+    provider: Provider, addr: InstanceAddr, import_id: str, where: SourceRange | None, hook: Hook
+) -> tuple[ObjectState | None, Diagnostics]:
+    """The object ``import_id`` names, as the provider finds and reads it, to be recorded at
+    ``addr``; None and Terraform's error when there is no such object (diagnostics at ``where``)."""
+    diags = Diagnostics()
+    type_name = addr.resource.type
+    hook.message(f"{addr}: Preparing import... [id={import_id}]")
+    resp = provider.import_(ImportRequest(type_name, import_id))
+    diags.extend(d.stamped(str(addr), None, where) for d in resp.diagnostics)
+    if resp.diagnostics.has_errors:
+        return None, diags
+    read = None
+    if resp.state is not None:
+        hook.message(f"{addr}: Refreshing state... [id={import_id}]")
+        read = provider.read(ReadRequest(type_name, resp.state))
+        diags.extend(d.stamped(str(addr), None, where) for d in read.diagnostics)
+        if read.diagnostics.has_errors:
+            return None, diags
+    if read is None or read.new_state is None:
+        diags.error(
+            "Cannot import non-existent remote object",
+            f'While attempting to import an existing object to "{addr}", the provider detected that '
+            f"no object exists with the given id ({import_id}). Only pre-existing objects can be "
+            "imported; check that the id is correct and that it is associated with the provider's "
+            'configured region or endpoint, or use "relight apply" to create a new remote object for '
+            "this resource.",
+            where,
+            str(addr),
+        )
+        return None, diags
+    return ObjectState(read.new_state), diags
 
 
 def _where(imp: Import) -> SourceRange:

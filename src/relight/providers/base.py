@@ -8,6 +8,7 @@ Failure semantics every provider keeps (the engine relies on them):
 * ``update``: on error, ``new_state`` is what the object looks like now (None = unchanged prior).
 * ``delete``: on error, the object still exists.
 * ``read``: ``new_state`` None means the object is gone (deleted outside relight).
+* ``import_``: ``state`` None without errors means no object has that id.
 * ``adopt_terraform`` / ``export_terraform``: pure conversions of one object between Terraform's
   state and relight's; they touch no cloud. An unknown type or schema version is an error
   diagnostic (and None), never an exception.

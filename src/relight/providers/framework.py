@@ -63,6 +63,11 @@ class CallError(Exception):
         self.detail = detail
         self.attribute = attribute
 
+    @property
+    def missing(self) -> bool:
+        """True when the failure says the object asked for does not exist (vendors may say so)."""
+        return False
+
 
 class ResourceType:
     """One managed resource type. Override the CRUD methods; ``plan`` defaults to the schema.
@@ -202,12 +207,18 @@ class BaseProvider:
         )
 
     def import_(self, req: ImportRequest) -> ImportResponse:
-        return self._guard(
-            "import",
-            req.type_name,
-            lambda: self.resource(req.type_name).import_(req),
-            lambda d: ImportResponse(None, d),
-        )
+        """The object with the request's id; ``state`` None without errors when none exists (a
+        vendor's "not found" is that answer, not a failure: the engine says so as Terraform does)."""
+
+        def find() -> ImportResponse:
+            try:
+                return self.resource(req.type_name).import_(req)
+            except CallError as exc:
+                if exc.missing:
+                    return ImportResponse(None)
+                raise
+
+        return self._guard("import", req.type_name, find, lambda d: ImportResponse(None, d))
 
     def find_created(self, req: FindCreatedRequest) -> ReadResponse:
         return self._guard(
