@@ -67,7 +67,7 @@ def test_applying_a_targeted_plan_warns_that_changes_may_be_incomplete(tmp_path:
 @pytest.mark.parametrize(
     ("replace", "expected"),
     [
-        ("terraform_data.nod[0]", 'The state has no object at terraform_data.nod[0], so -replace replaces nothing. Did you mean "terraform_data.node[0]"?'),  # noqa: E501
+        ("terraform_data.nod[0]", 'The state has no object at terraform_data.nod[0], so -replace replaces nothing. Did you mean "terraform_data.node[0]"?'),
         ("terraform_data.dns", ""),  # in the state: replaced, no warning
     ],
 )
@@ -90,8 +90,8 @@ def test_replace_of_an_object_not_created_yet_says_so(tmp_path: Path) -> None:
 BACKENDS = [
     ('backend "remote" {\n    organization = "acme"\n  }', "error", "This stack's state is in a backend relight does not use"),
     ('cloud {\n    organization = "acme"\n  }', "error", "This stack's state is in a backend relight does not use"),
-    ('backend "http" {\n    address = "https://relight.example/state"\n  }', "warning", 'relight does not use the backend "http"'),  # noqa: E501
-    ('backend "local" {\n    path = "x.tfstate"\n    workspace_dir = "ws"\n  }', "warning", "Unsupported local backend settings"),  # noqa: E501
+    ('backend "http" {\n    address = "https://relight.example/state"\n  }', "warning", 'relight does not use the backend "http"'),
+    ('backend "local" {\n    path = "x.tfstate"\n    workspace_dir = "ws"\n  }', "warning", "Unsupported local backend settings"),
 ]
 
 
