@@ -210,6 +210,9 @@ class Applier:
                     node = ready.popleft()
                     if self._canceled(node, pending, ready):
                         continue
+                    if self.providers.is_local(node.change.provider):
+                        self._finish(node, self._run(node), pending, ready)  # no thread needed
+                        continue
                     running[pool.submit(self._run, node)] = node
                 if not running:
                     continue
@@ -219,6 +222,14 @@ class Applier:
                     self._finish(node, fut.result(), pending, ready)
 
     def _run(self, node: _Node) -> bool:
+        if self.providers.is_local(node.change.provider):
+            # Objects in the state alone: recorded without an fsync of their own (durable with
+            # the next record that has one, or the commit), see ProviderSchema.local.
+            with self.journal.batch(durable=False):
+                return self._run_action(node)
+        return self._run_action(node)
+
+    def _run_action(self, node: _Node) -> bool:
         try:
             if node.destroy:
                 return self._destroy(node.change)

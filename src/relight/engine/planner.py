@@ -101,13 +101,15 @@ def refresh_state(
         hook.refresh_done(addr, resp.new_state is None and not resp.diagnostics.has_errors)
         return resp.new_state, resp.diagnostics
 
-    workers = max(1, min(parallelism, len(todo)))
-    if workers == 1 or len(todo) == 1:
-        results = [read(i.addr, i.provider, i.current) for i in todo if i.current is not None]
-    else:
+    # Reads of local providers (objects in the state alone) are cheaper than a thread hand-off.
+    remote = [i for i in todo if not providers.is_local(i.provider)]
+    workers = max(1, min(parallelism, len(remote)))
+    found: dict[InstanceAddr, tuple[object, Diagnostics]] = {}
+    if workers > 1 and len(remote) > 1:
         with ThreadPoolExecutor(workers) as pool:
-            futures = [pool.submit(read, i.addr, i.provider, i.current) for i in todo if i.current is not None]
-            results = [f.result() for f in futures]
+            futures = {i.addr: pool.submit(read, i.addr, i.provider, i.current) for i in remote if i.current}
+            found = {addr: f.result() for addr, f in futures.items()}
+    results = [found[i.addr] if i.addr in found else read(i.addr, i.provider, i.current) for i in todo if i.current]
     refreshed = state.copy()
     drift: list[Drift] = []
     for inst, (new_state, d) in zip(todo, results, strict=True):

@@ -125,9 +125,15 @@ class Schema:
 
 @dataclass(frozen=True, slots=True)
 class ProviderSchema:
+    """``local`` is True for a provider whose objects exist only in the state (``terraform_data``):
+    its calls reach nothing outside the process, so the engine runs them in line rather than on
+    worker threads, and records their results without an fsync of their own (they become durable
+    with the next record that has one, or the commit: nothing real is lost in between)."""
+
     provider: Schema
     resources: Mapping[str, Schema]
     data_sources: Mapping[str, Schema] = field(default_factory=dict)
+    local: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,7 @@ class BaseProvider:
     provider_schema: ClassVar[Schema] = Schema()
     resource_types: ClassVar[tuple[type[ResourceType], ...]] = ()
     data_source_types: ClassVar[tuple[type[DataSource], ...]] = ()
+    local: ClassVar[bool] = False  # see ProviderSchema.local
 
     def __init__(self, context: ProviderContext | None = None) -> None:
         self.context = context or ProviderContext()
@@ -149,6 +150,7 @@ class BaseProvider:
             provider=self.provider_schema,
             resources={n: r.schema for n, r in self._resources.items()},
             data_sources={n: d.schema for n, d in self._data.items()},
+            local=self.local,
         )
 
     def configure(self, req: ConfigureRequest) -> ConfigureResponse:
