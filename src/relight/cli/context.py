@@ -13,10 +13,10 @@ import os
 from collections.abc import Callable
 from typing import Literal
 
-from relight.addrs import InstanceAddr
+from relight.addrs import InstanceAddr, Target
 from relight.cli.args import parse_duration
 from relight.diagnostics import Diagnostics
-from relight.runs import ParseCache, Plan, PlanMode, RunContext, VarInput, parse_addresses
+from relight.runs import ParseCache, Plan, PlanMode, RunContext, VarInput, parse_addresses, parse_targets
 
 __all__ = ["PlanFlags", "directory_of", "plan_flags", "run_context", "var_inputs"]
 
@@ -58,11 +58,11 @@ class PlanFlags:
 
     def __init__(self, args: argparse.Namespace, destroy: bool) -> None:
         self.diags = Diagnostics()
-        targets, d = parse_addresses(getattr(args, "target", []), "-target")
+        targets, d = parse_targets(getattr(args, "target", []), "-target")
         self.diags.extend(d)
         replace, d = parse_addresses(getattr(args, "replace", []), "-replace")
         self.diags.extend(d)
-        self.targets: tuple[InstanceAddr, ...] = targets
+        self.targets: tuple[Target, ...] = targets
         self.replace: tuple[InstanceAddr, ...] = replace
         refresh_only = bool(getattr(args, "refresh_only", False))
         self.mode = PlanMode.DESTROY if destroy else PlanMode.REFRESH_ONLY if refresh_only else PlanMode.NORMAL

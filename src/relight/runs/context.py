@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from relight.engine import Plan
+from relight.engine import FEATURES, Plan
 from relight.lang import Config, FilePolicy, ParseCache, load_config
 from relight.providers.registry import ProviderRegistry
 from relight.state import DEFAULT_STATE_FILE, LocalBackend, StateBackend
@@ -87,5 +87,7 @@ class RunContext:
 def locate_state(context: RunContext) -> str:
     """The state file a run in ``context`` would use with the local backend (incidents and
     other records live beside it). Reads the configuration leniently: only its backend matters."""
-    config, _ = load_config(context.directory, cache=context.parse_cache, file_policy=context.files)
+    config, _ = load_config(
+        context.directory, cache=context.parse_cache, file_policy=context.files, engine_features=FEATURES
+    )
     return state_path(config, context.directory)

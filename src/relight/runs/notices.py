@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from relight.addrs import InstanceAddr
+from relight.addrs import InstanceAddr, ModuleAddr, Target
 from relight.diagnostics import Diagnostics
 from relight.engine import Plan
 from relight.lang import Config
@@ -74,7 +74,7 @@ def _where(backend: StateBackend) -> str:
 
 
 def target_notices(
-    config: Config, plan: Plan, state: State, targets: Iterable[InstanceAddr], replace: Iterable[InstanceAddr]
+    config: Config, plan: Plan, state: State, targets: Iterable[Target], replace: Iterable[InstanceAddr]
 ) -> Diagnostics:
     """Warnings for a targeted plan and for addresses that name nothing (see the module)."""
     diags = Diagnostics()
@@ -121,7 +121,13 @@ def applied_with_targets() -> Diagnostics:
     return diags
 
 
-def _targets_something(addr: InstanceAddr, config: Config, plan: Plan, state: State) -> bool:
+def _targets_something(addr: Target, config: Config, plan: Plan, state: State) -> bool:
+    if isinstance(addr, ModuleAddr):
+        return _has_module(config, addr) or any(addr.contains(inst.addr.resource.module) for inst in state)
+    if addr.resource.module:  # a resource in a module instance: its expansion is the modules' business
+        if _has_module(config, ModuleAddr(addr.resource.module)):
+            return True
+        return any(inst.addr == addr or (addr.key is None and inst.addr.resource == addr.resource) for inst in state)
     if addr.key is None:
         if addr.resource in config.resources:
             return True
@@ -129,6 +135,17 @@ def _targets_something(addr: InstanceAddr, config: Config, plan: Plan, state: St
     if config.resources.get(addr.resource) is not None and _expands_to(addr, plan):
         return True
     return state.get(addr) is not None
+
+
+def _has_module(config: Config, addr: ModuleAddr) -> bool:
+    """Whether the configuration calls the module at ``addr`` (its keys are not checked)."""
+    current = config
+    for name in addr.path:
+        child = current.children.get(name)
+        if child is None:
+            return False
+        current = child
+    return True
 
 
 def _expands_to(addr: InstanceAddr, plan: Plan) -> bool:
@@ -140,6 +157,7 @@ def _expands_to(addr: InstanceAddr, plan: Plan) -> bool:
 
 def _known_addresses(config: Config, plan: Plan, state: State) -> set[str]:
     found = {str(a) for a in config.resources}
+    found |= {f"module.{name}" for name in config.children}
     found |= {str(inst.addr) for inst in state}
     found |= {str(inst.addr.resource) for inst in state}
     return found
