@@ -73,3 +73,26 @@ def test_checks_alone_do_not_make_a_plan_a_change(ws: Workspace) -> None:
     assert not plan.has_changes
     assert [c.reason for c in plan.changes if c.action is Action.READ] == ["check"]
     assert {d.summary for d in diags} == {"Check block assertion failed"}
+
+
+def test_conditions_and_checks_inside_child_modules_run_per_instance(ws: Workspace) -> None:
+    ws.write(
+        'module "node" {\n  source   = "./modules/node"\n  for_each = toset(["a", "b"])\n  name     = each.key\n}\n'
+        'output "ids" {\n  value = { for k, m in module.node : k => m.id }\n}\n'
+    )
+    ws.write(
+        'variable "name" {\n  type = string\n}\n'
+        'resource "fake_thing" "n" {\n  name = var.name\n  size = 1\n}\n'
+        'output "id" {\n  value = fake_thing.n.id\n  precondition {\n'
+        '    condition     = var.name != "b"\n    error_message = "b may not be exported."\n  }\n}\n'
+        'check "small" {\n  assert {\n    condition     = fake_thing.n.size > 1\n'
+        '    error_message = "${var.name} is small."\n  }\n}\n',
+        "modules/node/main.tf",
+    )
+    plan, diags = ws.engine().plan(PlanOptions())
+    found = sorted((d.severity.value, d.summary, d.detail) for d in diags)
+    assert found == [
+        ("error", "Module output value precondition failed", "b may not be exported."),
+        ("warning", "Check block assertion failed", "a is small."),
+        ("warning", "Check block assertion failed", "b is small."),
+    ]

@@ -9,94 +9,135 @@ its configuration is known and again during apply, so the assertion sees the rea
 the changes; whatever goes wrong reading it (no such object, a provider refusal, a bad
 argument) is a warning too, and that check's assertions are then not evaluated (they would only
 repeat the read's failure). A data source read successfully is recorded in the state, as
-Terraform records it; nothing outside its check block may refer to it.
+Terraform records it; nothing outside its check block may refer to it. Check blocks of a child module run in each of
+its instances.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
+from relight.addrs import ModuleInstance, module_path
 from relight.diagnostics import Diagnostic, Diagnostics, Severity
 from relight.engine.conditions import ConditionKind, check_conditions
 from relight.engine.conform import conform
 from relight.engine.evaluate import Evaluator, Expansion
 from relight.engine.hooks import Hook
+from relight.engine.modules import ModuleTree
 from relight.engine.plan import Action, ResourceChange
 from relight.engine.providers import ProviderSet
-from relight.lang import Check, Config, Resource
+from relight.lang import Check, Resource
 from relight.providers.base import ReadDataRequest
 from relight.state import Journal, ObjectState, State
 from relight.values import UNKNOWN, Value, is_wholly_known
 
-__all__ = ["apply_checks", "plan_checks"]
+__all__ = ["apply_checks", "check_provider_keys", "plan_checks"]
 
 
 def plan_checks(
-    config: Config, ev: Evaluator, providers: ProviderSet, state: State, hook: Hook
+    tree: ModuleTree, ev: Evaluator, providers: ProviderSet, state: State, hook: Hook
 ) -> tuple[list[ResourceChange], Diagnostics]:
-    """Run every check block after planning (``ev`` holds the planned values). Returns the
-    reads to repeat during apply (one per scoped data source, reason "check") and warnings."""
-    runner = _CheckRunner(config, ev, providers, hook)
+    """Run every check block of every module instance after planning (``ev`` holds the planned
+    values). Returns the reads to repeat during apply (one per scoped data source, reason
+    "check") and warnings."""
+    runner = _CheckRunner(tree, ev, providers, hook)
     changes: list[ResourceChange] = []
-    for check in _ordered(config):
+    for module, check in _checks(tree, ev):
         read_ok = True
         for data in check.data:
-            value, ok = runner.read(data, planning=True)
+            value, ok = runner.read(module, data, planning=True)
             read_ok = read_ok and ok
+            addr, key = data.addr.in_module(module).instance(None), runner.provider_key(module, data)
             if ok and value is not None and is_wholly_known(value):
-                state.set_current(data.addr.instance(None), data.provider_key, ObjectState(value))
+                state.set_current(addr, key, ObjectState(value))
             after = value if isinstance(value, dict) else None
-            changes.append(
-                ResourceChange(data.addr.instance(None), Action.READ, data.provider_key, None, after, reason="check")
-            )
+            changes.append(ResourceChange(addr, Action.READ, key, None, after, reason="check"))
         if read_ok:
-            runner.assertions(check, planning=True)
+            runner.assertions(module, check, planning=True)
     return changes, runner.diags
 
 
 def apply_checks(
-    config: Config, ev: Evaluator, providers: ProviderSet, journal: Journal, state: State, hook: Hook
+    tree: ModuleTree, ev: Evaluator, providers: ProviderSet, journal: Journal, state: State, hook: Hook
 ) -> Diagnostics:
     """Run every check block after apply (``ev`` holds the applied values): read each scoped data
     source again, record it in ``journal`` and ``state``, and evaluate the assertions."""
-    runner = _CheckRunner(config, ev, providers, hook)
-    for check in _ordered(config):
+    runner = _CheckRunner(tree, ev, providers, hook)
+    for module, check in _checks(tree, ev):
         read_ok = True
         for data in check.data:
-            value, ok = runner.read(data, planning=False)
+            value, ok = runner.read(module, data, planning=False)
             read_ok = read_ok and ok
             if ok and value is not None:
-                addr = data.addr.instance(None)
+                addr, key = data.addr.in_module(module).instance(None), runner.provider_key(module, data)
                 obj = ObjectState(value)
-                journal.set(addr, data.provider_key, obj)
-                state.set_current(addr, data.provider_key, obj)
+                journal.set(addr, key, obj)
+                state.set_current(addr, key, obj)
         if read_ok:
-            runner.assertions(check, planning=False)
+            runner.assertions(module, check, planning=False)
     return runner.diags
 
 
-def _ordered(config: Config) -> list[Check]:
-    return [config.checks[name] for name in sorted(config.checks)]
+def check_provider_keys(tree: ModuleTree) -> set[str]:
+    """The provider configurations the scoped data sources of all check blocks use."""
+    return {
+        tree.provider_key(path, data) or data.provider_key
+        for path, info in tree.modules.items()
+        for check in info.config.checks.values()
+        for data in check.data
+    }
+
+
+def _checks(tree: ModuleTree, ev: Evaluator) -> Iterator[tuple[ModuleInstance, Check]]:
+    """Every check block with the module instance it runs in: by module, instance and name."""
+    for module in _instances(tree, ev):
+        config = tree.modules[module_path(module)].config
+        for name in sorted(config.checks):
+            yield module, config.checks[name]
+
+
+def _instances(tree: ModuleTree, ev: Evaluator) -> list[ModuleInstance]:
+    """The module instances the evaluator knows the expansion of, the root first."""
+    found: list[ModuleInstance] = [()]
+    todo: list[ModuleInstance] = [()]
+    while todo:
+        parent = todo.pop(0)
+        config = tree.modules[module_path(parent)].config
+        for name in sorted(config.children):
+            exp = ev.module_expansions.get((parent, name))
+            if exp is None:
+                continue
+            for key in exp.keys:
+                child: ModuleInstance = (*parent, (name, key))
+                found.append(child)
+                todo.append(child)
+    return found
 
 
 class _CheckRunner:
     """Reads scoped data sources and evaluates assertions, collecting only warnings."""
 
-    def __init__(self, config: Config, ev: Evaluator, providers: ProviderSet, hook: Hook) -> None:
-        self.config = config
+    def __init__(self, tree: ModuleTree, ev: Evaluator, providers: ProviderSet, hook: Hook) -> None:
+        self.tree = tree
         self.ev = ev
         self.providers = providers
         self.hook = hook
         self.diags = Diagnostics()
 
-    def read(self, data: Resource, *, planning: bool) -> tuple[Value, bool]:
+    def provider_key(self, module: ModuleInstance, data: Resource) -> str:
+        return self.tree.provider_key(module_path(module), data) or data.provider_key
+
+    def read(self, module: ModuleInstance, data: Resource, *, planning: bool) -> tuple[Value, bool]:
         """The data source's value (UNKNOWN parts when its configuration is not known yet) and
         whether reading went well; the evaluator is given the value either way."""
-        addr = data.addr.instance(None)
-        self.ev.expansions[data.addr] = Expansion("single", (None,))
+        absolute = data.addr.in_module(module)
+        addr = absolute.instance(None)
+        self.ev.expansions[absolute] = Expansion("single", (None,))
         self.ev.set_instance(addr, UNKNOWN)
-        schema = self.providers.resource_schema(data.provider_key, data.type, data=True)
-        provider = self.providers.get(data.provider_key)
+        key = self.provider_key(module, data)
+        schema = self.providers.resource_schema(key, data.type, data=True)
+        provider = self.providers.get(key)
         if schema is None or provider is None:
             return UNKNOWN, False  # reported before the run (an unknown data source or provider)
         raw, d = data.body.evaluate(self.ev.instance_scope(addr))
@@ -118,12 +159,13 @@ class _CheckRunner:
         self.ev.set_instance(addr, resp.state)
         return resp.state, True
 
-    def assertions(self, check: Check, *, planning: bool) -> None:
-        found = check_conditions(check.asserts, self.ev.scope(), ConditionKind.CHECK)
+    def assertions(self, module: ModuleInstance, check: Check, *, planning: bool) -> None:
+        scope = self.ev.scope(module)
+        found = check_conditions(check.asserts, scope, ConditionKind.CHECK)
         self.diags.extend(found.diagnostics)
         if found.deferred and planning:
             for cond in check.asserts:
-                value, d = cond.condition.evaluate(self.ev.scope())
+                value, d = cond.condition.evaluate(scope)
                 if not d.has_errors and not is_wholly_known(value):
                     self.diags.warning(
                         "Check block assertion known after apply",

@@ -24,7 +24,7 @@ from typing import Any
 from relight.addrs import InstanceAddr, ModuleAddr, ModuleInstance, ModulePath, ResourceAddr, module_path
 from relight.diagnostics import Diagnostics
 from relight.engine.applier import Applier
-from relight.engine.checks import apply_checks, plan_checks
+from relight.engine.checks import apply_checks, check_provider_keys, plan_checks
 from relight.engine.evaluate import Evaluator, Expansion
 from relight.engine.graph import ConfigGraph, Node, build_graph
 from relight.engine.hooks import Hook, SafeHook
@@ -95,7 +95,7 @@ class Engine:
             diags.extend(d)
         evaluator = Evaluator(self.config, self.variables, self.file_policy, self._tree)
         extra = {i.provider for i in state} if state is not None else set()
-        extra |= {d.provider_key for check in self.config.checks.values() for d in check.data}
+        extra |= check_provider_keys(self._tree)
         if self._providers is None:
             self._providers, d = ProviderSet.for_config(self.config, self.registry, evaluator, extra, self.context)
             diags.extend(d)
@@ -123,12 +123,13 @@ class Engine:
         planner = Planner(self.config, graph, ev, providers, opts)
         planner.deleted_outside = {d.addr for d in drift if d.kind == "deleted"}
         planner.imports = Imports(self.config, ev, self.hook, enabled=opts.mode is PlanMode.NORMAL)
-        changes, outputs, state = ([], [], state) if diags.has_errors else planner.plan(state)
+        planned = not diags.has_errors
+        changes, outputs, state = planner.plan(state) if planned else ([], [], state)
         diags.extend(planner.imports.diags)
         diags.extend(planner.diags)
         diags.extend(ev.diagnostics)
-        if opts.mode is not PlanMode.DESTROY and not diags.has_errors:
-            reads, d = plan_checks(self.config, ev, providers, state, self.hook)
+        if opts.mode is not PlanMode.DESTROY and planned:  # checks run after failed conditions too
+            reads, d = plan_checks(self._tree, ev, providers, state, self.hook)
             changes = changes + reads if opts.mode is PlanMode.NORMAL else changes
             diags.extend(d)
         plan = Plan(
@@ -210,8 +211,10 @@ class Engine:
             applier = Applier(self.config, ev, providers, self.hook, journal, base, parallelism, cancel)
             state, d = applier.apply(plan)
             diags.extend(d)
+            if not diags.has_errors:
+                diags.extend(ev.diagnostics)  # a child output's precondition checked only now
             if plan.mode is PlanMode.NORMAL and not applier.canceled:
-                diags.extend(apply_checks(self.config, ev, providers, journal, state, self.hook))
+                diags.extend(apply_checks(self._tree, ev, providers, journal, state, self.hook))
             if plan.mode is PlanMode.DESTROY and not d.has_errors:
                 for inst in list(state):
                     if inst.addr.resource.mode == "data":

@@ -15,7 +15,7 @@ arrive in the same round instead of after the others are fixed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import cast
 
@@ -43,14 +43,21 @@ def static_checks(config: Config, registry: ProviderRegistry, *, references: boo
     if references:
         found.extend(validate_references(config))
     found.extend(build_graph(config)[1])
-    with_checks = _with_check_data(config)
-    found.extend(validate_schemas(with_checks, registry))
-    found.extend(check_types(config, _Schemas(registry).of))
-    found.extend(static_condition_checks(config))
-    found.extend(static_import_checks(config))
-    found.extend(required_provider_checks(config, registry))
-    found.extend(_provisioner_checks(config))
+    found.extend(validate_schemas(_with_check_data(config), registry))
+    found.extend(static_import_checks(config))  # import blocks are root-only
+    schemas = _Schemas(registry)
+    for module in _tree(config):  # the root module and every child module
+        found.extend(check_types(module, schemas.of))
+        found.extend(static_condition_checks(module))
+        found.extend(required_provider_checks(module, registry))
+        found.extend(_provisioner_checks(module))
     return unique(found)
+
+
+def _tree(config: Config) -> Iterator[Config]:
+    yield config
+    for child in config.children.values():
+        yield from _tree(child)
 
 
 def evaluation_errors(
@@ -154,7 +161,8 @@ def _with_check_data(config: Config) -> Config:
     """``config`` with each check block's data source among its resources, so the schema checks
     cover them too (nothing outside a check may refer to them; references are checked apart)."""
     scoped = {d.addr: d for check in config.checks.values() for d in check.data if d.addr not in config.resources}
-    return replace(config, resources={**config.resources, **scoped}) if scoped else config
+    children = {name: _with_check_data(child) for name, child in config.children.items()}
+    return replace(config, resources={**config.resources, **scoped}, children=children)
 
 
 def _provisioner_checks(config: Config) -> Diagnostics:
