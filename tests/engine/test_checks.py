@@ -89,7 +89,7 @@ def test_conditions_and_checks_inside_child_modules_run_per_instance(ws: Workspa
         '    error_message = "${var.name} is small."\n  }\n}\n',
         "modules/node/main.tf",
     )
-    plan, diags = ws.engine().plan(PlanOptions())
+    _, diags = ws.engine().plan(PlanOptions())
     found = sorted((d.severity.value, d.summary, d.detail) for d in diags)
     assert found == [
         ("error", "Module output value precondition failed", "b may not be exported."),
