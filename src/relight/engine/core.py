@@ -124,15 +124,17 @@ class Engine:
         planner.deleted_outside = {d.addr for d in drift if d.kind == "deleted"}
         planner.imports = Imports(self.config, ev, self.hook, enabled=opts.mode is PlanMode.NORMAL)
         planned = not diags.has_errors
+        checked = Diagnostics()
         changes, outputs, state = planner.plan(state) if planned else ([], [], state)
         diags.extend(planner.imports.diags)
         diags.extend(planner.diags)
         diags.extend(ev.diagnostics)
         if opts.mode is not PlanMode.DESTROY and planned:  # checks run after failed conditions too
-            reads, d = plan_checks(self._tree, ev, providers, state, self.hook)
+            reads, checked = plan_checks(self._tree, ev, providers, state, self.hook)
             changes = changes + reads if opts.mode is PlanMode.NORMAL else changes
-            diags.extend(d)
+            diags.extend(checked)
         plan = Plan(
+            check_diagnostics=list(checked),
             mode=opts.mode,
             lineage=stored.lineage,
             serial=stored.serial,

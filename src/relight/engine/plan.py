@@ -121,6 +121,9 @@ class Plan:
     refreshed_state: Any = None  # relight.state.State; kept untyped to keep this module light
     expansions: dict[str, Any] = field(default_factory=dict)
     moved: list[tuple[str, str]] = field(default_factory=list)
+    # What the check blocks found while planning (warnings, also in the plan's diagnostics). An
+    # apply checks them again, so a run that goes on to apply need not report these twice.
+    check_diagnostics: list[Any] = field(default_factory=list, compare=False)
     # How each module call expanded in each calling instance, by the call's address (module.x[0].module.y).
     module_expansions: dict[str, Any] = field(default_factory=dict)
 

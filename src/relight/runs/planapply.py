@@ -3,6 +3,7 @@ approvals (auto, confirm, ask), and the apply of a saved plan."""
 
 from __future__ import annotations
 
+from relight.diagnostics import Diagnostics
 from relight.engine import Engine, Plan, PlanMode, PlanOptions, decode_plan, encode_plan
 from relight.engine.adopt import adoption_check
 from relight.errors import PlanError
@@ -32,6 +33,9 @@ def plan_and_maybe_apply(run: RunScope) -> RunResult:
     operation = "plan" if req.operation is Operation.PLAN else "destroy" if req.mode is PlanMode.DESTROY else "apply"
     with run.lock(engine, operation):
         plan, d = engine.plan(options)
+        if req.operation is Operation.APPLY and req.approval is Approval.AUTO and not d.has_errors and plan.has_changes:
+            # The apply checks the check blocks again: report what it finds, not this too.
+            d = Diagnostics(x for x in d if x not in plan.check_diagnostics)
         run.diags.extend(d)
         if d.has_errors:
             return run.result(RunStatus.ERRORED)
