@@ -31,6 +31,14 @@ def cloud(local_cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> LocalClou
 
 
 @pytest.fixture
+def dataplane(cloud: LocalCloud) -> LocalCloud:
+    """The local cloud, emptied, with its data plane (skips, saying why, where sandboxes cannot run)."""
+    if cloud.data_plane is None:
+        pytest.skip(f"the local cloud has no data plane on this machine: {cloud.data_plane_reason}")
+    return cloud
+
+
+@pytest.fixture
 def ec2(cloud: LocalCloud):  # type: ignore[no-untyped-def]
     return boto3.client("ec2")
 

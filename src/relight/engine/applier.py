@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -429,9 +430,15 @@ class Applier:
             return True  # already gone (deleted outside relight)
         self.hook.apply_start(change.addr, Action.DELETE, True)
         started = time.monotonic()
-        resp = provider.delete(DeleteRequest(change.addr.resource.type, obj.attributes, obj.private))
+        kept_ids: set[str] = set()
+
+        def retain(kept: Mapping[str, Value]) -> None:  # journaled before the provider goes on
+            kept_ids.add(str(kept.get("id")))
+            self._retain(change, obj, dict(kept))
+
+        resp = provider.delete(DeleteRequest(change.addr.resource.type, obj.attributes, obj.private, retain))
         elapsed = time.monotonic() - started
-        if resp.retained:
+        if resp.retained and str(resp.retained.get("id")) not in kept_ids:
             self._retain(change, obj, dict(resp.retained))
         if not resp.diagnostics.has_errors:
             if deposed_key:
