@@ -39,7 +39,7 @@ class KeepingProvider(FakeProvider):
 
 def _engine(root: Path, cloud: FakeCloud) -> Engine:
     registry = ProviderRegistry()
-    registry.register("fake", lambda: KeepingProvider(cloud))
+    registry.register("fake", lambda context: KeepingProvider(cloud))
     config, diags = load_config(str(root))
     assert config is not None and not diags.has_errors
     return Engine(config, LocalBackend(str(root / "relight.tfstate")), registry, {})
