@@ -137,7 +137,7 @@ def test_json_plan(run: Run, tmp_path: Path) -> None:
     res = run("plan", "-json")
     doc = json.loads(res.out)
     assert [c["change"]["actions"] for c in doc["resource_changes"]] == [["create"], ["create"]]
-    assert doc["summary"] == {"add": 2, "change": 0, "destroy": 0, "import": 0}
+    assert doc["summary"] == {"add": 2, "change": 0, "destroy": 0}
 
 
 def test_state_commands(run: Run, tmp_path: Path) -> None:

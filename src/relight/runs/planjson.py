@@ -61,12 +61,17 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
             }
             for o in plan.outputs
         },
-        "summary": {
-            **dict(zip(("add", "change", "destroy"), plan.counts(), strict=True)),
-            "import": plan.import_count(),
-        },
+        "summary": _summary(plan),
         "prior_state": {"lineage": plan.lineage, "serial": plan.serial},
     }
+
+
+def _summary(plan: Plan) -> dict[str, int]:
+    """add, change, destroy; and import when the plan imports anything (as the text says it)."""
+    out = dict(zip(("add", "change", "destroy"), plan.counts(), strict=True))
+    if plan.import_count():
+        out["import"] = plan.import_count()
+    return out
 
 
 def _known_only(value: Value) -> Value:

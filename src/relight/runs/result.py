@@ -122,12 +122,8 @@ class RunResult:
         return {
             "status": self.status.value,
             "diagnostics": [d.to_json() for d in self.diagnostics],
-            "counts": {
-                "add": self.counts.add,
-                "change": self.counts.change,
-                "destroy": self.counts.destroy,
-                "import": self.counts.imported,
-            },
+            "counts": {"add": self.counts.add, "change": self.counts.change, "destroy": self.counts.destroy}
+            | ({"import": self.counts.imported} if self.counts.imported else {}),
             "has_changes": bool(self.plan is not None and self.plan.has_changes),
             "plan": plan_to_json(self.plan) if self.plan is not None else None,
             "lineage": self.lineage,
