@@ -10,12 +10,12 @@ import boto3
 import pytest
 from hypothesis import settings
 
+from relight.localcloud import LocalCloud
+
 # Speed is measured by benchmarks, never by tests: no per-example deadline (a loaded 2-core
 # machine makes any deadline flaky).
 settings.register_profile("relight", deadline=None)
 settings.load_profile("relight")
-
-from relight.localcloud import LocalCloud
 
 
 @pytest.fixture(scope="session")

@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relight.addrs import InstanceAddr, ModuleAddr, ResourceAddr
-from relight.ctytypes import type_of
 from relight.engine.adopt import ProviderTranslator
 from relight.providers.base import Attribute, ProviderContext, Schema
 from relight.providers.registry import ProviderRegistry
 from relight.state import CreateIntent, ObjectState, OutputState, ResourceInstanceState, State, dumps
 from relight.state.tfstate import from_terraform, to_terraform
+from relight.values import type_of
 
 REGISTRY = ProviderRegistry()
 SCHEMAS: dict[tuple[str, str, str], Schema] = {}

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from relight.addrs import InstanceAddr, InstanceKey, Mode, ModuleAddr, ResourceAddr, format_module
-from relight.ctytypes import conforms, is_type, type_of
+from relight.ctytypes import conforms, is_type
 from relight.diagnostics import Diagnostic, Diagnostics, SourcePos, SourceRange
 from relight.state._tfjson import NOTHING, Reader, Refused, kind_of, merge
 from relight.state.model import (
@@ -60,6 +60,7 @@ from relight.state.model import (
     ResourceInstanceState,
     State,
 )
+from relight.values import type_of
 
 __all__ = [
     "FORMAT_VERSION",
