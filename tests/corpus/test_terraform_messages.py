@@ -179,6 +179,17 @@ def relight_diagnostics(work: Path) -> set[tuple[str, str, int]]:
     return {(d.severity.value, d.summary, d.subject.start.line if d.subject else 0) for d in result.diagnostics}
 
 
+# What relight reports beyond Terraform, on purpose: Terraform evaluates nothing that depends on
+# a failed object, so a mistake in a dependent shows only in the next round; relight reports the
+# independent ones in the same round (errors in one round).
+BEYOND: dict[str, set[tuple[str, str, int]]] = {
+    "conditions": {
+        ("error", "Module output value precondition failed", 27),  # o depends on b, whose postcondition failed
+        ("warning", "Check block assertion known after apply", 39),  # so does check "later"
+    },
+}
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_diagnostics_match_terraforms(case: str, tmp_path: Path) -> None:
     tf_dir, rl_dir = tmp_path / "terraform", tmp_path / "relight"
@@ -191,5 +202,7 @@ def test_diagnostics_match_terraforms(case: str, tmp_path: Path) -> None:
     # Terraform leaves the subject out of one import error (the instance key case); relight
     # points at the block. Compare those by summary only.
     unplaced = {(s, summary) for s, summary, line in expected if line == 0}
-    assert {d for d in found if (d[0], d[1]) not in unplaced} == {d for d in expected if d[2] != 0}
+    placed = {d for d in found if (d[0], d[1]) not in unplaced} - BEYOND.get(case, set())
+    assert placed == {d for d in expected if d[2] != 0}
     assert unplaced <= {(s, summary) for s, summary, _ in found}
+    assert BEYOND.get(case, set()) <= found
