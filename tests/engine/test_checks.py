@@ -5,8 +5,11 @@ from __future__ import annotations
 from relight.addrs import InstanceAddr
 from relight.diagnostics import Severity
 from relight.engine import Action, PlanOptions
+from relight.engine.static import static_checks
+from relight.lang import load_config
 
 from .conftest import Workspace
+from .fakes import registry_with
 
 CHECKS = """
 resource "fake_thing" "a" {
@@ -95,4 +98,18 @@ def test_conditions_and_checks_inside_child_modules_run_per_instance(ws: Workspa
         ("error", "Module output value precondition failed", "b may not be exported."),
         ("warning", "Check block assertion failed", "a is small."),
         ("warning", "Check block assertion failed", "b is small."),
+    ]
+
+
+def test_a_check_data_source_may_not_reuse_a_data_source_name(ws: Workspace) -> None:
+    ws.write(
+        'data "fake_lookup" "a" {\n  name = "a"\n}\n'
+        'check "c" {\n  data "fake_lookup" "a" {\n    name = "b"\n  }\n'
+        '  assert {\n    condition     = data.fake_lookup.a.size > 1\n    error_message = "small"\n  }\n}\n'
+    )
+    config, _ = load_config(str(ws.root), engine_features=frozenset({"check"}))
+    assert config is not None
+    found = static_checks(config, registry_with(ws.cloud))
+    assert [(d.summary, d.subject.start.line if d.subject else 0) for d in found] == [
+        ('Duplicate data "fake_lookup" configuration', 5)
     ]

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import cast
 
+from relight.addrs import ResourceAddr
 from relight.diagnostics import Diagnostic, Diagnostics
 from relight.engine.conditions import static_condition_checks
 from relight.engine.conform import conform
@@ -47,6 +48,7 @@ def static_checks(config: Config, registry: ProviderRegistry, *, references: boo
     found.extend(static_import_checks(config))  # import blocks are root-only
     schemas = _Schemas(registry)
     for module in _tree(config):  # the root module and every child module
+        found.extend(_scoped_data_checks(module))
         found.extend(check_types(module, schemas.of))
         found.extend(static_condition_checks(module))
         found.extend(required_provider_checks(module, registry))
@@ -163,6 +165,25 @@ def _with_check_data(config: Config) -> Config:
     scoped = {d.addr: d for check in config.checks.values() for d in check.data if d.addr not in config.resources}
     children = {name: _with_check_data(child) for name, child in config.children.items()}
     return replace(config, resources={**config.resources, **scoped}, children=children)
+
+
+def _scoped_data_checks(config: Config) -> Diagnostics:
+    """A check block's data source shares the module's namespace of data sources."""
+    diags = Diagnostics()
+    seen: dict[ResourceAddr, Resource] = dict(config.resources)
+    for name in sorted(config.checks):
+        for data in config.checks[name].data:
+            first = seen.get(data.addr)
+            if first is not None:
+                diags.error(
+                    f'Duplicate data "{data.type}" configuration',
+                    f'A {data.type} data resource named "{data.name}" was already declared at {first.range}. '
+                    "Resource names must be unique per type in each module.",
+                    data.range,
+                )
+                continue
+            seen[data.addr] = data
+    return diags
 
 
 def _provisioner_checks(config: Config) -> Diagnostics:
