@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -18,9 +19,9 @@ from relight.runs import Approval, Operation, RunContext, Runner, RunRequest, Ru
 HERE = Path(__file__).resolve().parent / "stacks"
 
 
-def run(directory: Path, operation: Operation, *variables: str) -> RunResult:
-    request = RunRequest(operation, approval=Approval.AUTO, variables=tuple(("var", v) for v in variables))
-    return Runner().execute(request, RunContext(str(directory), environment=dict(os.environ)))
+def run(directory: Path, operation: Operation, *variables: str, **request: Any) -> RunResult:
+    asked = RunRequest(operation, approval=Approval.AUTO, variables=tuple(("var", v) for v in variables), **request)
+    return Runner().execute(asked, RunContext(str(directory), environment=dict(os.environ)))
 
 
 def warnings(result: RunResult) -> list[str]:
@@ -41,11 +42,11 @@ def test_a_json_stack_with_conditions_and_checks(cloud: LocalCloud, tmp_path: Pa
     work = copy("ghe_json", tmp_path)
     assert not run(work, Operation.VALIDATE).diagnostics.has_errors
     small = "Check block assertion failed: The data volume has 10 GB; GitHub Enterprise wants 100."
-    plan = run(work, Operation.PLAN)
+    plan = run(work, Operation.PLAN, save_plan=True)
     assert plan.status is RunStatus.PLANNED_AND_FINISHED, errors(plan)
     assert warnings(plan) == [small]  # the image check passes: its data source was read
     assert plan.plan is not None and plan.plan.counts() == (4, 0, 0)
-    applied = run(work, Operation.APPLY)
+    applied = run(work, Operation.APPLY, plan_file=plan.plan_file)  # exactly the saved plan
     assert applied.status is RunStatus.APPLIED, errors(applied)
     assert warnings(applied) == [small]  # checked again after apply, never an error
     assert applied.outputs["node_ip"].value == "10.20.1.10"
