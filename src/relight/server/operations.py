@@ -33,6 +33,7 @@ from relight.runs import (
     RunRequest,
     RunResult,
     RunStatus,
+    plan_summary,
     plan_to_json,
     progress_line,
     render_plan,
@@ -205,10 +206,9 @@ def event_text(event: Event) -> str | None:
         where = f" ({d.subject})" if d.subject is not None else ""
         return f"{d.severity.value.capitalize()}: {d.summary}{where}"
     if isinstance(event, PlanReady):  # the plan itself is on the run's page, above the log
-        add, change, destroy = event.plan.counts()
         if not event.plan.has_changes:
             return "Plan: no changes."
-        return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
+        return f"Plan: {plan_summary(event.plan)}."
     if isinstance(event, RunFinished) and event.status == "applied":
         return f"Apply complete! Resources: {event.add} added, {event.change} changed, {event.destroy} destroyed."
     return None
