@@ -22,27 +22,19 @@ from typing import TextIO
 from relight.diagnostics import Diagnostic, render
 from relight.runs import (
     ApplyDone,
-    ApplySkipped,
     ApplyStarted,
     DiagnosticEvent,
     Event,
-    Message,
     OutputState,
     PlanReady,
     RefreshStarted,
+    progress_line,
     render_plan,
     render_value,
+    still_line,
 )
 
 __all__ = ["ProgressView", "Terminal", "merge_repeats", "print_diagnostics", "print_outputs"]
-
-_VERBS = {
-    "create": ("Creating", "Creation", "creating"),
-    "replace": ("Creating", "Creation", "creating"),
-    "update": ("Modifying", "Modifications", "modifying"),
-    "delete": ("Destroying", "Destruction", "destroying"),
-    "read": ("Reading", "Read", "reading"),
-}
 
 
 class Terminal:
@@ -154,19 +146,19 @@ class ProgressView:
                 with self._lock:
                     self._held.append(event.diagnostic)
             return
-        if isinstance(event, RefreshStarted) and self.show_refresh:
-            self.line(f"{event.address}: Refreshing state...")
-        elif isinstance(event, ApplyStarted):
-            self._started(event)
-        elif isinstance(event, ApplyDone):
-            self._done(event)
-        elif isinstance(event, ApplySkipped):
-            self.line(f"{event.address}: Skipped because {event.reason}")
-        elif isinstance(event, Message):
-            self.line(event.text)
-        elif isinstance(event, PlanReady) and self.show_plan:
-            self.flush()
-            self.write(render_plan(event.plan, self.terminal.color))
+        if isinstance(event, PlanReady):
+            if self.show_plan:
+                self.flush()
+                self.write(render_plan(event.plan, self.terminal.color))
+            return
+        if isinstance(event, RefreshStarted) and not self.show_refresh:
+            return
+        self._track(event)
+        if isinstance(event, ApplyDone) and not event.ok:
+            return  # its errors come as diagnostics
+        text = progress_line(event)
+        if text is not None:
+            self.line(text)
 
     def flush(self) -> None:
         """Print the diagnostics held so far (merged)."""
@@ -192,23 +184,16 @@ class ProgressView:
             self.out.write(text + "\n")
             self.out.flush()
 
-    def _started(self, event: ApplyStarted) -> None:
-        now = time.monotonic()
-        action = "delete" if event.destroying else event.action
-        with self._lock:
-            self._inflight[(event.address, event.destroying)] = (now, action, now)
-        self._ensure_ticker()
-        self.line(f"{event.address}: {_VERBS.get(action, _VERBS['create'])[0]}...")
-
-    def _done(self, event: ApplyDone) -> None:
-        with self._lock:
-            self._inflight.pop((event.address, event.destroying), None)
-        if not event.ok:
-            return
-        action = "delete" if event.destroying else event.action
-        suffix = f" [id={event.object_id}]" if event.object_id and not event.destroying else ""
-        noun = _VERBS.get(action, _VERBS["create"])[1]
-        self.line(f"{event.address}: {noun} complete after {int(event.elapsed)}s{suffix}")
+    def _track(self, event: Event) -> None:
+        """Keep what is in flight, for the "Still creating..." lines."""
+        if isinstance(event, ApplyStarted):
+            now = time.monotonic()
+            with self._lock:
+                self._inflight[(event.address, event.destroying)] = (now, event.action, now)
+            self._ensure_ticker()
+        elif isinstance(event, ApplyDone):
+            with self._lock:
+                self._inflight.pop((event.address, event.destroying), None)
 
     def _ensure_ticker(self) -> None:
         if self._thread is None:
@@ -222,9 +207,7 @@ class ProgressView:
                 items = list(self._inflight.items())
             for (addr, destroying), (started, action, last) in items:
                 if now - last >= self._tick:
-                    self.line(
-                        f"{addr}: Still {_VERBS.get(action, _VERBS['create'])[2]}... [{int(now - started)}s elapsed]"
-                    )
+                    self.line(still_line(addr, action, destroying, now - started))
                     with self._lock:
                         if (addr, destroying) in self._inflight:
                             self._inflight[(addr, destroying)] = (started, action, now)

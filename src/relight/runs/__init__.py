@@ -35,7 +35,7 @@ from relight.runs.events import (
 from relight.runs.healpass import first_error
 from relight.runs.healpolicy import MODES, HealPolicy, load_policy, url_problem
 from relight.runs.planjson import plan_to_json
-from relight.runs.render import render_plan, render_value
+from relight.runs.render import progress_line, render_plan, render_value, still_line
 from relight.runs.request import Approval, HealOptions, Operation, RunRequest, VarInput, parse_addresses
 from relight.runs.result import Counts, HealReport, RunResult, RunStatus, Timings
 from relight.runs.runner import Runner
@@ -93,11 +93,13 @@ __all__ = [
     "locate_state",
     "parse_addresses",
     "plan_to_json",
+    "progress_line",
     "render_plan",
     "render_value",
     "state_from_bytes",
     "state_json",
     "state_path",
+    "still_line",
     "summarize",
     "terraform_state",
     "url_problem",

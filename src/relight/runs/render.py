@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 
 from relight.engine import Action, Drift, OutputChange, Plan, PlanMode, ResourceChange
+from relight.runs.events import ApplyDone, ApplySkipped, ApplyStarted, Event, Message, RefreshStarted
 from relight.values import UNKNOWN, Value
 
-__all__ = ["Colors", "render_plan", "render_value"]
+__all__ = ["Colors", "progress_line", "render_plan", "render_value", "still_line"]
 
 
 class Colors:
@@ -243,3 +244,43 @@ def _render_outputs(outputs: list[OutputChange], col: Colors) -> list[str]:
         else:
             lines.append(f"  {col.yellow}~{col.reset} {o.name} = {before} -> {after}")
     return lines
+
+
+# -- progress, as Terraform words it ------------------------------------------------------
+_VERBS = {
+    "create": ("Creating", "Creation", "creating"),
+    "replace": ("Creating", "Creation", "creating"),
+    "update": ("Modifying", "Modifications", "modifying"),
+    "delete": ("Destroying", "Destruction", "destroying"),
+    "read": ("Reading", "Read", "reading"),
+}
+
+
+def _verbs(action: str, destroying: bool) -> tuple[str, str, str]:
+    return _VERBS.get("delete" if destroying else action, _VERBS["create"])
+
+
+def progress_line(event: Event) -> str | None:
+    """The progress line a person reads for ``event`` (the CLI's output, the server's run log):
+    ``aws_instance.web: Creating...``, ``Creation complete after 2s [id=i-123]``; None for
+    events that are not progress. A failed action gets a "failed" line naming its first error."""
+    if isinstance(event, RefreshStarted):
+        return f"{event.address}: Refreshing state..."
+    if isinstance(event, ApplyStarted):
+        return f"{event.address}: {_verbs(event.action, event.destroying)[0]}..."
+    if isinstance(event, ApplyDone):
+        noun = _verbs(event.action, event.destroying)[1]
+        if event.errors:
+            return f"{event.address}: {noun} failed after {int(event.elapsed)}s: {event.errors[0]}"
+        suffix = f" [id={event.object_id}]" if event.object_id and not event.destroying else ""
+        return f"{event.address}: {noun} complete after {int(event.elapsed)}s{suffix}"
+    if isinstance(event, ApplySkipped):
+        return f"{event.address}: Skipped because {event.reason}"
+    if isinstance(event, Message):
+        return event.text
+    return None
+
+
+def still_line(address: str, action: str, destroying: bool, elapsed: float) -> str:
+    """``aws_instance.web: Still creating... [10s elapsed]`` for an action still in flight."""
+    return f"{address}: Still {_verbs(action, destroying)[2]}... [{int(elapsed)}s elapsed]"

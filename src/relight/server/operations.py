@@ -23,16 +23,11 @@ from relight.errors import StateError
 from relight.lang import FilePolicy
 from relight.providers.registry import ProviderRegistry
 from relight.runs import (
-    ApplyDone,
-    ApplySkipped,
-    ApplyStarted,
     Approval,
     DiagnosticEvent,
     Event,
-    Message,
     Operation,
     PlanReady,
-    RefreshStarted,
     RunContext,
     RunFinished,
     Runner,
@@ -40,6 +35,7 @@ from relight.runs import (
     RunResult,
     RunStatus,
     plan_to_json,
+    progress_line,
     render_plan,
 )
 from relight.state import LockInfo, State, StateBackend, VersionInfo
@@ -111,8 +107,16 @@ class ReadOnlyBackend:
         raise StateError("a speculative plan takes no lock")
 
 
-def plan(directory: str, backend: StateBackend, *, speculative: bool, env: Mapping[str, str],
-         registry: ProviderRegistry, sink: EventSink, root: str | None = None) -> Outcome:
+def plan(
+    directory: str,
+    backend: StateBackend,
+    *,
+    speculative: bool,
+    env: Mapping[str, str],
+    registry: ProviderRegistry,
+    sink: EventSink,
+    root: str | None = None,
+) -> Outcome:
     """A speculative plan (pull requests: no lock, no state written), or the plan of an apply run
     that stops for confirmation with its saved plan (``planned``; ``planned_and_finished`` when
     there is nothing to do). File functions may read only inside ``root`` (the checkout)."""
@@ -185,32 +189,11 @@ def _fields(out: Outcome) -> dict[str, Any]:
     return {name: getattr(out, name) for name in Outcome.__dataclass_fields__}
 
 
-_VERBS = {
-    "create": ("Creating", "Creation"),
-    "replace": ("Creating", "Creation"),
-    "update": ("Modifying", "Modifications"),
-    "delete": ("Destroying", "Destruction"),
-    "read": ("Reading", "Read"),
-}
-
-
 def event_text(event: Event) -> str | None:
     """The line a person reads for ``event`` in the run's log, worded as the CLI's progress."""
-    if isinstance(event, RefreshStarted):
-        return f"{event.address}: Refreshing state..."
-    if isinstance(event, ApplyStarted):
-        verb = _VERBS.get("delete" if event.destroying else event.action, _VERBS["create"])[0]
-        return f"{event.address}: {verb}..."
-    if isinstance(event, ApplyDone):
-        noun = _VERBS.get("delete" if event.destroying else event.action, _VERBS["create"])[1]
-        if event.errors:
-            return f"{event.address}: {noun} failed after {int(event.elapsed)}s: {event.errors[0]}"
-        suffix = f" [id={event.object_id}]" if event.object_id and not event.destroying else ""
-        return f"{event.address}: {noun} complete after {int(event.elapsed)}s{suffix}"
-    if isinstance(event, ApplySkipped):
-        return f"{event.address}: Skipped because {event.reason}"
-    if isinstance(event, Message):
-        return event.text
+    line = progress_line(event)
+    if line is not None:
+        return line
     if isinstance(event, DiagnosticEvent):
         d = event.diagnostic
         where = f" ({d.subject})" if d.subject is not None else ""

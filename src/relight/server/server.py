@@ -28,11 +28,11 @@ import uvicorn
 
 from relight.errors import RelightError
 from relight.providers.registry import ProviderRegistry
+from relight.server import healthcheck
 from relight.server.accounts import Accounts
 from relight.server.actions import Actions
 from relight.server.app import create_app
 from relight.server.auth import Auth
-from relight.server import healthcheck
 from relight.server.config import ServerConfig
 from relight.server.db import Database, StoreError
 from relight.server.executor import Executor

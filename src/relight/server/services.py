@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from relight.providers.registry import ProviderRegistry
 from relight.server.accounts import Accounts
 from relight.server.actions import Actions
 from relight.server.auth import Auth
 from relight.server.config import ServerConfig
-from relight.providers.registry import ProviderRegistry
 from relight.server.github import GitHubClient
 from relight.server.metrics import Metrics
 from relight.server.queue import RunQueue
