@@ -277,7 +277,8 @@ class Executor:
 
         outcome = healthcheck.heal_pass(
             directory, backend, store_incidents=incidents, stack=ws.name, env=self.env, registry=self.registry,
-            sink=log, say=log.text, on_apply=applying, slack_url=self.config.slack.webhook_url, root=self._checkout_root(run.id), cancel=ctx.cancel)
+            sink=log, say=log.text, on_apply=applying, slack_url=self.config.slack.webhook_url,
+            root=self._checkout_root(run.id), cancel=ctx.cancel)
         current = self.store.get_run(run.id)
         phase: RunStatus = current.status if current is not None and current.status == "applying" else "planning"
         self.store.update_run(run.id, to_add=outcome.counts[0], to_change=outcome.counts[1],
