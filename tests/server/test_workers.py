@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.server.cluster import Cluster
-from tests.server.fakes import FakeGitHub, GitRepo, SlackReceiver, wait_for
+from tests.server.fakes import FakeGitHub, GitRepo, wait_for
 
 WORKSPACES = 30
 PUSHES = 5

@@ -15,7 +15,7 @@ and its stalled-jobs query. One job per run phase, task ``relight.run`` with
   every process, so a run committed just before a process died still starts.
 - **Executing**: a worker's job claims its run with a compare-and-set
   (:meth:`~relight.server.store.Store.claim_run`: still pending or confirmed, and the queue rule
-  still lets it start), records ``job:ID`` as the claimer, and calls
+  still lets it start), records ``job:ID@HOST:PID`` as the claimer, and calls
   :meth:`relight.server.executor.Executor.execute`, the same code as the embedded queue. A job
   whose run has moved on does nothing, so a duplicate job never runs a run twice.
 - **Worker faults**: workers send heartbeats every ``heartbeat`` seconds. A job whose worker has
@@ -287,7 +287,7 @@ class DistributedQueue:
     def _run_job(self, context: JobContext, run_id: int, phase: str) -> None:
         """The task: claim the run (compare-and-set), execute it, then dispatch what it frees."""
         assert phase in ("plan", "apply")
-        claimer = f"job:{context.job.id}"
+        claimer = f"job:{context.job.id}@{self.name}"
         job = self.store.claim_run(run_id, "apply" if phase == "apply" else "plan", claimer)
         if job is None:
             self.log.info("job found its run moved on; nothing to do", event="run.skip", run=run_id, phase=phase)
@@ -323,7 +323,8 @@ class DistributedQueue:
 
     def _end_lost(self, run_id: int, job_id: int) -> bool:
         run = self.store.get_run(run_id)
-        if run is None or run.status not in ("planning", "applying") or run.claimed_by != f"job:{job_id}":
+        claimer = (run.claimed_by or "") if run is not None else ""
+        if run is None or run.status not in ("planning", "applying") or claimer.split("@")[0] != f"job:{job_id}":
             return False
         phase = "planning" if run.status == "planning" else "applying"
         fresh = self.executor.end_cut_off(
