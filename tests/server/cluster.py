@@ -128,7 +128,7 @@ class Cluster:
         try:
             found: Run = wait_for(reached, timeout, f"run {run_id} to reach {statuses}")
         except AssertionError:
-            raise AssertionError(f"run {run_id} is {self.run(run_id).status}, not {statuses}\n{self.log_text()}")
+            raise AssertionError(f"run {run_id} is {self.run(run_id).status}, not {statuses}\n{self.log_text()}") from None
         return found
 
     def state(self, workspace: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@ as signed webhooks, some redelivered; every workspace auto-applies."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -75,7 +76,7 @@ def test_thirty_workspaces_five_pushes_three_workers(cluster: Cluster) -> None:
         mine = [by_delivery[d] for w, _, _, d in sent if w == ws]
         # In push order, one at a time: each run started after the previous one finished.
         assert [r.commit_sha for r in mine] == [sha for w, _, sha, _ in sent if w == ws]
-        for earlier, later in zip(mine, mine[1:], strict=False):
+        for earlier, later in itertools.pairwise(mine):
             assert earlier.id < later.id
             assert earlier.finished_at is not None and later.started_at is not None
             assert earlier.finished_at <= later.started_at, (earlier, later)
