@@ -207,7 +207,7 @@ class SqlStateBackend:
         def write() -> None:
             with self.db.write(claim=True) as conn:
                 current = self._snapshot(conn)
-                if current is not None and current.lineage != result.lineage and len(current):
+                if current is not None and current.lineage != result.lineage:
                     raise StateError(f"refusing lineage {result.lineage} over {self.where}, which has lineage "
                                      f"{current.lineage}: they are different states")
                 if current is not None and result.serial < current.serial:
