@@ -24,7 +24,8 @@ def main(path: str) -> int:
     worker = Worker(config, dict(os.environ), registry=ProviderRegistry({"slow": SlowProvider}),
                     concurrency=int(os.environ.get("WORKER_CONCURRENCY", "1")),
                     lost_after=float(os.environ.get("WORKER_LOST_AFTER", "30")),
-                    heartbeat=float(os.environ.get("WORKER_HEARTBEAT", "5")), drain=10.0)
+                    heartbeat=float(os.environ.get("WORKER_HEARTBEAT", "5")),
+                    drain=float(os.environ.get("WORKER_DRAIN", "10")))
     worker.run()
     return 0
 
