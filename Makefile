@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   - create the venv, install relight, run the demo
-#   make test   - install the test tools, run lint, types and the whole suite
+#   make test   - install the test tools, run lint, types and the whole suite (but the slow tests)
+#   make test-slow - the slow tests (the distributed queue under load)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-slow lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py

@@ -5,11 +5,12 @@ Run statuses are spelled as HCP Terraform spells them. An apply-kind run moves
 ``planned_and_finished`` with no changes, ``errored``, ``discarded`` or ``canceled``); a
 speculative run moves ``pending -> planning -> planned_and_finished | errored | canceled``.
 
-The queue rule lives in :meth:`Store.claim_next`, in one claiming transaction: a confirmed run
-is applied first; otherwise the oldest pending speculative run, or the oldest pending apply run
-of a workspace that has no apply run in flight (planning, planned, confirmed or applying), so a
-workspace's apply runs go one at a time, in the order they arrived, and a plan that waits for
-confirmation holds the workspace as in HCP Terraform. Speculative runs never wait for it.
+The queue rule is one SQL condition (:func:`_eligible`), used by :meth:`Store.claim_next` (the
+embedded queue), :meth:`Store.claim_run` and :meth:`Store.eligible` (the distributed queue),
+each in a claiming transaction: a workspace's changes (plan and rollback runs) go one at a time
+in arrival order, and a plan that waits for confirmation holds the workspace as in HCP
+Terraform; its heal passes form a second lane that waits only for runs actually planning or
+applying; a confirmed run is applied first; speculative runs never wait.
 Every status change is a compare-and-set (:meth:`Store.transition`): two people pressing
 Confirm, or a confirm racing a discard, cannot both win.
 """
