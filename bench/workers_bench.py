@@ -38,12 +38,13 @@ import uvicorn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' PostgreSQL cluster, git repository and webhook sender
 
+from tests.server.conftest import PgCluster, free_port  # noqa: E402
+from tests.server.fakes import GitRepo, Hooks  # noqa: E402
+
 from relight.server.config import parse_server_config  # noqa: E402
 from relight.server.server import Server  # noqa: E402
 from relight.server.standin import StandInGitHub  # noqa: E402
 from relight.server.store import Store  # noqa: E402
-from tests.server.conftest import PgCluster, free_port  # noqa: E402
-from tests.server.fakes import GitRepo, Hooks  # noqa: E402
 
 SECRET = "bench-secret"
 SLOW_WORKER = ROOT / "tests" / "server" / "worker_proc.py"
@@ -52,6 +53,14 @@ SLOW_WORKER = ROOT / "tests" / "server" / "worker_proc.py"
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))]
+
+
+def cpu_times() -> tuple[float, float]:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        fields = [float(x) for x in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def _tf(ws: int, push: int) -> str:
@@ -150,16 +159,19 @@ def throughput(root: Path, pg: PgCluster, github: StandInGitHub, counts: list[in
                 for ws in range(workspaces):
                     shas.append((ws, s.repo.commit({f"ws{ws}/main.tf": _tf(ws, push)}, f"{ws}/{push}")))
             t0 = time.monotonic()
+            busy0, total0 = cpu_times()
             for ws, sha in shas:
                 assert s.hooks.push(before, sha, files=[f"ws{ws}/main.tf"]).status_code == 202
             s.wait_all_final(len(shas))
             took = time.monotonic() - t0
+            busy1, total1 = cpu_times()
+            cpu = (busy1 - busy0) / max(total1 - total0, 1.0)
             runs = s.store.list_runs(limit=100_000)
             applied = sum(r.status == "applied" for r in runs)
             rate = applied / took * 60
             base_rate = base_rate or rate
             print(f"   {n} worker(s): {applied} applied in {took:.1f} s = {rate:.0f} runs/min "
-                  f"({rate / base_rate:.2f}x one worker)")
+                  f"({rate / base_rate:.2f}x one worker); CPU {cpu * 100:.0f}% busy over {os.cpu_count()} cores")
         finally:
             s.close()
 

@@ -4,11 +4,11 @@ reported once however many passes find it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import boto3
+import pytest
 
 from relight.localcloud import LocalCloud
 from relight.providers.registry import ProviderRegistry
@@ -68,10 +68,11 @@ SLOW = 'resource "slow_thing" "n" {\n  name = "n"\n}\n'
 
 
 def test_what_a_person_must_decide_opens_a_run_once(tmp_path: Path, make_live: Callable[..., Live],
-                                                   monkeypatch: object) -> None:
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     cloud = tmp_path / "slow-cloud"
     cloud.mkdir()
-    os.environ["SLOW_CLOUD"], os.environ["SLOW_DELAY"] = str(cloud), "0"
+    monkeypatch.setenv("SLOW_CLOUD", str(cloud))
+    monkeypatch.setenv("SLOW_DELAY", "0")
     ws = ('workspace "ghe" {\n  repo = "acme/infra"\n  dir = "infra"\n  approvers = ["alice"]\n'
           '  auto_apply = true\n  health_check = "1s"\n}\n')
     live = make_live(workspaces=ws, registry=ProviderRegistry({"slow": SlowProvider}))

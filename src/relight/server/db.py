@@ -36,6 +36,7 @@ RETRY_FOR = 180.0  # seconds a critical write waits for PostgreSQL to come back
 
 _MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 _CLAIM_LOCK_KEY = 0x72656C69  # "reli": one advisory lock for every claiming transaction
+_MIGRATE_LOCK_KEY = 0x72656C6B  # serialises migrations
 
 
 class StoreError(RelightError):
@@ -71,11 +72,17 @@ class Database:
         return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration (creating every table on a new database)."""
+        """Bring the schema to the newest migration (creating every table on a new database).
+
+        On PostgreSQL an advisory lock serialises processes migrating at once (a server and its
+        workers started together): the first migrates, the others find nothing left to do.
+        """
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", _MIGRATIONS)
         try:
             with self.engine.connect() as conn:
+                if not self.is_sqlite:
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK_KEY})
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
                 conn.commit()

@@ -200,9 +200,11 @@ class Executor:
         never retried as it was: a fresh plan is queued (it waits for a person unless the
         workspace auto-applies) and people are told. None if the run had moved on meanwhile."""
         phase = "planning" if run.status == "planning" else "applying"
-        if not self.store.transition(run.id, [run.status], "errored", error=error):
+        fresh = self.store.end_with_fresh(run.id, [run.status], error,
+                                          self._fresh_run(run, f"fresh plan after run {run.id} was cut off"))
+        if fresh is None:
             return None
-        fresh = self._queue_fresh(run, f"fresh plan after run {run.id} was cut off")
+        self.wake()
         self.store.add_events(run.id, [{"type": "error", "text": f"{what}; what completed is recorded in the "
                                         f"state. A fresh plan was queued: run {fresh}."}])
         ws = self.config.workspaces.get(run.workspace)
@@ -329,15 +331,18 @@ class Executor:
         seconds = time.monotonic() - started
         if outcome.canceled:
             log.text(outcome.diagnostics_text or "The apply was stopped between actions by a shutdown.", "error")
-            ctx.move("applying", "errored", error="stopped by a shutdown while applying")
-            fresh = self._queue_fresh(run, f"fresh plan after run {run.id} was stopped by a shutdown")
+            fresh = self._end_with_fresh(ctx, "stopped by a shutdown while applying",
+                                         f"fresh plan after run {run.id} was stopped by a shutdown")
+            if fresh is None:
+                return
             log.text(f"What completed is recorded in the state. A fresh plan was queued: run {fresh}.")
             self._status(ctx, "error", f"Stopped by a shutdown; a fresh plan is run {fresh}.")
             self.notices.interrupted(ws.name, run.id, "applying", fresh, self.run_url(run.id))
         elif outcome.stale:
             log.text(outcome.diagnostics_text, "error")
-            ctx.move("applying", "errored", error="the plan was stale")
-            fresh = self._queue_fresh(run, f"fresh plan after run {run.id}'s plan went stale")
+            fresh = self._end_with_fresh(ctx, "the plan was stale", f"fresh plan after run {run.id}'s plan went stale")
+            if fresh is None:
+                return
             log.text(f"Nothing was changed. A fresh plan was queued: run {fresh}.")
             self._status(ctx, "failure", f"The plan was stale; a fresh plan was queued (run {fresh}).")
             self.notices.stale(ws.name, run.id, fresh, self.run_url(fresh))
@@ -354,14 +359,28 @@ class Executor:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _end_with_fresh(self, ctx: _Context, error: str, why: str) -> int | None:
+        """End the applying run ``errored`` and queue its fresh plan, in one transaction (so
+        whoever sees it errored also sees what follows it)."""
+        ctx.log.flush()
+        fresh = self.store.end_with_fresh(ctx.run.id, ["applying"], error, self._fresh_run(ctx.run, why))
+        self.wake()
+        return fresh
+
+    def _fresh_run(self, run: Run, why: str, *, confirm_required: bool | None = None,
+                   operation: str | None = None) -> NewRun:
+        """A fresh run of what ``run`` was for (never a retry of it: it plans again)."""
+        op = operation or run.operation
+        return NewRun(
+            workspace=run.workspace, kind=run.kind, commit_sha=run.commit_sha, ref=run.ref, clone_url=run.clone_url,
+            trigger=why, operation=op if op in ("plan", "rollback", "heal") else "plan",  # type: ignore[arg-type]
+            pr_number=run.pr_number, base_sha=run.base_sha, rollback_serial=run.rollback_serial,
+            confirm_required=run.confirm_required if confirm_required is None else confirm_required)
+
     def _queue_fresh(self, run: Run, why: str, *, confirm_required: bool | None = None,
                      operation: str | None = None) -> int:
-        op = operation or run.operation
-        fresh = self.store.create_run(NewRun(
-            workspace=run.workspace, kind=run.kind, commit_sha=run.commit_sha, ref=run.ref,
-            clone_url=run.clone_url, trigger=why, operation=op if op in ("plan", "rollback", "heal") else "plan",  # type: ignore[arg-type]
-            pr_number=run.pr_number, base_sha=run.base_sha, rollback_serial=run.rollback_serial,
-            confirm_required=run.confirm_required if confirm_required is None else confirm_required))
+        fresh = self.store.create_run(self._fresh_run(run, why, confirm_required=confirm_required,
+                                                      operation=operation))
         self.store.update_run(run.id, followed_by=fresh)
         self.wake()
         return fresh

@@ -427,6 +427,23 @@ class Store:
 
         return self.db.retrying(attempt)
 
+    def end_with_fresh(self, run_id: int, from_: Iterable[RunStatus], error: str, fresh: NewRun) -> int | None:
+        """In one transaction: end the run ``errored`` with ``error`` if it is in one of ``from_``,
+        queue ``fresh`` and link it as the run's ``followed_by``; the fresh run's id, or None when
+        the run had moved on (nothing is queued then)."""
+
+        def attempt() -> int | None:
+            with self.db.write() as conn:
+                ended = conn.execute(sa.update(runs).where(runs.c.id == run_id, runs.c.status.in_(list(from_)))
+                                     .values(status="errored", error=error, finished_at=now()))
+                if not ended.rowcount:
+                    return None
+                [new_id] = self.insert_runs(conn, [fresh])
+                conn.execute(sa.update(runs).where(runs.c.id == run_id).values(followed_by=new_id))
+                return new_id
+
+        return self.db.retrying(attempt)
+
     def update_run(self, run_id: int, **values: Any) -> None:
         def attempt() -> None:
             with self.db.write() as conn:
