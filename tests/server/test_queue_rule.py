@@ -183,3 +183,27 @@ def test_runs_table_has_the_new_columns(store: Store) -> None:
     with store.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar() == 0
     assert {"confirm_required", "claimed_by"} <= {c.name for c in runs.c}
+
+
+def test_a_run_whose_lock_was_released_records_nothing_more(store: Store) -> None:
+    """Fencing: the lock of a run whose worker was declared lost is released with the run; if that
+    worker comes back, its journal refuses to record anything more."""
+    from relight.addrs import InstanceAddr
+    from relight.errors import StateError
+    from relight.server.sqlstate import SqlStateBackend, release_run_locks
+    from relight.state import ObjectState
+
+    ws_id = store.workspace_id("a")
+    assert ws_id is not None
+    backend = SqlStateBackend(store.db, ws_id, "a", run_id=5)
+    first, second = InstanceAddr.parse("terraform_data.a"), InstanceAddr.parse("terraform_data.b")
+    with backend.lock("apply"):
+        journal = backend.open_journal(backend.read())
+        journal.set(first, "terraform", ObjectState({"id": "a1"}))
+        assert release_run_locks(store.db, 5) == 1
+        assert backend.holder() is None
+        with pytest.raises(StateError, match="no longer holds the state lock"):
+            journal.set(second, "terraform", ObjectState({"id": "b1"}))
+        journal.close()
+    state = backend.read()
+    assert [str(i.addr) for i in state] == ["terraform_data.a"]

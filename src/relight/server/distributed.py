@@ -49,6 +49,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import psycopg
 import sqlalchemy as sa
 from procrastinate import App, JobContext, PsycopgConnector, exceptions, manager
 from procrastinate import jobs as pjobs
@@ -131,9 +132,10 @@ class _JobManager(manager.JobManager):
         while True:
             try:
                 return await call()
-            except exceptions.ConnectorException:
-                if time.monotonic() + delay > deadline:
-                    raise
+            except exceptions.ConnectorException as exc:
+                lost = isinstance(exc.__cause__, psycopg.OperationalError | psycopg.InterfaceError)
+                if not lost or time.monotonic() + delay > deadline:
+                    raise  # refused for a reason of its own (say the job was ended as lost meanwhile)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
