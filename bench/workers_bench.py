@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -63,6 +64,45 @@ def cpu_times() -> tuple[float, float]:
     return sum(fields) - idle, sum(fields)
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int, children: bool = True) -> float:
+    """CPU seconds of process ``pid`` (with its waited-for children: git, PostgreSQL backends)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    own = float(fields[11]) + float(fields[12])
+    return (own + (float(fields[13]) + float(fields[14]) if children else 0.0)) / _TICK
+
+
+def _postgres_cpu(pg: PgCluster) -> float:
+    """CPU seconds of the cluster: the postmaster, its finished backends and its live ones."""
+    try:
+        postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    total = _proc_cpu(postmaster)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == postmaster:
+                total += _proc_cpu(int(entry))
+    return total
+
+
+def our_cpu(pg: PgCluster, workers: list[subprocess.Popen[bytes]]) -> tuple[float, float, float]:
+    """CPU seconds so far of (this process: the server and the stand-in GitHub; the workers; PostgreSQL)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime, sum(_proc_cpu(w.pid) for w in workers), _postgres_cpu(pg)
+
+
 def _tf(ws: int, push: int) -> str:
     return (f'resource "terraform_data" "r" {{\n  count = 5\n  input = "ws{ws}-{push}-${{count.index}}"\n}}\n')
 
@@ -73,6 +113,7 @@ def _slow_tf() -> str:
 
 class Setup:
     def __init__(self, root: Path, pg: PgCluster, name: str, workspaces: int, github: StandInGitHub) -> None:
+        self.pg = pg
         self.root = root / name
         self.root.mkdir()
         self.repo = GitRepo(self.root / "origin")
@@ -160,18 +201,24 @@ def throughput(root: Path, pg: PgCluster, github: StandInGitHub, counts: list[in
                     shas.append((ws, s.repo.commit({f"ws{ws}/main.tf": _tf(ws, push)}, f"{ws}/{push}")))
             t0 = time.monotonic()
             busy0, total0 = cpu_times()
+            ours0 = our_cpu(pg, s.workers)
             for ws, sha in shas:
                 assert s.hooks.push(before, sha, files=[f"ws{ws}/main.tf"]).status_code == 202
             s.wait_all_final(len(shas))
             took = time.monotonic() - t0
             busy1, total1 = cpu_times()
+            ours = [b - a for a, b in zip(ours0, our_cpu(pg, s.workers), strict=True)]
             cpu = (busy1 - busy0) / max(total1 - total0, 1.0)
             runs = s.store.list_runs(limit=100_000)
             applied = sum(r.status == "applied" for r in runs)
             rate = applied / took * 60
             base_rate = base_rate or rate
             print(f"   {n} worker(s): {applied} applied in {took:.1f} s = {rate:.0f} runs/min "
-                  f"({rate / base_rate:.2f}x one worker); CPU {cpu * 100:.0f}% busy over {os.cpu_count()} cores")
+                  f"({rate / base_rate:.2f}x one worker); machine CPU {cpu * 100:.0f}% busy (all processes); "
+                  f"ours per run: server {ours[0] / applied:.2f} s, workers {ours[1] / applied:.2f} s, "
+                  f"PostgreSQL {ours[2] / applied:.2f} s = {sum(ours) / applied:.2f} CPU-s "
+                  f"(ceiling on {os.cpu_count()} idle cores: {60 * (os.cpu_count() or 1) / (sum(ours) / applied):.0f} "
+                  "runs/min)")
         finally:
             s.close()
 
@@ -194,8 +241,9 @@ def webhooks(root: Path, pg: PgCluster, github: StandInGitHub, rate: float, seco
                 n += 1
                 time.sleep(max(0.0, started + n / rate - time.monotonic()))
         done = [r for r in s.store.list_runs(limit=100_000) if r.is_final]
-        print(f"\n2. Webhook answers: {n} signed pushes at {rate:g}/s over {seconds:g} s, 2 workers running what they "
-              f"queue ({len(done)} runs finished meanwhile)")
+        elapsed = time.monotonic() - started
+        print(f"\n2. Webhook answers: {n} signed pushes offered at {rate:g}/s over {seconds:g} s ({n / elapsed:.1f}/s "
+              f"achieved, one client), 2 workers running what they queue ({len(done)} runs finished meanwhile)")
         print(f"   p50 {pct(latencies, 50) * 1000:.1f} ms   p99 {pct(latencies, 99) * 1000:.1f} ms   "
               f"max {max(latencies) * 1000:.1f} ms   mean {statistics.mean(latencies) * 1000:.1f} ms")
     finally:
@@ -209,7 +257,7 @@ def deaths(root: Path, pg: PgCluster, github: StandInGitHub, kills: int) -> None
         s.start_workers(2)
         before = s.repo.head()
         for k in range(kills):
-            sha = s.repo.commit({"slow/main.tf": _slow_tf().replace("n-$", f"k{k}-$")}, f"slow {k}")
+            sha = s.repo.commit({"slow/main.tf": _slow_tf().replace('"n"', f'"k{k}"')}, f"slow {k}")  # new objects
             run_id = s.hooks.push(before, sha, files=["slow/main.tf"]).json()["runs"][0]
             before = sha
             while (run := s.store.get_run(run_id)) is None or run.status != "applying":
@@ -224,7 +272,7 @@ def deaths(root: Path, pg: PgCluster, github: StandInGitHub, kills: int) -> None
                 time.sleep(0.05)
             noticed.append(time.monotonic() - killed)
             s.start_workers(1)  # keep two alive
-            assert run is not None and run.followed_by is not None
+            assert run is not None and run.followed_by is not None, run
             s.wait_all_final(len(s.store.list_runs(limit=1000)), 300)
         print(f"\n3. Worker death -> run marked lost (heartbeat 5 s, lost after 30 s, {kills} kills mid-apply): "
               + ", ".join(f"{t:.1f} s" for t in noticed))

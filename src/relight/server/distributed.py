@@ -31,7 +31,8 @@ and its stalled-jobs query. One job per run phase, task ``relight.run`` with
   calls instead (fetching, heartbeats, finishing a job, listening), and the run's own writes
   retry through :meth:`relight.server.db.Database.retrying`.
 - **Health checks**: the same housekeeping queues due heal runs
-  (:func:`relight.server.healthcheck.schedule_due`).
+  (:func:`relight.server.healthcheck.schedule_due`), and once an hour deletes procrastinate's
+  jobs finished more than a week ago (the ``runs`` table keeps the history).
 
 :meth:`DistributedQueue.stop` stops taking jobs, lets runs in flight finish for up to the drain
 timeout, then asks the rest to stop between actions (their runs end ``errored`` with a fresh
@@ -69,6 +70,8 @@ TASK = "relight.run"
 T = TypeVar("T")
 _SCHEMA_LOCK_KEY = 0x72656C6A  # serialises creating procrastinate's tables
 _PRUNE_AFTER = 3600.0  # procrastinate deletes worker rows silent this long (garbage only)
+_CLEAN_EVERY = 3600.0  # seconds between deletions of old finished jobs
+_KEEP_JOBS_HOURS = 24 * 7
 
 
 def libpq_url(url: str) -> str:
@@ -169,6 +172,7 @@ class DistributedQueue:
         self._started = threading.Event()
         self._stopping = threading.Event()
         self._db_up_since: float | None = None
+        self._cleaned_at = 0.0
         self.reaped = 0
 
     # -- RunQueue ----------------------------------------------------------------------------
@@ -261,6 +265,10 @@ class DistributedQueue:
             await asyncio.to_thread(healthcheck.schedule_due, self.store, self.config)
             await self.reap()
             await self.dispatch()
+            if time.monotonic() - self._cleaned_at > _CLEAN_EVERY:
+                self._cleaned_at = time.monotonic()  # finished jobs: the runs table keeps the history
+                await self.app.job_manager.delete_old_jobs(nb_hours=_KEEP_JOBS_HOURS, include_failed=True,
+                                                           include_cancelled=True, include_aborted=True)
             if self._db_up_since is None:
                 self._db_up_since = time.monotonic()
         except (StoreError, exceptions.ConnectorException) as exc:
