@@ -214,7 +214,8 @@ def throughput(root: Path, pg: PgCluster, github: StandInGitHub, counts: list[in
             rate = applied / took * 60
             base_rate = base_rate or rate
             print(f"   {n} worker(s): {applied} applied in {took:.1f} s = {rate:.0f} runs/min "
-                  f"({rate / base_rate:.2f}x one worker); machine CPU {cpu * 100:.0f}% busy (all processes); "
+                  f"({rate / base_rate:.2f}x one worker); machine CPU {cpu * 100:.0f}% busy (all processes, load "
+                  f"average {os.getloadavg()[0]:.1f}); "
                   f"ours per run: server {ours[0] / applied:.2f} s, workers {ours[1] / applied:.2f} s, "
                   f"PostgreSQL {ours[2] / applied:.2f} s = {sum(ours) / applied:.2f} CPU-s "
                   f"(ceiling on {os.cpu_count()} idle cores: {60 * (os.cpu_count() or 1) / (sum(ours) / applied):.0f} "
