@@ -12,13 +12,14 @@ from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def local_cloud_process() -> Iterator[str]:
-    """Run the local cloud on a free port; point this process's AWS_* environment at it."""
+def local_cloud_process(*args: str) -> Iterator[str]:
+    """Run the local cloud on a free port (with extra ``relight local-cloud`` arguments, e.g.
+    ``--latency 50ms``); point this process's AWS_* environment at it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "relight", "local-cloud", f"--port={port}"],
+        [sys.executable, "-m", "relight", "local-cloud", f"--port={port}", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -13,6 +13,8 @@ Shapes (resource ``i`` of ``N``, named ``terraform_data.r<i>``):
 * ``independent``: ``input = "v-<i>"``, no references.
 * ``tree``: a binary tree; ``input`` interpolates the ``.output`` of resource ``(i-1)//2``.
 * ``chain``: resource ``i`` has ``depends_on = [terraform_data.r<i-1>]``.
+* ``modules`` (not run by default): one module call with ``for_each`` over 10 keys, the child a
+  ``tree`` of N/10 resources; the same engine work through module instances.
 
 Run ``python bench/engine_bench.py --help`` for the flags; see ``bench/README.md``.
 """
@@ -34,12 +36,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "bench" / "out"
 VENV_BIN = ROOT / ".venv" / "bin"
-SHAPES = ("tree", "chain", "independent")
+SHAPES = ("tree", "chain", "independent", "modules")
+DEFAULT_SHAPES = ("tree", "chain", "independent")
+MODULE_INSTANCES = 10  # the "modules" shape: one call with for_each over this many keys
 DEFAULT_SIZES = (100, 1000, 2000, 10000)
 
 # Largest N that Terraform is run at by default; Terraform's local backend rewrites the
 # whole state after every resource, so larger runs take many minutes. --full lifts the caps.
-TERRAFORM_CAP = {"independent": 2000, "tree": 2000, "chain": 1000}
+TERRAFORM_CAP = {"independent": 2000, "tree": 2000, "chain": 1000, "modules": 2000}
 
 # Targets: (shape, N, minimum terraform/relight apply speed-up).
 APPLY_SPEEDUP_TARGETS: tuple[tuple[str, int, float], ...] = (
@@ -108,19 +112,41 @@ def generate_config(shape: str, n: int) -> str:
     return "\n".join(blocks)
 
 
+def generate_files(shape: str, n: int) -> dict[str, str]:
+    """The configuration's files by relative path. ``modules``: a root module calling one child
+    module with ``for_each`` over MODULE_INSTANCES keys; the child holds a tree of
+    n / MODULE_INSTANCES resources, the first of which reads the call's input."""
+    if shape != "modules":
+        return {"main.tf": generate_config(shape, n)}
+    per = max(1, n // MODULE_INSTANCES)
+    keys = ", ".join(f'"k{i}"' for i in range(MODULE_INSTANCES))
+    root = (
+        f'module "m" {{\n  source   = "./mod"\n  for_each = toset([{keys}])\n  prefix   = each.key\n}}\n\n'
+        'output "firsts" {\n  value = { for k, m in module.m : k => m.first }\n}\n'
+    )
+    child = generate_config("tree", per).replace('input = "v-0"', 'input = "${var.prefix}-0"')
+    child = 'variable "prefix" {\n  type = string\n}\n\n' + child
+    child += '\noutput "first" {\n  value = terraform_data.r0.output\n}\n'
+    return {"main.tf": root, "mod/main.tf": child}
+
+
 def prepare_dirs(shape: str, n: int) -> tuple[Path, Path]:
     """Write the config to bench/out/<shape>-<n>/ and two fresh working copies of it."""
     base = OUT_DIR / f"{shape}-{n}"
     base.mkdir(parents=True, exist_ok=True)
-    config = base / "main.tf"
-    config.write_text(generate_config(shape, n))
+    files = generate_files(shape, n)
+    for rel, text in files.items():
+        (base / rel).parent.mkdir(parents=True, exist_ok=True)
+        (base / rel).write_text(text)
     dirs = []
     for tool in ("terraform", "relight"):
         work = base / tool
         if work.exists():
             shutil.rmtree(work)
         work.mkdir()
-        shutil.copy2(config, work / "main.tf")
+        for rel in files:
+            (work / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(base / rel, work / rel)
         dirs.append(work)
     return dirs[0], dirs[1]
 
@@ -361,7 +387,9 @@ def parse_list(text: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--shapes", default=",".join(SHAPES), help="comma list: tree,chain,independent")
+    ap.add_argument(
+        "--shapes", default=",".join(DEFAULT_SHAPES), help="comma list: tree,chain,independent,modules"
+    )
     ap.add_argument(
         "--sizes",
         default=",".join(str(s) for s in DEFAULT_SIZES),

@@ -6,17 +6,25 @@ plays the seed's three failure scenarios, then the pull-request pipeline (``demo
 Each step shows what was done to the cloud, the ``relight`` commands a person (or the robot)
 runs and what they print, what was checked afterwards, and how long it took, split into waiting
 on the cloud API and relight's own time.
+
+The node runs (the local cloud's data plane): a stand-in GitHub Enterprise keeps its data on the
+data volume. A random data token is written into it through SSM, and read back from the
+service after each recovery, so the demo shows the data itself surviving.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +123,84 @@ class View:
         return str(iid)
 
 
+class Data:
+    """The node's data as its users see it: the stand-in service's /status, and SSM to act inside.
+
+    Everything here is plain AWS API traffic (SSM Run Command) plus HTTP to the node's service at
+    the host address the local cloud reports for it (``GET /_relight/instances/<id>``)."""
+
+    def __init__(self, view: View, endpoint: str) -> None:
+        self.view = view
+        self.endpoint = endpoint
+        self.ssm: Any = boto3.client("ssm")
+
+    def run(self, instance: str, *commands: str) -> str:
+        out = self.ssm.send_command(
+            InstanceIds=[instance], DocumentName="AWS-RunShellScript", Parameters={"commands": list(commands)}
+        )
+        command_id = out["Command"]["CommandId"]
+        self.ssm.get_waiter("command_executed").wait(
+            CommandId=command_id, InstanceId=instance, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+        return str(self.ssm.get_command_invocation(CommandId=command_id, InstanceId=instance)["StandardOutputContent"])
+
+    def status(self, instance: str) -> tuple[str, dict[str, Any]]:
+        """The service's URL and its /status, once it is up with its data volume mounted."""
+        deadline = time.monotonic() + 60
+        while True:
+            with urllib.request.urlopen(f"{self.endpoint}/_relight/instances/{instance}") as resp:
+                address = json.load(resp)["ports"].get("80")
+            if address:
+                url = f"http://{address}/status"
+                try:
+                    with urllib.request.urlopen(url, timeout=5) as resp:
+                        return url, dict(json.load(resp))
+                except (urllib.error.URLError, OSError):
+                    pass
+            if time.monotonic() > deadline:
+                say(f"demo: the service of {instance} did not come up")
+                sys.exit(1)
+            time.sleep(0.2)
+
+    def write_token(self, why: str) -> str:
+        instance = self.view.node()["InstanceId"]
+        self.status(instance)
+        token = secrets.token_hex(6)
+        self.run(instance, f"echo {token} > /data/ghe/token")
+        say(f"    data token {token} written into the service's data through SSM ({why})")
+        return token
+
+    def show(self, moment: str, expected: str) -> None:
+        instance = self.view.node()["InstanceId"]
+        url, status = self.status(instance)
+        token = status.get("data_token")
+        ok = token == expected
+        say(f"    {'ok ' if ok else 'FAIL'} {moment}: {url} (GitHub Enterprise {status['version']}) "
+            f"serves data token {token}")  # fmt: skip
+        if not ok:
+            sys.exit(1)
+
+    def show_kept(self, snapshot: str, expected: str) -> None:
+        """Restore ``snapshot`` to a scratch volume on the node, read its token, clean up."""
+        node = self.view.node()
+        ec2 = self.view.ec2
+        scratch = ec2.create_volume(SnapshotId=snapshot, AvailabilityZone=node["Placement"]["AvailabilityZone"])
+        volume = scratch["VolumeId"]
+        ec2.attach_volume(VolumeId=volume, InstanceId=node["InstanceId"], Device="/dev/xvdg")
+        self.run(
+            node["InstanceId"],
+            "grep -q xvdg /etc/fstab || echo '/dev/xvdg /restore ext4 defaults,nofail 0 2' >> /etc/fstab",
+        )
+        token = self.run(node["InstanceId"], "cat /restore/ghe/token").strip()
+        ec2.detach_volume(VolumeId=volume)
+        ec2.delete_volume(VolumeId=volume)
+        ok = token == expected
+        say(f"    {'ok ' if ok else 'FAIL'} the data it replaced is in {snapshot}: restored to a scratch volume, "
+            f"it holds data token {token}")  # fmt: skip
+        if not ok:
+            sys.exit(1)
+
+
 def main() -> int:
     say("relight demo: a stateful node that comes back the same way after any failure")
     say("=" * 78)
@@ -134,6 +220,12 @@ def main() -> int:
         relight(work, "apply", "-auto-approve", show="progress", label="stand-up")
         volume = view.data_volume()["VolumeId"]
         first = view.check(volume)
+        data = Data(view, cloud.endpoint) if cloud.data_plane is not None else None
+        if data is None:
+            say(f"    (no data plane here: {cloud.data_plane_reason}; the data token checks are skipped)")
+        else:
+            token = data.write_token("today's data")
+            data.show("before the failure", token)
 
         say("\n[2] Scenario 1: the node dies. Someone terminates it by hand:")
         say(f"      aws ec2 terminate-instances --instance-ids {first}")
@@ -142,11 +234,16 @@ def main() -> int:
         relight(work, "plan", "-no-color")
         relight(work, "apply", "-auto-approve", show="progress", label="scenario 1: node terminated")
         second = view.check(volume)
+        if data is not None:
+            data.show("after the recovery", token)
         say(f"    -> a new node ({second}), the same IP, the same data volume, alarms moved, DNS untouched.")
 
         say("\n[3] Scenario 2: revert to an older snapshot. A nightly snapshot exists:")
         nightly = view.ec2.create_snapshot(VolumeId=volume, Description="nightly")["SnapshotId"]
         say(f"      {nightly} (nightly, of {volume})")
+        if data is not None:
+            nightly_token, token = token, data.write_token("after the nightly snapshot")
+            data.show("before the revert", token)
         say("    A pull request sets snapshot_id; the plan replaces the volume and says it will")
         say("    snapshot the current one first, so today's data is never lost:")
         relight(work, "plan", "-no-color", f"-var=snapshot_id={nightly}")
@@ -159,6 +256,11 @@ def main() -> int:
         say(f"    ok  new data volume {new_volume} was created from {restored_from}")
         say(f"    ok  the old volume's data is in {kept.group(1) if kept else '?'} (recorded in the state file)")
         view.check(new_volume)
+        if data is not None:
+            data.show("after the revert (the nightly snapshot's data)", nightly_token)
+            if kept:
+                data.show_kept(kept.group(1), token)
+            token = nightly_token
 
         say("\n[4] Scenario 3: recycle the node (a fresh instance, e.g. after patching the image).")
         relight(
@@ -171,6 +273,8 @@ def main() -> int:
             label="scenario 3: -replace",
         )
         third = view.check(new_volume)
+        if data is not None:
+            data.show("after -replace", token)
         say("    ...or the old way from the seed: terminate it and trigger a run.")
         view.ec2.terminate_instances(InstanceIds=[third])
         relight(
@@ -182,6 +286,8 @@ def main() -> int:
             label="scenario 3: terminate + run",
         )
         view.check(new_volume)
+        if data is not None:
+            data.show("after terminate + run", token)
 
         snaps = view.ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
         ours = [s for s in snaps if s["OwnerId"] == ACCOUNT and not s.get("Description", "").startswith("Auto")]

@@ -8,8 +8,14 @@ from pathlib import Path
 
 import boto3
 import pytest
+from hypothesis import settings
 
 from relight.localcloud import LocalCloud
+
+# Speed is measured by benchmarks, never by tests: no per-example deadline (a loaded 2-core
+# machine makes any deadline flaky).
+settings.register_profile("relight", deadline=None)
+settings.load_profile("relight")
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +34,14 @@ def cloud(local_cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> LocalClou
     for key, value in local_cloud.env().items():
         monkeypatch.setenv(key, value)
     return local_cloud
+
+
+@pytest.fixture
+def dataplane(cloud: LocalCloud) -> LocalCloud:
+    """The local cloud, emptied, with its data plane (skips, saying why, where sandboxes cannot run)."""
+    if cloud.data_plane is None:
+        pytest.skip(f"the local cloud has no data plane on this machine: {cloud.data_plane_reason}")
+    return cloud
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ attribute whose schema type is "any" (``terraform_data``'s ``input``: ``{"value"
 ...}``). relight's values are plain JSON and carry no type, so converting a state to Terraform's
 format needs a type for each such value: the one recorded earlier when it still describes the
 value (:func:`conforms`), else the type Terraform itself gives a literal of that shape
-(:func:`type_of`).
+(:func:`relight.values.type_of`).
 
 The notation: ``"string"``, ``"number"``, ``"bool"``, ``"dynamic"``, ``["list", T]``,
 ``["set", T]``, ``["map", T]``, ``["tuple", [T, ...]]``, ``["object", {"name": T, ...}]``.
@@ -17,32 +17,12 @@ from typing import Any
 
 from relight.values import Value
 
-__all__ = ["CtyType", "conforms", "is_type", "type_of"]
+__all__ = ["CtyType", "conforms", "is_type"]
 
 CtyType = Any  # str | list: JSON as Terraform writes it
 
 _PRIMITIVES = frozenset({"string", "number", "bool", "dynamic"})
 _COLLECTIONS = frozenset({"list", "set", "map"})
-
-
-def type_of(value: Value) -> CtyType:
-    """The type Terraform gives a literal of this shape: tuples for lists, objects for maps.
-
-    ``None`` (null) has no type of its own: it is ``"dynamic"``.
-    """
-    if value is None:
-        return "dynamic"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return ["tuple", [type_of(v) for v in value]]
-    if isinstance(value, dict):
-        return ["object", {str(k): type_of(v) for k, v in value.items()}]
-    raise TypeError(f"not a JSON value: {value!r}")
 
 
 def is_type(ty: object) -> bool:

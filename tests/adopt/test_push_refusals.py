@@ -160,16 +160,22 @@ def test_a_local_backend_path_naming_terraforms_file_is_refused(tmp_path: Path) 
     assert (tmp_path / "terraform.tfstate").read_text() == GOOD
 
 
-def test_state_list_shows_instances_held_in_modules(tmp_path: Path) -> None:
-    (tmp_path / "main.tf").write_text(CONFIG)
-    held = {**terraform_state()["resources"][0], "module": "module.app"}
-    (tmp_path / "terraform.tfstate").write_text(json.dumps(terraform_state([terraform_state()["resources"][0], held])))
+def test_instances_in_modules_are_adopted_at_their_module_addresses(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(CONFIG + 'module "app" {\n  source = "./app"\n}\n')
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.tf").write_text(CONFIG)
+    in_module = {**terraform_state()["resources"][0], "module": "module.app"}
+    (tmp_path / "terraform.tfstate").write_text(json.dumps(terraform_state([terraform_state()["resources"][0], in_module])))
     assert relight(tmp_path, "state", "push", "terraform.tfstate").code == 0
     assert relight(tmp_path, "state", "list").out.split() == ["terraform_data.a", "module.app.terraform_data.a"]
     plan = relight(tmp_path, "plan", "-detailed-exitcode")
-    assert plan.code == 0 and "Objects in child modules are kept, not managed" in plan.err
+    assert plan.code == 0, plan.text
     pulled = json.loads(relight(tmp_path, "state", "pull", "-format=terraform").out)
     assert [r.get("module") for r in pulled["resources"]] == [None, "module.app"]
+    (tmp_path / "main.tf").write_text(CONFIG)
+    gone = relight(tmp_path, "plan", "-no-color")
+    assert "# module.app.terraform_data.a will be destroyed" in gone.out
+    assert "(because module.app is not in configuration)" in gone.out
 
 
 def test_a_heal_pass_does_not_recreate_a_stack_terraform_manages(tmp_path: Path) -> None:

@@ -33,7 +33,8 @@ def test_sigkill_mid_apply_of_50_instances_leaves_no_orphans(
 
     def slow_answer(self: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(self, *args, **kwargs)
-        time.sleep(0.3)  # the instance exists; the caller has not heard yet
+        with cloud.emulator_lock.released():  # other calls go on meanwhile, as on a real cloud
+            time.sleep(0.3)  # the instance exists; the caller has not heard yet
         return result
 
     monkeypatch.setattr(InstanceBackend, "run_instances", slow_answer)

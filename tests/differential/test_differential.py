@@ -72,15 +72,20 @@ def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def case_inputs(name: str) -> list[Path]:
-    """The case's configuration files: ``main.tf`` and any other ``*.tf``/``*.tf.json``."""
-    return sorted(p for p in (CASES_DIR / name).iterdir() if p.name.endswith((".tf", ".tf.json")))
+    """The case's configuration: ``main.tf``, any other ``*.tf``/``*.tf.json``, and the files
+    of the modules it calls (``modules/NAME/...``), relative to the case directory."""
+    root = CASES_DIR / name
+    top = [p for p in root.iterdir() if p.is_file() and p.name.endswith((".tf", ".tf.json"))]
+    modules = [p for p in (root / "modules").rglob("*") if p.is_file()] if (root / "modules").is_dir() else []
+    return sorted(p.relative_to(root) for p in top + modules)
 
 
 def copy_case(name: str, tool: str) -> Path:
-    """Copy the case's configuration files into a fresh scratch directory and return it."""
+    """Copy the case's configuration into a fresh scratch directory and return it."""
     work = Path(tempfile.mkdtemp(prefix=f"relight-diff-{tool}-{name}-", dir=scratch_root()))
-    for source in case_inputs(name):
-        shutil.copy2(source, work / source.name)
+    for rel in case_inputs(name):
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(CASES_DIR / name / rel, work / rel)
     return work
 
 
@@ -235,8 +240,9 @@ def test_every_case_has_expected_json() -> None:
 
 def test_cases_hold_only_their_inputs_and_expected_output() -> None:
     """Run artefacts (state, lock guards, history) never belong in a case directory."""
-    inputs = {c: {p.name for p in case_inputs(c)} | {"expected.json"} for c in CASES}
-    extra = {c: sorted(p.name for p in (CASES_DIR / c).iterdir() if p.name not in inputs[c]) for c in CASES}
+    inputs = {c: {str(p) for p in case_inputs(c)} | {"expected.json"} for c in CASES}
+    found = {c: {str(p.relative_to(CASES_DIR / c)) for p in (CASES_DIR / c).rglob("*") if p.is_file()} for c in CASES}
+    extra = {c: sorted(found[c] - inputs[c]) for c in CASES}
     assert not {c: names for c, names in extra.items() if names}
 
 

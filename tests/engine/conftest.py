@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from relight.addrs import InstanceAddr
-from relight.engine import Engine, Plan, PlanOptions
+from relight.addrs import InstanceAddr, parse_target
+from relight.engine import FEATURES, Engine, Plan, PlanOptions
 from relight.lang import load_config
 from relight.state import LocalBackend, State
 
@@ -22,10 +22,13 @@ class Workspace:
         self.cloud = FakeCloud()
 
     def write(self, text: str, name: str = "main.tf") -> None:
-        (self.root / name).write_text(text)
+        """Write a configuration file; ``name`` may name a module's file (``modules/net/main.tf``)."""
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
 
     def engine(self, variables: dict[str, Any] | None = None) -> Engine:
-        config, diags = load_config(str(self.root))
+        config, diags = load_config(str(self.root), engine_features=FEATURES)
         assert config is not None and not diags.has_errors, list(diags)
         backend = LocalBackend(str(self.root / "relight.tfstate"))
         return Engine(config, backend, registry_with(self.cloud), variables or {})
@@ -51,9 +54,10 @@ class Workspace:
 
 def _options(opts: dict[str, Any]) -> PlanOptions:
     """PlanOptions from test keywords; addresses may be given as text."""
-    for key in ("targets", "replace"):
-        if key in opts:
-            opts[key] = tuple(InstanceAddr.parse(a) if isinstance(a, str) else a for a in opts[key])
+    if "targets" in opts:
+        opts["targets"] = tuple(parse_target(a) if isinstance(a, str) else a for a in opts["targets"])
+    if "replace" in opts:
+        opts["replace"] = tuple(InstanceAddr.parse(a) if isinstance(a, str) else a for a in opts["replace"])
     return PlanOptions(**opts)
 
 

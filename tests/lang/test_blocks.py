@@ -206,6 +206,8 @@ def test_variable_options_and_bare_types(tmp_path: Path) -> None:
 
 
 def test_module_calls_are_decoded(tmp_path: Path) -> None:
+    (tmp_path / "net").mkdir()
+    (tmp_path / "net" / "main.tf").write_text('variable "cidr" {}\n')
     config = _load(tmp_path, 'module "net" {\n  source    = "./net"\n  count     = 2\n  providers = { aws = aws.west }\n  cidr      = "10.0.0.0/16"\n}\n')
     call = config.module_calls["net"]
     assert call.source == "./net" and call.providers == {"aws": "aws.west"} and call.count is not None
@@ -275,6 +277,8 @@ FEATURE_USES = {
 @pytest.mark.parametrize("feature", sorted(FEATURE_USES))
 def test_a_feature_the_engine_does_not_run_is_an_error(tmp_path: Path, feature: str) -> None:
     (tmp_path / "main.tf").write_text(FEATURE_USES[feature])
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "main.tf").write_text("# the module call's child\n")
     config, diags = load_config(str(tmp_path))
     assert config is not None and len(diags.errors) == 1, list(diags)
     assert "not" in diags.errors[0].summary and "yet" in diags.errors[0].summary

@@ -61,6 +61,13 @@ def test_sigkill_mid_apply_then_restart(tmp_path: Path, github: FakeGitHub, slac
         wait_for(lambda: api.get(f"/api/runs/{run_id}").json()["status"] == "planned", 60, "the plan")
         assert api.post(f"/api/runs/{run_id}/confirm").status_code == 202
         wait_for(lambda: len(list(cloud.iterdir())) >= 10, 60, "the apply to be under way")
+
+        def logged_creating() -> bool:
+            return any("Creating..." in e.get("text", "") for e in api.get(f"/api/runs/{run_id}/log").json())
+
+        # The log is written in the background (at most 0.25 s behind): what was logged before
+        # the kill is what must be kept.
+        wait_for(logged_creating, 30, "the apply's progress to reach the log")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()

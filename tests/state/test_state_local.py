@@ -128,6 +128,7 @@ def test_the_public_api_is_pinned() -> None:
     assert sorted(relight.state.__all__) == [
         "CreateIntent",
         "DEFAULT_STATE_FILE",
+        "GroupCommitJournal",
         "Journal",
         "LocalBackend",
         "LockInfo",

@@ -12,12 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from relight.ctytypes import conforms, is_type, type_of
+from relight.ctytypes import conforms, is_type
 from relight.providers.aws import AwsProvider
 from relight.providers.aws._tfshapes import user_data_hash
 from relight.providers.base import AdoptTerraformRequest, Attribute, ExportTerraformRequest, Schema
 from relight.providers.builtin import TerraformProvider
 from relight.providers.tfcompat import TERRAFORM_KEY, TerraformShape, adopt, export
+from relight.values import type_of
 
 SCHEMA = Schema(
     attributes={

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from relight.addrs import InstanceAddr, ResourceAddr
+from relight.addrs import InstanceAddr, ResourceAddr, format_module
 from relight.diagnostics import Diagnostics
 from relight.state import ObjectState, OutputState, State
 from relight.state.tfstate import (
@@ -126,9 +126,12 @@ def test_a_terraform_state_reads_with_everything_it_records() -> None:
     assert state.current(InstanceAddr.parse("data.fake_src.ami")) is not None
     west = state.get(InstanceAddr.parse("fake_thing.west"))
     assert west is not None and west.provider == "fake.west"
-    assert sorted(state.modules) == ['module.app["blue"].module.db', "module.net"]
-    own = state.modules["module.net"][InstanceAddr.parse("fake_thing.own")]
-    assert own.provider == "module.net.fake"
+    modules = sorted({format_module(a.resource.module) for a in state.addresses() if a.resource.module})
+    assert modules == ['module.app["blue"].module.db', "module.net"]
+    own = state.get(InstanceAddr.parse("module.net.fake_thing.own"))
+    assert own is not None and own.provider == "module.net.fake"
+    keyed = state.get(InstanceAddr.parse('module.app["blue"].module.db.fake_thing.keyed[2]'))
+    assert keyed is not None and keyed.current is not None and keyed.current.attributes["id"] == "k"
     assert state.outputs == {
         "names": OutputState(["a", "b"], False, ["list", "string"]),
         "secret": OutputState("hunter2", True),

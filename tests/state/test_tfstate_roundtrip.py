@@ -2,7 +2,7 @@
 
 States are generated over the real providers' schemas (terraform_data and every aws type and
 data source), with arbitrary attribute values of each attribute's type, nulls and empty strings
-where Terraform would write zeros, sensitive paths, deposed and tainted objects, instances held
+where Terraform would write zeros, sensitive paths, deposed and tainted objects, instances
 in child modules, outputs with and without recorded types, retained snapshots and creates in
 flight. The conversion is pure: no cloud is involved.
 """
@@ -16,13 +16,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relight.addrs import InstanceAddr, ResourceAddr
-from relight.ctytypes import type_of
+from relight.addrs import InstanceAddr, ModuleAddr, ResourceAddr
 from relight.engine.adopt import ProviderTranslator
 from relight.providers.base import Attribute, ProviderContext, Schema
 from relight.providers.registry import ProviderRegistry
 from relight.state import CreateIntent, ObjectState, OutputState, ResourceInstanceState, State, dumps
 from relight.state.tfstate import from_terraform, to_terraform
+from relight.values import type_of
 
 REGISTRY = ProviderRegistry()
 SCHEMAS: dict[tuple[str, str, str], Schema] = {}
@@ -90,7 +90,8 @@ def instances(draw: st.DrawFn, module: str) -> ResourceInstanceState:
     provider, mode, type_ = draw(st.sampled_from(KINDS))
     schema = SCHEMAS[(provider, mode, type_)]
     key = draw(st.none() | st.integers(0, 3) | names)
-    addr = ResourceAddr(mode, type_, draw(names)).instance(key)  # type: ignore[arg-type]
+    in_module = ModuleAddr.parse(module).module if module else ()
+    addr = ResourceAddr(mode, type_, draw(names), in_module).instance(key)  # type: ignore[arg-type]
     alias = draw(st.sampled_from(["", ".west"])) if provider == "aws" else ""
     key_prefix = draw(st.sampled_from(["", f"{module}."])) if module else ""
     current = draw(st.none() | objects(schema, mode)) if mode == "managed" else draw(objects(schema, mode))
@@ -117,7 +118,8 @@ def states(draw: st.DrawFn) -> State:
                 state.set_deposed(inst.addr, key, inst.provider, obj)
     for module in draw(st.lists(st.sampled_from(["module.net", 'module.app["blue"]']), unique=True, max_size=2)):
         for inst in draw(st.lists(instances(module), max_size=3)):
-            state.hold(module, inst)
+            if state.get(inst.addr) is None:
+                state.set_instance(inst)
     state.outputs = draw(st.dictionaries(names, outputs(), max_size=3))
     state.retained = draw(st.lists(st.fixed_dictionaries({"id": text, "of": text}), max_size=2))
     for key in draw(st.lists(names, unique=True, max_size=2)):

@@ -32,11 +32,13 @@ def normalize_argv(argv: Sequence[str]) -> list[str]:
     return out
 
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+_DURATION = re.compile(
+    r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?$"
+)
 
 
 def parse_duration(text: str) -> float:
-    """Terraform-style durations: ``0s``, ``30s``, ``5m``, ``1m30s``, or plain seconds."""
+    """Terraform-style durations: ``0s``, ``30s``, ``5m``, ``1m30s``, ``50ms``, or plain seconds."""
     text = text.strip()
     try:
         return float(text)
@@ -44,6 +46,6 @@ def parse_duration(text: str) -> float:
         pass
     match = _DURATION.match(text)
     if not text or match is None:
-        raise ValueError(f"invalid duration {text!r}: use a number of seconds or e.g. 30s, 5m, 1m30s")
-    h, m, s = (float(g) if g else 0.0 for g in match.groups())
-    return h * 3600 + m * 60 + s
+        raise ValueError(f"invalid duration {text!r}: use a number of seconds or e.g. 30s, 5m, 1m30s, 50ms")
+    h, m, s, ms = (float(g) if g else 0.0 for g in match.groups())
+    return h * 3600 + m * 60 + s + ms / 1000

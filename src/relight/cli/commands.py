@@ -113,18 +113,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if flags.diags.has_errors:
         print_diagnostics(flags.diags, {}, Terminal(args.no_color).err_color)
         return 1
-    request = RunRequest(
-        Operation.PLAN,
-        mode=flags.mode,
-        variables=flags.variables,
-        targets=flags.targets,
-        replace=flags.replace,
-        refresh=flags.refresh,
-        parallelism=flags.parallelism,
-        lock=flags.lock,
-        lock_timeout=flags.lock_timeout,
-        save_plan=bool(args.out),
-    )
+    request = flags.request(Operation.PLAN, save_plan=bool(args.out))
     context = run_context(args)
     result = execute(request, context, _view(args, show_plan=not args.json))
     if not result.ok or result.plan is None:
@@ -159,18 +148,7 @@ def cmd_apply(args: argparse.Namespace, destroy: bool = False) -> int:
         if flags.diags.has_errors:
             print_diagnostics(flags.diags, {}, Terminal(args.no_color).err_color)
             return 1
-        request = RunRequest(
-            Operation.APPLY,
-            mode=flags.mode,
-            variables=flags.variables,
-            targets=flags.targets,
-            replace=flags.replace,
-            refresh=flags.refresh,
-            parallelism=flags.parallelism,
-            lock=flags.lock,
-            lock_timeout=flags.lock_timeout,
-            approval=Approval.AUTO if args.auto_approve else Approval.ASK,
-        )
+        request = flags.request(Operation.APPLY, approval=Approval.AUTO if args.auto_approve else Approval.ASK)
     result = execute(request, context, _view(args, show_plan=not args.json), interruptible=True)
     if args.json and result.plan is not None and request.plan_file is None:
         print_json(plan_to_json(result.plan))

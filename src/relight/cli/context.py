@@ -11,12 +11,22 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
-from relight.addrs import InstanceAddr
+from relight.addrs import InstanceAddr, Target
 from relight.cli.args import parse_duration
 from relight.diagnostics import Diagnostics
-from relight.runs import ParseCache, Plan, PlanMode, RunContext, VarInput, parse_addresses
+from relight.runs import (
+    Operation,
+    ParseCache,
+    Plan,
+    PlanMode,
+    RunContext,
+    RunRequest,
+    VarInput,
+    parse_addresses,
+    parse_targets,
+)
 
 __all__ = ["PlanFlags", "directory_of", "plan_flags", "run_context", "var_inputs"]
 
@@ -58,11 +68,11 @@ class PlanFlags:
 
     def __init__(self, args: argparse.Namespace, destroy: bool) -> None:
         self.diags = Diagnostics()
-        targets, d = parse_addresses(getattr(args, "target", []), "-target")
+        targets, d = parse_targets(getattr(args, "target", []), "-target")
         self.diags.extend(d)
         replace, d = parse_addresses(getattr(args, "replace", []), "-replace")
         self.diags.extend(d)
-        self.targets: tuple[InstanceAddr, ...] = targets
+        self.targets: tuple[Target, ...] = targets
         self.replace: tuple[InstanceAddr, ...] = replace
         refresh_only = bool(getattr(args, "refresh_only", False))
         self.mode = PlanMode.DESTROY if destroy else PlanMode.REFRESH_ONLY if refresh_only else PlanMode.NORMAL
@@ -71,6 +81,21 @@ class PlanFlags:
         self.lock = getattr(args, "lock", "true") != "false"
         self.lock_timeout = lock_timeout(args, self.diags)
         self.variables = var_inputs(args)
+
+    def request(self, operation: Operation, **more: Any) -> RunRequest:
+        """The request for ``operation`` with these flags (and ``more`` fields)."""
+        return RunRequest(
+            operation,
+            mode=self.mode,
+            variables=self.variables,
+            targets=self.targets,
+            replace=self.replace,
+            refresh=self.refresh,
+            parallelism=self.parallelism,
+            lock=self.lock,
+            lock_timeout=self.lock_timeout,
+            **more,
+        )
 
 
 def plan_flags(args: argparse.Namespace, destroy: bool) -> PlanFlags:

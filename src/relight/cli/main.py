@@ -268,10 +268,12 @@ def _add_local_cloud(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="run the embedded local cloud (an AWS API emulator) in the foreground",
         description=(
             "Run an AWS API emulator on this machine, so relight (and any AWS tool) can work with no "
-            "account. Prints the environment variables to export in another shell; keeps every object "
-            "in memory while it runs; stops cleanly on Ctrl-C."
+            "account. Prints the environment variables to export in another shell; stops cleanly on "
+            "Ctrl-C. Volumes hold bytes and instances run in sandboxes where the machine allows it "
+            "(see docs/local-cloud.md); objects are kept across restarts with --data-dir."
         ),
-        epilog="Example:\n  relight local-cloud --port 4566\n  # in another shell: paste the export lines, then\n"
+        epilog="Example:\n  relight local-cloud --port 4566 --data-dir ~/.relight-cloud --latency 50ms\n"
+        "  # in another shell: paste the export lines, then\n"
         "  relight -chdir=examples/github-enterprise apply",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -279,6 +281,18 @@ def _add_local_cloud(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--port", type=int, default=4566, metavar="N", help="port to listen on (default 4566; 0 = any free port)"
     )
     lc.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    lc.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="keep the cloud's objects and their bytes (volumes, snapshots, images, instances) in DIR "
+        "across restarts (default: a temporary directory, removed on exit)",
+    )
+    lc.add_argument(
+        "--latency",
+        default="0s",
+        metavar="DURATION",
+        help="add this much time to every API call, e.g. 50ms, to rehearse a real cloud's timing (default 0s)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -307,7 +321,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "local-cloud":
         from relight.cli.localcloud_cmd import run_local_cloud
 
-        return run_local_cloud(args.host, args.port)
+        return run_local_cloud(args.host, args.port, args.data_dir, args.latency)
     if args.command in ("serve", "server", "worker"):
         return server_cmds.run(args)
     if args.command in ("heal", "watch", "incidents"):

@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 
+from relight.addrs import Target
 from relight.cli.commands import execute, fail
 from relight.cli.context import lock_timeout, run_context
 from relight.cli.views import ProgressView, Terminal, print_diagnostics
 from relight.diagnostics import Diagnostics
-from relight.runs import Operation, ResourceInstanceState, RunRequest, parse_addresses, render_value, state_json
+from relight.runs import (
+    Operation,
+    ResourceInstanceState,
+    RunRequest,
+    parse_addresses,
+    parse_targets,
+    render_value,
+    state_json,
+)
 
 __all__ = ["cmd_state"]
 
@@ -40,8 +49,6 @@ def cmd_state(args: argparse.Namespace) -> int:
     if sub == "list":
         for inst in result.instances:
             print(inst.addr)
-        for held in result.held:
-            print(held)
     elif sub == "show":
         _show(result.instances[0])
     elif sub == "pull" and result.state_file is not None:
@@ -77,7 +84,11 @@ def _request(args: argparse.Namespace, sub: str) -> RunRequest | int:
         texts = [args.address]
     elif sub == "mv":
         texts = [args.source, args.destination]
-    addrs, d = parse_addresses(texts, "resource")
+    addrs: tuple[Target, ...]
+    if sub == "show":
+        addrs, d = parse_addresses(texts, "resource")
+    else:  # list, rm and mv also take module addresses (module.net, module.app["a"])
+        addrs, d = parse_targets(texts, "resource or module")
     diags.extend(d)
     timeout = lock_timeout(args, diags)
     if diags.has_errors:

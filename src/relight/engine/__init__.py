@@ -1,7 +1,7 @@
 """The engine: configuration -> graph -> plan -> apply -> state. Shells drive :class:`Engine`."""
 
 from relight.engine.applier import CANCELED
-from relight.engine.core import Engine
+from relight.engine.core import FEATURES, Engine
 from relight.engine.graph import ConfigGraph, build_graph
 from relight.engine.hooks import Hook
 from relight.engine.plan import Action, Drift, OutputChange, Plan, PlanMode, ResourceChange
@@ -11,6 +11,7 @@ from relight.engine.validate import validate_schemas
 
 __all__ = [
     "CANCELED",
+    "FEATURES",
     "Action",
     "ConfigGraph",
     "Drift",

@@ -13,6 +13,10 @@ Ordering rules (``A`` depends on ``B``):
 * a create-first replacement destroys the old object only after the new one exists and the
   objects that depend on it have been updated to use it;
 * deleting an orphan ``B`` waits for the updates of objects that used it.
+
+Dependencies name configuration addresses (``module.net.aws_subnet.a``, every module key None,
+as in Terraform's state), so every instance of a resource in a repeated module waits for every
+instance of what it depends on: never too early, sometimes later than strictly needed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -35,7 +40,7 @@ from relight.engine.hooks import Hook
 from relight.engine.plan import Action, Plan, ResourceChange
 from relight.engine.planner import _ignore_changes, argument_ranges
 from relight.engine.providers import ProviderSet
-from relight.lang import Config
+from relight.lang import Config, Resource
 from relight.providers.base import (
     CreateRequest,
     DeleteRequest,
@@ -119,7 +124,7 @@ class Applier:
                 nodes.append(node)
                 own.setdefault((change.addr, change.deposed), {})[destroy] = node
                 if not destroy:
-                    applies.setdefault(str(change.addr.resource), []).append(node)
+                    applies.setdefault(_config_key(change.addr), []).append(node)
         # Indexes by resource address keep building linear in the number of actions.
         destroy_users: dict[str, list[_Node]] = {}
         apply_users: dict[str, list[_Node]] = {}
@@ -135,7 +140,7 @@ class Applier:
                     apply_prior_users.setdefault(dep, []).append(node)
         for node in nodes:
             ch = node.change
-            res = str(ch.addr.resource)
+            res = _config_key(ch.addr)
             if not node.destroy:
                 for dep in ch.dependencies:
                     node.waits.update(applies.get(dep, ()))
@@ -240,14 +245,14 @@ class Applier:
             self.diags.error(summary, detail, address=str(change.addr))
 
     def _add(self, change: ResourceChange, diags: Diagnostics) -> None:
-        res = self.config.resources.get(change.addr.resource)
+        res = self.ev.tree.resource(change.addr.resource)
         ranges = argument_ranges(res) if res is not None else None
         block = res.range if res is not None else None
         with self._lock:
             self.diags.extend(d.stamped(str(change.addr), ranges, block) for d in diags)
 
     def _object(self, change: ResourceChange, attrs: dict[str, Value], tainted: bool = False) -> ObjectState:
-        res = self.config.resources.get(change.addr.resource)
+        res = self.ev.tree.resource(change.addr.resource)
         lc = res.lifecycle if res is not None else None
         return ObjectState(
             attributes=attrs,
@@ -266,9 +271,15 @@ class Applier:
             if intent_done:
                 self.state.intents.pop(change.addr, None)
 
+    def _block(self, change: ResourceChange) -> Resource:
+        """The configuration block of a change that creates, updates or reads (one exists)."""
+        res = self.ev.tree.resource(change.addr.resource)
+        assert res is not None, change.addr
+        return res
+
     def _final_config(self, change: ResourceChange) -> dict[str, Value] | None:
-        res = self.config.resources[change.addr.resource]
-        schema = self.providers.resource_schema(res.provider_key, res.type, res.addr.mode == "data")
+        res = self._block(change)
+        schema = self.providers.resource_schema(change.provider, res.type, res.addr.mode == "data")
         assert schema is not None
         raw, d = res.body.evaluate(self.ev.instance_scope(change.addr))
         value, d2 = (
@@ -283,7 +294,7 @@ class Applier:
         return value
 
     def _create_or_update(self, change: ResourceChange) -> bool:
-        res = self.config.resources[change.addr.resource]
+        res = self._block(change)
         provider = self.providers.get(change.provider)
         assert provider is not None
         config = self._final_config(change)
@@ -390,9 +401,15 @@ class Applier:
             return True  # already gone (deleted outside relight)
         self.hook.apply_start(change.addr, Action.DELETE, True)
         started = time.monotonic()
-        resp = provider.delete(DeleteRequest(change.addr.resource.type, obj.attributes, obj.private))
+        kept_ids: set[str] = set()
+
+        def retain(kept: Mapping[str, Value]) -> None:  # journaled before the provider goes on
+            kept_ids.add(str(kept.get("id")))
+            self._retain(change, obj, dict(kept))
+
+        resp = provider.delete(DeleteRequest(change.addr.resource.type, obj.attributes, obj.private, retain))
         elapsed = time.monotonic() - started
-        if resp.retained:
+        if resp.retained and str(resp.retained.get("id")) not in kept_ids:
             self._retain(change, obj, dict(resp.retained))
         if not resp.diagnostics.has_errors:
             if deposed_key:
@@ -420,7 +437,7 @@ class Applier:
         return True
 
     def _read_data(self, change: ResourceChange) -> bool:
-        res = self.config.resources[change.addr.resource]
+        res = self._block(change)
         provider = self.providers.get(change.provider)
         assert provider is not None
         config = self._final_config(change)
@@ -491,6 +508,12 @@ class Applier:
             with self.journal.batch(durable=False):
                 self.journal.set_outputs(outputs)
             self.state.outputs = outputs
+
+
+def _config_key(addr: InstanceAddr) -> str:
+    """What dependencies name: the resource's configuration address (every module key None)."""
+    res = addr.resource
+    return str(res if not res.module else res.config_addr())
 
 
 def _kept_type(prior: OutputState | None, value: Value) -> Any:

@@ -21,12 +21,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from relight.addrs import InstanceAddr, ResourceAddr
-from relight.diagnostics import Diagnostic, Diagnostics
+from relight.addrs import InstanceAddr, ModuleAddr, ModuleInstance, ModulePath, ResourceAddr, module_path
+from relight.diagnostics import Diagnostics
 from relight.engine.applier import Applier
 from relight.engine.evaluate import Evaluator, Expansion
 from relight.engine.graph import ConfigGraph, Node, build_graph
 from relight.engine.hooks import Hook, SafeHook
+from relight.engine.modules import ModuleTree
 from relight.engine.plan import Action, Plan, PlanMode
 from relight.engine.planfile import config_digest
 from relight.engine.planner import Planner, PlanOptions, argument_ranges, refresh_state, resolve_intents
@@ -38,7 +39,11 @@ from relight.providers.registry import ProviderRegistry
 from relight.state import Journal, LockInfo, ObjectState, State, StateBackend
 from relight.values import UNKNOWN, Value
 
-__all__ = ["Engine"]
+__all__ = ["FEATURES", "Engine"]
+
+# The decoded language features this engine runs (see relight.lang.ENGINE_FEATURES): loading a
+# configuration with these, and no others, refuses every use of what the engine would ignore.
+FEATURES: frozenset[str] = frozenset({"module_calls"})
 
 
 class Engine:
@@ -64,6 +69,7 @@ class Engine:
         self.file_policy = file_policy or FilePolicy.unconfined()
         self._graph: ConfigGraph | None = None
         self._providers: ProviderSet | None = None
+        self._tree = ModuleTree(config)
 
     @property
     def hook_failure(self) -> str | None:
@@ -85,7 +91,7 @@ class Engine:
         if self._graph is None:
             self._graph, d = build_graph(self.config)
             diags.extend(d)
-        evaluator = Evaluator(self.config, self.variables, self.file_policy)
+        evaluator = Evaluator(self.config, self.variables, self.file_policy, self._tree)
         extra = {i.provider for i in state} if state is not None else set()
         if self._providers is None:
             self._providers, d = ProviderSet.for_config(self.config, self.registry, evaluator, extra, self.context)
@@ -102,7 +108,7 @@ class Engine:
         stored = self.backend.read()
         graph, providers, ev, diags = self._setup(stored)
         state = stored.copy()
-        moved = _apply_moved(self.config, state)
+        moved = _apply_moved(self._tree, state)
         drift: list[Any] = []
         if state.intents and not diags.has_errors:
             drift, d = resolve_intents(state, providers, self.hook)
@@ -111,8 +117,6 @@ class Engine:
             state, found, d = refresh_state(state, providers, self.hook, opts.parallelism)
             drift.extend(found)
             diags.extend(d)
-        if stored.modules:
-            diags.append(_held_modules_warning(stored))
         planner = Planner(self.config, graph, ev, providers, opts)
         planner.deleted_outside = {d.addr for d in drift if d.kind == "deleted"}
         changes, outputs, state = ([], [], state) if diags.has_errors else planner.plan(state)
@@ -133,6 +137,10 @@ class Engine:
                 str(a): {"kind": e.kind, "keys": list(e.keys), "each": e.each} for a, e in ev.expansions.items()
             },
             moved=moved,
+            module_expansions={
+                str(ModuleAddr((*m, (name, None)))): {"kind": e.kind, "keys": list(e.keys), "each": e.each}
+                for (m, name), e in ev.module_expansions.items()
+            },
         )
         return plan, diags
 
@@ -209,11 +217,11 @@ class Engine:
         """
         diags = Diagnostics()
         stored = self.backend.read()
-        res = self.config.resources.get(addr.resource)
+        res = self._tree.resource(addr.resource)
         if res is None or addr.resource.mode != "managed":
             diags.error(
                 "Configuration for import target does not exist",
-                f"The configuration does not contain a resource block for {addr.resource}. Add one "
+                f"The configuration does not contain a resource block for {addr.resource.config_addr()}. Add one "
                 "(the arguments can be filled in after import, guided by the next plan).",
             )
             return stored, diags
@@ -226,7 +234,8 @@ class Engine:
             return stored, diags
         graph, providers, _ev, d = self._setup(stored)
         diags.extend(d)
-        provider = providers.get(res.provider_key)
+        provider_key = self._tree.provider_key(addr.resource.module_path, res)
+        provider = providers.get(provider_key)
         if diags.has_errors or provider is None:
             return stored, diags
         resp = provider.import_(ImportRequest(res.type, import_id))
@@ -244,12 +253,13 @@ class Engine:
         if read.new_state is None:
             diags.error("Cannot import non-existent remote object", f"{import_id} was not found by a read.")
             return stored, diags
-        deps = graph.resource_dependencies(Node("resource", str(addr.resource)))
+        static = addr.resource.config_addr()
+        deps = graph.resource_dependencies(Node("resource", str(static), static.module_path))
         state = stored.copy()
         obj = ObjectState(read.new_state, dependencies=deps, prevent_destroy=res.lifecycle.prevent_destroy)
         with self.backend.open_journal(stored) as journal:
-            journal.set(addr, res.provider_key, obj)
-            state.set_current(addr, res.provider_key, obj)
+            journal.set(addr, provider_key, obj)
+            state.set_current(addr, provider_key, obj)
             final = journal.commit(state)
         self.hook.message(f"{addr}: Import complete [id={read.new_state.get('id')}]")
         return final, diags
@@ -266,31 +276,49 @@ class Engine:
         return graph, d
 
 
-def _held_modules_warning(state: State) -> Diagnostic:
-    count = sum(len(held) for held in state.modules.values())
-    return Diagnostic.warning(
-        "Objects in child modules are kept, not managed",
-        f"The state holds {count} instance(s) in {', '.join(sorted(state.modules))} (adopted from Terraform). "
-        "relight does not load modules yet: it keeps them exactly as recorded, hands them back to Terraform "
-        "with 'relight state pull -format=terraform', and plans nothing for them.",
-    )
-
-
-def _apply_moved(config: Config, state: State) -> list[tuple[str, str]]:
+def _apply_moved(tree: ModuleTree, state: State) -> list[tuple[str, str]]:
     """Rewrite state addresses for ``moved`` blocks; returns (from, to) pairs that moved.
 
     A move whose destination is already occupied is left alone (the object at the destination
     wins, as in Terraform); everything at a moved address goes with it (deposed objects and
-    pending create intents included, see :meth:`State.move`).
+    pending create intents included, see :meth:`State.move`). A child module's ``moved`` blocks
+    are relative to it and apply in each of its instances found in the state.
     """
     done: list[tuple[str, str]] = []
-    for mv in config.moved:
-        for old, new in state.move_pairs(mv.from_, mv.to):
-            if state.get(new) is not None:
-                continue
-            state.move(old, new)
-            done.append((str(old), str(new)))
+    for info in tree.modules.values():
+        if not info.config.moved:
+            continue
+        for prefix in _instances_in_state(state, info.path):
+            for mv in info.config.moved:
+                for old, new in state.move_pairs(_placed(mv.from_, prefix), _placed(mv.to, prefix)):
+                    if state.get(new) is not None:
+                        continue
+                    state.move(old, new)
+                    done.append((str(old), str(new)))
     return done
+
+
+def _instances_in_state(state: State, path: ModulePath) -> list[ModuleInstance]:
+    """The instances of module ``path`` that hold anything in ``state`` (the root: always)."""
+    if not path:
+        return [()]
+    n = len(path)
+    found = {a.resource.module[:n] for a in state.addresses() if module_path(a.resource.module[:n]) == path}
+    return sorted(found, key=lambda m: str(ModuleAddr(m)))
+
+
+_Movable = InstanceAddr | ResourceAddr | ModuleAddr
+
+
+def _placed(addr: _Movable, prefix: ModuleInstance) -> _Movable:
+    """A moved block's address, relative to a module, placed in that module's instance."""
+    if not prefix:
+        return addr
+    if isinstance(addr, ModuleAddr):
+        return ModuleAddr((*prefix, *addr.module))
+    if isinstance(addr, InstanceAddr):
+        return InstanceAddr(addr.resource.in_module(prefix), addr.key)
+    return addr.in_module(prefix)
 
 
 def _without(plan: Plan, held: frozenset[InstanceAddr]) -> Plan:
@@ -303,6 +331,10 @@ def _seed_evaluator(ev: Evaluator, plan: Plan, state: State) -> None:
     for text, exp in plan.expansions.items():
         keys = tuple(exp["keys"])
         ev.expansions[ResourceAddr.parse(text)] = Expansion(exp["kind"], keys, exp.get("each"))
+    for text, exp in plan.module_expansions.items():
+        call = ModuleAddr.parse(text).module
+        expansion = Expansion(exp["kind"], tuple(exp["keys"]), exp.get("each"))
+        ev.module_expansions[(call[:-1], call[-1][0])] = expansion
     for inst in state:
         if inst.current is not None:
             ev.set_instance(inst.addr, inst.current.attributes)

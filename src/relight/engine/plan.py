@@ -110,6 +110,8 @@ class Plan:
     refreshed_state: Any = None  # relight.state.State; kept untyped to keep this module light
     expansions: dict[str, Any] = field(default_factory=dict)
     moved: list[tuple[str, str]] = field(default_factory=list)
+    # How each module call expanded in each calling instance, by the call's address (module.x[0].module.y).
+    module_expansions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_changes(self) -> bool:

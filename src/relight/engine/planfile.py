@@ -122,6 +122,7 @@ def encode_plan(plan: Plan) -> bytes:
             for o in plan.outputs
         ],
         "expansions": encode_value(plan.expansions),
+        "module_expansions": encode_value(plan.module_expansions),
         "moved": [list(m) for m in plan.moved],
         "refreshed_state": json.loads(codec.dumps(plan.refreshed_state)),
     }
@@ -184,6 +185,7 @@ def decode_plan(data: bytes, path: str) -> Plan:
             targets=tuple(doc["targets"]),
             refreshed_state=state,
             expansions=decode_value(doc["expansions"]),
+            module_expansions=decode_value(doc.get("module_expansions", {})),
             moved=[(m[0], m[1]) for m in doc["moved"]],
         )
     except (KeyError, TypeError, ValueError) as exc:

@@ -6,12 +6,17 @@ Steps, in order, each for a reason:
 2. Refresh reads every managed object in parallel (the cloud's latency dominates); an object
    whose read returns None was deleted outside relight: it is dropped from the refreshed state
    and reported as drift, so the plan re-creates it and re-plans what depends on it.
-3. Resources are planned in dependency order. Each instance's body is evaluated with the values
-   planned so far (unknown where only apply can tell), fitted to the provider's schema and
-   handed to the provider's ``plan_change``.
-4. Objects in state with no configuration left are planned for deletion, unless a ``removed``
-   block forgets them or their recorded ``prevent_destroy`` refuses it.
-5. Outputs are evaluated last, with every planned value.
+3. Resources and module calls are planned in dependency order. A module call expands first
+   (its ``count``/``for_each``, evaluated in each instance of the calling module, must be known,
+   as Terraform requires), so each resource of a child module is planned once per instance of
+   its module. Each instance's body is evaluated with the values planned so far (unknown where
+   only apply can tell), fitted to the provider's schema and handed to the provider's
+   ``plan_change``. Then every child module instance's variables, validation rules and outputs
+   are evaluated, used or not, so their mistakes are reported by this plan.
+4. Objects in state with no configuration left (no resource block, no such key, or no such
+   module instance) are planned for deletion, unless a ``removed`` block (of any module)
+   forgets them or their recorded ``prevent_destroy`` refuses it.
+5. Root outputs are evaluated last, with every planned value.
 """
 
 from __future__ import annotations
@@ -19,15 +24,26 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from relight.addrs import InstanceAddr, ResourceAddr
+from relight.addrs import (
+    InstanceAddr,
+    ModuleAddr,
+    ModuleInstance,
+    ModulePath,
+    ResourceAddr,
+    Target,
+    format_module,
+    module_path,
+)
 from relight.diagnostics import Diagnostics, SourceRange
 from relight.engine.conform import conform
 from relight.engine.evaluate import Evaluator, Expansion
+from relight.engine.expand import expand
 from relight.engine.graph import ConfigGraph, Node
 from relight.engine.hooks import Hook
+from relight.engine.modules import provider_name
 from relight.engine.plan import Action, Drift, OutputChange, PlanMode, ResourceChange
 from relight.engine.providers import ProviderSet
-from relight.lang import Config, Resource
+from relight.lang import Config, Expr, Removed, Resource
 from relight.providers.base import FindCreatedRequest, PlanRequest, ReadDataRequest, ReadRequest, Schema
 from relight.state import ObjectState, State
 from relight.values import UNKNOWN, Value, is_wholly_known
@@ -39,7 +55,7 @@ __all__ = ["PlanOptions", "Planner", "refresh_state", "resolve_intents"]
 class PlanOptions:
     mode: PlanMode = PlanMode.NORMAL
     refresh: bool = True
-    targets: tuple[InstanceAddr, ...] = ()  # an address without a key targets every instance
+    targets: tuple[Target, ...] = ()  # an address without a key targets every instance
     replace: tuple[InstanceAddr, ...] = ()
     parallelism: int = 10
 
@@ -143,8 +159,14 @@ class Planner:
         self.diags = Diagnostics()
         self.changes: list[ResourceChange] = []
         self.changed: set[ResourceAddr] = set()
+        self.changed_config: set[str] = set()  # the same, as configuration addresses
         self.planned_keys: set[InstanceAddr] = set()
         self.replace_requested = set(options.replace)
+        self.tree = evaluator.tree
+        self.removed = [(info.path, rem) for info in self.tree.modules.values() for rem in info.config.removed]
+        # The instances of each module (by static path) known so far in the walk.
+        self.module_instances: dict[ModulePath, list[ModuleInstance]] = {(): [()]}
+        self.targeted_modules: set[ModulePath] | None = None  # with -target: the modules it touches
         self.allowed = self._targeted_resources()
         self.deleted_outside: set[InstanceAddr] = set()
 
@@ -163,7 +185,13 @@ class Planner:
         for node in self.graph.order:
             if node.kind == "resource":
                 addr = self.graph.resources[node]
-                self._plan_resource(self.config.resources[addr], node)
+                res = self.tree.resource(addr)
+                assert res is not None
+                for module in self.module_instances.get(node.module, ()):
+                    self._plan_resource(res, node, module)
+            elif node.kind == "module":
+                self._expand_call(node)
+        self._check_modules()
         if self.opts.mode is PlanMode.NORMAL:
             self._plan_orphans()
             self._plan_deposed()
@@ -173,95 +201,123 @@ class Planner:
 
     # -- targets ------------------------------------------------------------------------
     def _targeted_resources(self) -> set[str] | None:
+        """The configuration addresses of every resource the plan may touch (None: all)."""
         if not self.opts.targets:
             return None
-        roots = {Node("resource", str(inst.resource)) for inst in self.opts.targets}
+        roots: set[Node] = set()
+        for target in self.opts.targets:
+            if isinstance(target, ModuleAddr):
+                path = target.path
+                roots.update(n for n in self.graph.resources if n.module[: len(path)] == path)
+            else:
+                node = Node("resource", str(target.resource.config_addr()), target.resource.module_path)
+                roots.add(node)
         if self.opts.mode is PlanMode.DESTROY:
             closure = self.graph.dependents_closure(roots)
         else:
             closure = self.graph.dependencies_closure(roots)
+        self.targeted_modules = {n.module[:i] for n in closure | roots for i in range(len(n.module) + 1)}
         return {n.name for n in closure if n.kind == "resource"} | {n.name for n in roots}
 
     def _is_targeted(self, addr: InstanceAddr) -> bool:
         if self.allowed is None:
             return True
-        if str(addr.resource) not in self.allowed:
+        res = addr.resource
+        static = res.config_addr()
+        if str(static) not in self.allowed:
             return False
-        same_res = [t for t in self.opts.targets if t.resource == addr.resource]
-        return not same_res or any(t.key is None or t == addr for t in same_res)
+        direct = [
+            t
+            for t in self.opts.targets
+            if (isinstance(t, ModuleAddr) and t.path == res.module_path[: len(t.path)])
+            or (isinstance(t, InstanceAddr) and t.resource.config_addr() == static)
+        ]
+        return not direct or any(_targets(t, addr) for t in direct)
 
     # -- expansion ----------------------------------------------------------------------
-    def _expand(self, res: Resource) -> Expansion:
-        if res.count is not None:
-            value, d = res.count.evaluate(self.ev.scope())
-            self.diags.extend(d)
-            if d.has_errors:
-                return Expansion("count", (), known=True)
-            if value is UNKNOWN:
-                self._unknown_expansion(res, "count", res.count.range)
-                return Expansion("count", (), known=False)
-            number = _as_count(value)
-            if number is None:
-                self.diags.error(
-                    "Invalid count argument",
-                    f'The "count" value must be a whole number, not {value!r}.',
-                    res.count.range,
-                )
-                return Expansion("count", ())
-            return Expansion("count", tuple(range(number)))
-        if res.for_each is not None:
-            value, d = res.for_each.evaluate(self.ev.scope())
-            self.diags.extend(d)
-            if d.has_errors:
-                return Expansion("for_each", (), {})
-            if not is_wholly_known(value) and not (isinstance(value, dict) and all(isinstance(k, str) for k in value)):
-                self._unknown_expansion(res, "for_each", res.for_each.range)
-                return Expansion("for_each", (), {}, known=False)
-            each = _as_for_each(value)
-            if each is None:
-                self.diags.error(
-                    "Invalid for_each argument",
-                    "The given for_each argument must be a map, or a set of strings, and you "
-                    f"have provided a value of type {type(value).__name__}.",
-                    res.for_each.range,
-                )
-                return Expansion("for_each", (), {})
-            return Expansion("for_each", tuple(sorted(each)), each)
-        return Expansion("single", (None,))
+    def _expand(self, res: Resource, module: ModuleInstance) -> Expansion:
+        return self._expansion(res.count, res.for_each, module, "instances")
 
-    def _unknown_expansion(self, res: Resource, arg: str, rng: SourceRange) -> None:
-        self.diags.error(
-            f"Invalid {arg} argument",
-            f'The "{arg}" value depends on resource attributes that cannot be determined until '
-            "apply, so relight cannot predict how many instances will be created. To work "
-            "around this, use -target to first apply only the resources that it depends on.",
-            rng,
-        )
+    def _expansion(self, count: Expr | None, for_each: Expr | None, module: ModuleInstance, what: str) -> Expansion:
+        """How many instances ``count``/``for_each`` (evaluated in ``module``) ask for."""
+        exp, d = expand(count, for_each, self.ev.scope(module), what)
+        self.diags.extend(d)
+        return exp
+
+    def _expand_call(self, node: Node) -> None:
+        """Expand a module call in every instance of the calling module: the child's instances."""
+        call = self.tree.modules[node.module].config.module_calls[node.name]
+        child_path = (*node.module, node.name)
+        if child_path not in self.tree.modules:
+            return  # the child could not be loaded; the loader reported why
+        found = self.module_instances.setdefault(child_path, [])
+        for parent in self.module_instances.get(node.module, ()):
+            exp = self._expansion(call.count, call.for_each, parent, "module instances")
+            self.ev.module_expansions[(parent, node.name)] = exp
+            found.extend((*parent, (node.name, key)) for key in exp.keys)
+
+    def _check_modules(self) -> None:
+        """Every child module instance's variables and outputs, evaluated once everything is
+        planned (as Terraform evaluates them whether used or not), and its validation rules."""
+        for path, instances in self.module_instances.items():
+            if not path or (self.targeted_modules is not None and path not in self.targeted_modules):
+                continue  # a targeted plan evaluates only the modules it touches
+            info = self.tree.modules[path]
+            for instance in instances:
+                for name in info.config.variables:
+                    self.ev.variable(instance, name)
+                for name in info.config.outputs:
+                    self.ev.output(instance, name)
+                self._validate_inputs(instance)
+
+    def _validate_inputs(self, instance: ModuleInstance) -> None:
+        """The child's variable validation rules, for one module instance (once known)."""
+        info = self.tree.modules[module_path(instance)]
+        for name, decl in info.config.variables.items():
+            if not decl.validations:
+                continue
+            scope = self.ev.scope(instance)
+            for rule in decl.validations:
+                ok, d = rule.condition.evaluate(scope)
+                self.diags.extend(d)
+                if d.has_errors or ok is UNKNOWN or ok is True:
+                    continue
+                message, md = rule.error_message.evaluate(scope)
+                text = message if isinstance(message, str) and not md.has_errors else "Invalid value."
+                attr = info.call.inputs.attributes.get(name) if info.call is not None else None
+                self.diags.error(
+                    "Invalid value for variable",
+                    f"{text}\n\nThis was checked by the validation rule at {rule.range} "
+                    f"({format_module(instance)}.var.{name}).",
+                    attr.range if attr is not None else decl.range,
+                )
 
     # -- resources ----------------------------------------------------------------------
-    def _plan_resource(self, res: Resource, node: Node) -> None:
-        exp = self._expand(res)
-        self.ev.expansions[res.addr] = exp
-        schema = self.providers.resource_schema(res.provider_key, res.type, data=res.addr.mode == "data")
+    def _plan_resource(self, res: Resource, node: Node, module: ModuleInstance) -> None:
+        exp = self._expand(res, module)
+        absolute = res.addr.in_module(module)
+        self.ev.expansions[absolute] = exp
+        provider_key = self.tree.provider_key(node.module, res)
+        schema = self.providers.resource_schema(provider_key, res.type, data=res.addr.mode == "data")
         if schema is None:
-            self._missing_type(res)
+            self._missing_type(res, provider_key)
             return
         deps = self.graph.resource_dependencies(node)
         for key in exp.keys:
-            addr = res.addr.instance(key)
+            addr = absolute.instance(key)
             self.planned_keys.add(addr)
             if res.addr.mode == "data":
-                self._plan_data(res, addr, schema, deps)
+                self._plan_data(res, addr, schema, deps, provider_key)
             else:
-                self._plan_instance(res, addr, schema, deps)
+                self._plan_instance(res, addr, schema, deps, provider_key)
 
-    def _missing_type(self, res: Resource) -> None:
-        if self.providers.get(res.provider_key) is None:
+    def _missing_type(self, res: Resource, provider_key: str) -> None:
+        if self.providers.get(provider_key) is None:
             return  # already reported when providers were set up
         kind = "data source" if res.addr.mode == "data" else "resource type"
         self.diags.error(
             f"Invalid {kind}",
-            f'The provider "{res.provider_key}" does not support {kind} "{res.type}".',
+            f'The provider "{provider_name(provider_key)}" does not support {kind} "{res.type}".',
             res.range,
         )
 
@@ -274,7 +330,9 @@ class Planner:
         self.diags.extend(d2)
         return None if d2.has_errors else value
 
-    def _plan_instance(self, res: Resource, addr: InstanceAddr, schema: Schema, deps: tuple[str, ...]) -> None:
+    def _plan_instance(
+        self, res: Resource, addr: InstanceAddr, schema: Schema, deps: tuple[str, ...], provider_key: str
+    ) -> None:
         prior_inst = self.state.get(addr)
         prior = prior_inst.current if prior_inst is not None else None
         if not self._is_targeted(addr):
@@ -286,7 +344,7 @@ class Planner:
             return
         if prior is not None:
             config = _ignore_changes(config, prior.attributes, res.lifecycle.ignore_changes)
-        provider = self.providers.get(res.provider_key)
+        provider = self.providers.get(provider_key)
         assert provider is not None
         prior_attrs = prior.attributes if prior is not None else None
         resp = provider.plan_change(PlanRequest(res.type, prior_attrs, config, config))
@@ -303,13 +361,13 @@ class Planner:
             planned = fresh.planned_state or planned
         if action is Action.REPLACE and (res.lifecycle.prevent_destroy or (prior and prior.prevent_destroy)):
             self._refuse_destroy(addr, res.range, in_config=True)
-        keep = self._before_destroy(res.provider_key, addr, prior) if action is Action.REPLACE else ""
+        keep = self._before_destroy(provider_key, addr, prior) if action is Action.REPLACE else ""
         self.ev.set_instance(addr, planned)
         sensitive = tuple(n for n, a in schema.attributes.items() if a.sensitive) + _marked(prior)
         change = ResourceChange(
             addr=addr,
             action=action,
-            provider=res.provider_key,
+            provider=provider_key,
             before=prior.attributes if prior is not None else None,
             after=planned,
             requires_replace=requires,
@@ -322,8 +380,12 @@ class Planner:
             before_destroy=keep,
         )
         if action is not Action.NOOP:
-            self.changed.add(addr.resource)
+            self._changed(addr)
         self.changes.append(change)
+
+    def _changed(self, addr: InstanceAddr) -> None:
+        self.changed.add(addr.resource)
+        self.changed_config.add(str(addr.resource.config_addr()))
 
     def _decide(
         self,
@@ -349,18 +411,21 @@ class Planner:
         return Action.NOOP, "", ()
 
     def _triggered(self, res: Resource, addr: InstanceAddr) -> bool:
+        module = addr.resource.module
         for expr in res.lifecycle.replace_triggered_by:
             for ref in expr.references():
-                if ref.resource is not None and ref.resource in self.changed:
+                if ref.resource is not None and ref.resource.in_module(module) in self.changed:
                     return True
         return False
 
-    def _plan_data(self, res: Resource, addr: InstanceAddr, schema: Schema, deps: tuple[str, ...]) -> None:
+    def _plan_data(
+        self, res: Resource, addr: InstanceAddr, schema: Schema, deps: tuple[str, ...], provider_key: str
+    ) -> None:
         config = self._evaluate_body(res, addr, schema)
         if config is None:
             self.ev.set_instance(addr, UNKNOWN)
             return
-        pending = any(ResourceAddr.parse(d) in self.changed for d in deps if not d.startswith("data."))
+        pending = any(d in self.changed_config for d in deps if ".data." not in f".{d}")
         if not is_wholly_known(config) or pending or self.opts.mode is PlanMode.DESTROY:
             after = {
                 k: (UNKNOWN if v is None and schema.attributes[k].computed else v)
@@ -368,10 +433,10 @@ class Planner:
                 if k in schema.attributes
             }
             self.ev.set_instance(addr, after)
-            self.changed.add(addr.resource)
-            self.changes.append(ResourceChange(addr, Action.READ, res.provider_key, None, after, dependencies=deps))
+            self._changed(addr)
+            self.changes.append(ResourceChange(addr, Action.READ, provider_key, None, after, dependencies=deps))
             return
-        provider = self.providers.get(res.provider_key)
+        provider = self.providers.get(provider_key)
         assert provider is not None
         resp = provider.read_data(ReadDataRequest(res.type, config))
         self.diags.extend(diag.stamped(str(addr), argument_ranges(res), res.range) for diag in resp.diagnostics)
@@ -379,11 +444,11 @@ class Planner:
             self.ev.set_instance(addr, UNKNOWN)
             return
         self.ev.set_instance(addr, resp.state)
-        self.state.set_current(addr, res.provider_key, ObjectState(resp.state, dependencies=deps))
+        self.state.set_current(addr, provider_key, ObjectState(resp.state, dependencies=deps))
 
     # -- orphans and destroy --------------------------------------------------------------
     def _plan_orphans(self) -> None:
-        removed = {r.from_: r for r in self.config.removed}
+        known = {m for instances in self.module_instances.values() for m in instances}
         for inst in list(self.state):
             addr = inst.addr
             if addr in self.planned_keys:
@@ -393,7 +458,7 @@ class Planner:
                 continue
             if inst.current is None or not self._is_targeted(addr):
                 continue
-            rem = removed.get(addr.resource)
+            rem = self._removed_block(addr)
             if rem is not None and not rem.destroy:
                 self.changes.append(
                     ResourceChange(
@@ -406,13 +471,31 @@ class Planner:
                     )
                 )
                 continue
-            res = self.config.resources.get(addr.resource)
-            reason = "no configuration"
-            if res is not None:
+            res = self.tree.resource(addr.resource)
+            if addr.resource.module not in known:
+                res, reason = None, "no module"
+            elif res is None:
+                reason = "no configuration"
+            else:
                 reason = "count index out of range" if isinstance(addr.key, int) else "key not in for_each"
             if inst.current.prevent_destroy and rem is None:
                 self._refuse_destroy(addr, res.range if res else None, in_config=res is not None)
             self._add_delete(inst.addr, inst.provider, inst.current, reason)
+
+    def _removed_block(self, addr: InstanceAddr) -> Removed | None:
+        """The ``removed`` block (of any module, relative to it) that names ``addr``, if any."""
+        module = addr.resource.module
+        for path, rem in self.removed:
+            if module_path(module)[: len(path)] != path:
+                continue
+            inner = module[len(path) :]
+            src = rem.from_
+            if isinstance(src, ModuleAddr):
+                if src.contains(inner):
+                    return rem
+            elif src.relative() == addr.resource.relative() and src.module_path == module_path(inner):
+                return rem
+        return None
 
     def _plan_deposed(self) -> None:
         """Objects an interrupted create-before-destroy left deposed are destroyed."""
@@ -420,7 +503,7 @@ class Planner:
             if not inst.deposed or not self._is_targeted(inst.addr):
                 continue
             for key, obj in sorted(inst.deposed.items()):
-                self.changed.add(inst.addr.resource)
+                self._changed(inst.addr)
                 self.changes.append(
                     ResourceChange(
                         inst.addr,
@@ -441,7 +524,7 @@ class Planner:
                 continue
             if inst.current is None or not self._is_targeted(inst.addr):
                 continue
-            res = self.config.resources.get(inst.addr.resource)
+            res = self.tree.resource(inst.addr.resource)
             protected = inst.current.prevent_destroy or (res is not None and res.lifecycle.prevent_destroy)
             if protected:
                 self._refuse_destroy(inst.addr, res.range if res else None, in_config=res is not None)
@@ -457,7 +540,7 @@ class Planner:
         return resp.before_destroy
 
     def _add_delete(self, addr: InstanceAddr, provider: str, obj: ObjectState, reason: str) -> None:
-        self.changed.add(addr.resource)
+        self._changed(addr)
         self.changes.append(
             ResourceChange(
                 addr,
@@ -515,6 +598,17 @@ class Planner:
         return out
 
 
+def _targets(target: Target, addr: InstanceAddr) -> bool:
+    """Whether ``target`` names ``addr`` itself (not merely something it depends on); a module
+    step written without a key names every instance of that call, as in Terraform."""
+    if isinstance(target, ModuleAddr):
+        return target.contains(addr.resource.module)
+    module = target.resource.module
+    if module and not ModuleAddr(module).contains(addr.resource.module):
+        return False
+    return target.key is None or target.key == addr.key
+
+
 def _ignore_changes(
     config: dict[str, Value], prior: dict[str, Value], ignore: tuple[str, ...] | str
 ) -> dict[str, Value]:
@@ -526,29 +620,6 @@ def _ignore_changes(
         if name in prior:
             out[name] = prior[name]
     return out
-
-
-def _as_count(value: Value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str):
-        try:
-            value = int(value)
-        except ValueError:
-            return None
-    if isinstance(value, int) and value >= 0:
-        return value
-    return None
-
-
-def _as_for_each(value: Value) -> dict[str, Value] | None:
-    if isinstance(value, dict):
-        return {str(k): v for k, v in value.items()}
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return {v: v for v in value}
-    return None
 
 
 def _marked(prior: ObjectState | None) -> tuple[str, ...]:

@@ -1,17 +1,22 @@
 """The providers a configuration needs, created from the registry and configured once.
 
 Resources name their provider by key: ``aws`` (the default for ``aws_*`` types) or an alias
-``aws.west``. Each key gets one provider instance, configured with its evaluated ``provider``
-block (empty when there is none).
+``aws.west``, and in a child module the key it resolves to across the tree
+(:meth:`relight.engine.modules.ModuleTree.provider_key`: ``aws.west`` passed in, or
+``module.net.aws`` for the module's own block). Each key gets one provider instance, configured
+with its evaluated ``provider`` block (empty when there is none; a child module's key with no
+block left is an error, never an unconfigured provider).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from relight.addrs import static_module
 from relight.diagnostics import Diagnostics
 from relight.engine.evaluate import Evaluator
-from relight.lang import Config
+from relight.engine.modules import provider_name
+from relight.lang import Config, Resource
 from relight.providers.base import ConfigureRequest, Provider, ProviderContext, ProviderSchema, Schema
 from relight.providers.registry import ProviderRegistry, UnknownProviderError
 
@@ -37,26 +42,40 @@ class ProviderSet:
         """Create and configure every provider the config (and ``extra_keys``) refers to, each
         serving the run described by ``context`` (its environment and cloud clock)."""
         context = context or ProviderContext()
+        tree = evaluator.tree
         diags = Diagnostics()
-        keys = {r.provider_key for r in config.resources.values()} | set(extra_keys)
-        keys |= set(config.providers)
+        blocks = {key: (block, info) for key, block, info in tree.providers()}
+        uses: dict[str, Resource] = {}
+        for info, res in tree.resources():
+            uses.setdefault(tree.provider_key(info.path, res), res)
+        diags.extend(tree.diagnostics)
+        keys = set(uses) | set(extra_keys) | set(blocks)
         out = cls()
         for key in sorted(keys):
-            name = key.split(".", 1)[0]
+            name = provider_name(key)
+            if key.startswith("module.") and key not in blocks:
+                diags.error(
+                    "Provider configuration not present",
+                    f"Objects in the state use the provider configuration {key}, which is no longer in the "
+                    "configuration: its provider block in a child module was removed, or the module was. relight "
+                    "needs it to refresh and destroy those objects; restore the module (or its provider block), "
+                    "destroy its objects, then remove it.",
+                )
+                continue
             try:
                 provider = registry.create(name, context)
             except UnknownProviderError:
-                where = next((r.range for r in config.resources.values() if r.provider_key == key), None)
+                where = uses[key].range if key in uses else None
                 diags.error(
                     f'Provider "{name}" is not available',
                     f"No built-in or installed provider is named {name!r}. Available: {', '.join(registry.names())}.",
                     where,
                 )
                 continue
-            block = config.providers.get(key)
             settings: dict[str, object] = {}
-            if block is not None:
-                value, d = block.body.evaluate(evaluator.scope())
+            if key in blocks:
+                block, info = blocks[key]
+                value, d = block.body.evaluate(evaluator.scope(static_module(info.path)))
                 diags.extend(d)
                 settings = dict(value) if isinstance(value, dict) else {}
             resp = provider.configure(ConfigureRequest(settings))

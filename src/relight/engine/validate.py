@@ -19,9 +19,19 @@ __all__ = ["validate_schemas"]
 
 
 def validate_schemas(config: Config, registry: ProviderRegistry) -> Diagnostics:
-    """Every problem found, as diagnostics with source ranges; empty when all is well."""
+    """Every problem found, as diagnostics with source ranges; empty when all is well. Child
+    modules are checked too, each against its own resources."""
     diags = Diagnostics()
     schemas: dict[str, ProviderSchema | None] = {}
+    _validate_module(config, registry, schemas, diags)
+    return diags
+
+
+def _validate_module(
+    config: Config, registry: ProviderRegistry, schemas: dict[str, ProviderSchema | None], diags: Diagnostics
+) -> None:
+    for child in config.children.values():
+        _validate_module(child, registry, schemas, diags)
 
     def schema_of(res: Resource) -> Schema | None:
         name = res.provider_key.split(".", 1)[0]
@@ -73,7 +83,6 @@ def validate_schemas(config: Config, registry: ProviderRegistry) -> Diagnostics:
                 + _hint(first, names),
                 ref.range,
             )
-    return diags
 
 
 def _check_body(res: Resource, schema: Schema, diags: Diagnostics) -> None:

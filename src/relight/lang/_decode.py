@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal as TLiteral
 
-from relight.addrs import InstanceAddr
+from relight.addrs import InstanceAddr, ModuleAddr
 from relight.diagnostics import Diagnostics
+from relight.lang._addrexpr import static_address
 from relight.lang._prim import ConversionError, to_bool
 from relight.lang.body import Attribute, Block
 from relight.lang.expr import Expr, GetAttr, Literal, Reference, Symbol, TupleCons
@@ -143,7 +144,8 @@ class Decoder:
         return tuple(out)
 
     def static_ref(self, expr: Expr) -> Reference | None:
-        """The one resource reference ``expr`` is (also a 0.11-style quoted one), else None."""
+        """The one resource (or whole module call) reference ``expr`` is (also a 0.11-style
+        quoted one), else None."""
         if isinstance(expr, Literal) and isinstance(expr.value, str):
             try:  # 0.11-era quoted reference
                 inst = InstanceAddr.parse(expr.value)
@@ -153,8 +155,10 @@ class Decoder:
             kind: TLiteral["resource", "data"] = "data" if res.mode == "data" else "resource"
             return Reference(kind, str(res), expr.range, res, inst.key)
         refs = expr.references()
-        if len(refs) != 1 or refs[0].kind not in ("resource", "data"):
+        if len(refs) != 1 or refs[0].kind not in ("resource", "data", "module"):
             return None
+        if refs[0].kind == "module" and not isinstance(static_address(expr), ModuleAddr):
+            return None  # depends_on names a whole module call, not one of its outputs
         return refs[0]
 
     def provider_ref(self, attr: Attribute) -> str | None:

@@ -256,6 +256,13 @@ class ModuleDecoder(ResourceDecoder, Decoder):
                 block.range,
             )
             return None
+        if "count" in attrs and "for_each" in attrs:
+            self.diags.error(
+                'Invalid combination of "count" and "for_each"',
+                'The "count" and "for_each" meta-arguments are mutually-exclusive, only one should be used to be '
+                "explicit about the number of module instances to be created.",
+                attrs["for_each"].range,
+            )
         return ModuleCall(
             name=block.labels[0],
             source=self.text(attrs["source"]),

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Final
 from typing import Literal as TLiteral
 
-from relight.addrs import InstanceAddr, ResourceAddr
+from relight.addrs import InstanceAddr, ModuleAddr, ResourceAddr
+from relight.lang._addrexpr import static_address
 from relight.lang._decode import Decoder
 from relight.lang.body import Attribute, Block
 from relight.lang.expr import Expr, GetAttr, Index, Literal, Pos, Symbol, TupleCons
@@ -148,17 +149,16 @@ class ResourceDecoder(Decoder):
         dst = self._address(attrs["to"])
         return Moved(src, dst, block.range) if src is not None and dst is not None else None
 
-    def _address(self, attr: Attribute) -> InstanceAddr | ResourceAddr | None:
-        ref = self.static_ref(attr.expr)
-        if ref is None or ref.resource is None or ref.remaining:
+    def _address(self, attr: Attribute) -> InstanceAddr | ResourceAddr | ModuleAddr | None:
+        addr = static_address(attr.expr)
+        if addr is None:
             self.diags.error(
                 "Invalid address",
-                "A resource or resource instance address is required here, like "
-                "aws_instance.web or aws_instance.web[0].",
+                "A resource, resource instance or module address is required here, like "
+                "aws_instance.web, aws_instance.web[0] or module.net.",
                 attr.range,
             )
-            return None
-        return ref.resource if ref.key is None else ref.resource.instance(ref.key)
+        return addr
 
     def removed_block(self, block: Block) -> Removed | None:
         self.check_body(block, ("from",), ("lifecycle", "provisioner", "connection"))
@@ -169,10 +169,10 @@ class ResourceDecoder(Decoder):
         src = self._address(attrs["from"])
         if src is None:
             return None
-        if isinstance(src, InstanceAddr):
+        if isinstance(src, InstanceAddr) or (isinstance(src, ModuleAddr) and src.module[-1][1] is not None):
             self.diags.error(
                 "Invalid address",
-                "A removed block must refer to a whole resource, without an instance key.",
+                "A removed block must refer to a whole resource or module, without an instance key.",
                 attrs["from"].range,
             )
             return None

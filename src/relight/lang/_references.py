@@ -97,11 +97,12 @@ class ReferenceClassifier:
             ref = Reference("self", first or "", self.range(node))
             return ScopeRef(self.file, self.pos(node), ref), 0
         if name == "module":
-            return self._invalid(
-                node,
-                "Module calls are not supported: relight configurations have a single root module.",
-                "Unsupported reference",
-            )
+            if first is None:
+                return self._invalid(
+                    node,
+                    'The "module" object cannot be accessed directly. Instead, access one of its attributes.',
+                )
+            return self._ref("module", first, node, ops, 1), 1
         if name == "data":
             second = attrs[1] if len(attrs) > 1 else None
             if first is None or second is None:

@@ -44,6 +44,7 @@ from relight.lang.model import (
     Validation,
     Variable,
 )
+from relight.lang.modules import load_children
 from relight.lang.override import apply_overrides, is_override_file
 
 __all__ = [
@@ -94,7 +95,23 @@ def load_config(
     :data:`ENGINE_FEATURES`: ``conditions`` for preconditions/postconditions, ``import``,
     ``check``, ``module_calls``). Each one it does not name is an error wherever the
     configuration uses it, so a configuration is never run with part of it ignored.
+
+    With ``module_calls``, the child module of every module call is loaded the same way,
+    recursively, into ``children`` (see :mod:`relight.lang.modules`).
     """
+    policy = file_policy or FilePolicy.unconfined()
+    config, diags = _load_module_dir(directory, cache, policy, engine_features)
+    if config is None or "module_calls" not in engine_features:
+        return config, diags
+    config, found = load_children(config, lambda d: _load_module_dir(d, cache, policy, engine_features), policy)
+    diags.extend(found)
+    return config, diags
+
+
+def _load_module_dir(
+    directory: str, cache: ParseCache | None, file_policy: FilePolicy, engine_features: frozenset[str]
+) -> tuple[Config | None, Diagnostics]:
+    """One module directory's own files, decoded (its module calls are not followed)."""
     diags = Diagnostics()
     try:
         names = sorted(n for n in os.listdir(directory) if _is_config_file(n))
@@ -102,7 +119,7 @@ def load_config(
         diags.error("Failed to read configuration directory", f"{directory}: {err.strerror}.")
         return None, diags
     loader = _Loader(directory, diags)
-    files = _Files(directory, file_policy or FilePolicy.unconfined(), cache)
+    files = _Files(directory, file_policy, cache)
     with _gc_paused():
         primary, primary_ok = _read_files(files, [n for n in names if not is_override_file(n)], loader, diags)
         overrides, overrides_ok = _read_files(files, [n for n in names if is_override_file(n)], loader, diags)

@@ -1,7 +1,7 @@
 """The configuration model: frozen values decoded from one module directory's blocks.
 
-Produced by :func:`relight.lang.config.load_config` (one :class:`Config` per module directory;
-the root module today, child modules once module calls run); consumed by the engine. Every
+Produced by :func:`relight.lang.config.load_config` (one :class:`Config` per module directory:
+the root module, with the child module of each call in ``children``); consumed by the engine. Every
 value keeps its source range so later stages can point at what the user wrote. Expressions are
 kept unevaluated (:class:`relight.lang.expr.Expr`) wherever Terraform evaluates them late.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Final
 from typing import Literal as TLiteral
 
-from relight.addrs import InstanceAddr, ResourceAddr
+from relight.addrs import InstanceAddr, ModuleAddr, ResourceAddr
 from relight.diagnostics import SourceRange
 from relight.lang.body import Block, Body
 from relight.lang.expr import Expr, Reference
@@ -161,14 +161,14 @@ class ProviderBlock:
 
 @dataclass(frozen=True, slots=True)
 class Moved:
-    from_: InstanceAddr | ResourceAddr
-    to: InstanceAddr | ResourceAddr
+    from_: InstanceAddr | ResourceAddr | ModuleAddr
+    to: InstanceAddr | ResourceAddr | ModuleAddr
     range: SourceRange
 
 
 @dataclass(frozen=True, slots=True)
 class Removed:
-    from_: ResourceAddr
+    from_: ResourceAddr | ModuleAddr
     destroy: bool
     range: SourceRange
 
@@ -252,3 +252,7 @@ class Config:
     required_providers: Mapping[str, RequiredProvider] = field(default_factory=dict)
     required_version: tuple[str, ...] = ()
     module_calls: Mapping[str, ModuleCall] = field(default_factory=dict)
+    # The loaded child module of each call (see relight.lang.modules), and this module's static path.
+    children: Mapping[str, Config] = field(default_factory=dict)
+    path: tuple[str, ...] = ()
+

@@ -21,10 +21,13 @@ from relight.lang.expr import (
     Expr,
     FunctionCall,
     Invalid,
+    Reference,
+    undeclared_module,
     undeclared_resource,
     unknown_function,
 )
 from relight.lang.functions import default_functions
+from relight.lang.modules import module_label
 
 __all__ = ["validate_references"]
 
@@ -38,7 +41,8 @@ class _Context:
 
 
 def validate_references(config: Config) -> Diagnostics:
-    """Report references to undeclared things and references used out of context."""
+    """Report references to undeclared things and references used out of context, in
+    ``config`` and in every child module loaded under it (each against its own declarations)."""
     checker = _Checker(config)
     for res in config.resources.values():
         checker.resource(res)
@@ -63,6 +67,14 @@ def validate_references(config: Config) -> Diagnostics:
             checker.resource(data)
         checker.check(_condition_exprs(check.asserts), plain)
         checker.scoped = set()
+    for call in config.module_calls.values():
+        repeat = _Context(count=call.count is not None, each=call.for_each is not None)
+        checker.check(call.inputs.expressions(), repeat)
+        checker.check([e for e in (call.count, call.for_each) if e is not None], plain)
+        for ref in call.depends_on:
+            checker.check_static(ref)
+    for child in config.children.values():
+        checker.diags.extend(validate_references(child))
     return checker.diags
 
 
@@ -75,6 +87,7 @@ class _Checker:
         self.config = config
         self.diags = Diagnostics()
         self.functions = default_functions()
+        self.where = module_label(config.path)
         self.scoped: set[ResourceAddr] = set()  # a check block's own data source
 
     def resource(self, res: Resource) -> None:
@@ -89,8 +102,15 @@ class _Checker:
         for block in res.provisioners:
             self.check(block.body.expressions(), prov_ctx)
         for ref in res.depends_on:
-            if ref.resource is not None and ref.resource not in self.config.resources:
-                self.diags.error("Reference to undeclared resource", undeclared_resource(ref.resource), ref.range)
+            self.check_static(ref)
+
+    def check_static(self, ref: Reference) -> None:
+        """A ``depends_on`` entry: the resource or module call must be declared."""
+        if ref.resource is not None and ref.resource not in self.config.resources:
+            detail = undeclared_resource(ref.resource, self.where)
+            self.diags.error("Reference to undeclared resource", detail, ref.range)
+        elif ref.kind == "module":
+            self._module_ref(ref)
 
     def check(self, exprs: Iterable[Expr], ctx: _Context) -> None:
         for expr in exprs:
@@ -116,6 +136,8 @@ class _Checker:
                 )
             elif ref.resource is not None:
                 self._resource_ref(ref.resource, ref.range, ctx)
+            elif kind == "module":
+                self._module_ref(ref)
             elif kind == "count" and not ctx.count:
                 self.diags.error('Reference to "count" in non-counted context', COUNT_DETAIL, ref.range)
             elif kind == "each" and not ctx.each:
@@ -125,9 +147,26 @@ class _Checker:
 
     def _resource_ref(self, addr: ResourceAddr, rng: SourceRange, ctx: _Context) -> None:
         if addr not in self.config.resources and addr not in self.scoped:
-            self.diags.error("Reference to undeclared resource", undeclared_resource(addr), rng)
+            self.diags.error("Reference to undeclared resource", undeclared_resource(addr, self.where), rng)
         elif addr == ctx.resource:
             self.diags.error("Self-referential block", f"Configuration for {addr} may not refer to itself.", rng)
+
+    def _module_ref(self, ref: Reference) -> None:
+        """``module.NAME``: the call must exist; a named output must be one the child declares."""
+        call = self.config.module_calls.get(ref.name)
+        if call is None:
+            self.diags.error("Reference to undeclared module", undeclared_module(ref.name, self.where), ref.range)
+            return
+        child = self.config.children.get(ref.name)
+        steps = ref.remaining[1:] if call.count is not None or call.for_each is not None else ref.remaining
+        if child is None or not steps or not isinstance(steps[0], str) or steps[0] in child.outputs:
+            return
+        self.diags.error(
+            "Unsupported attribute",
+            f'This object does not have an attribute named "{steps[0]}": {module_label(child.path)} declares no '
+            f'output "{steps[0]}".',
+            ref.range,
+        )
 
     def _functions(self, expr: Expr) -> None:
         for node in expr.walk():

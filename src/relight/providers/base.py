@@ -6,7 +6,9 @@ Failure semantics every provider keeps (the engine relies on them):
   object was created but is broken, return it in ``new_state`` *with* the errors: the engine
   records it as tainted so the next plan replaces it.
 * ``update``: on error, ``new_state`` is what the object looks like now (None = unchanged prior).
-* ``delete``: on error, the object still exists.
+* ``delete``: on error, the object still exists. What a delete keeps on purpose (a final
+  snapshot) is reported through ``DeleteRequest.retain`` *before* the irreversible step, so a
+  run killed in between still has it in its state (and in ``DeleteResponse.retained``).
 * ``read``: ``new_state`` None means the object is gone (deleted outside relight).
 * ``adopt_terraform`` / ``export_terraform``: pure conversions of one object between Terraform's
   state and relight's; they touch no cloud. An unknown type or schema version is an error
@@ -18,7 +20,7 @@ hold :data:`relight.values.UNKNOWN` for attributes known only after apply.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -222,9 +224,14 @@ class UpdateResponse:
 
 @dataclass(frozen=True, slots=True)
 class DeleteRequest:
+    """``retain``, when given, durably records what the delete keeps (a final snapshot, the
+    same mapping as ``DeleteResponse.retained``); call it before the step that cannot be undone
+    (deleting the volume), so the record survives a run that dies right after that step."""
+
     type_name: str
     prior_state: Mapping[str, Value]
     private: Mapping[str, Any] = field(default_factory=dict)
+    retain: Callable[[Mapping[str, Value]], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

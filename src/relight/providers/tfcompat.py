@@ -30,7 +30,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from relight.ctytypes import type_of
 from relight.diagnostics import Diagnostics
 from relight.providers.base import (
     AdoptTerraformRequest,
@@ -40,7 +39,7 @@ from relight.providers.base import (
     ExportTerraformResponse,
     Schema,
 )
-from relight.values import Value
+from relight.values import Value, type_of
 
 __all__ = ["TERRAFORM_KEY", "TerraformShape", "adopt", "export", "timeouts_private"]
 

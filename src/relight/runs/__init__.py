@@ -36,7 +36,15 @@ from relight.runs.healpass import first_error
 from relight.runs.healpolicy import MODES, HealPolicy, load_policy, url_problem
 from relight.runs.planjson import plan_to_json
 from relight.runs.render import progress_line, render_plan, render_value, still_line
-from relight.runs.request import Approval, HealOptions, Operation, RunRequest, VarInput, parse_addresses
+from relight.runs.request import (
+    Approval,
+    HealOptions,
+    Operation,
+    RunRequest,
+    VarInput,
+    parse_addresses,
+    parse_targets,
+)
 from relight.runs.result import Counts, HealReport, RunResult, RunStatus, Timings
 from relight.runs.runner import Runner
 from relight.runs.stateops import state_from_bytes, terraform_state
@@ -92,6 +100,7 @@ __all__ = [
     "local_backend",
     "locate_state",
     "parse_addresses",
+    "parse_targets",
     "plan_to_json",
     "progress_line",
     "render_plan",

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from relight.addrs import InstanceAddr
 from relight.engine import Action, Plan, ResourceChange
 from relight.values import is_wholly_known
 
@@ -70,8 +71,8 @@ def classify(
     if not changes:
         return result
     reasons = result.reasons
-    roots = {str(d.addr.resource) for d in plan.drift if d.kind == "deleted"}
-    roots |= {str(c.addr.resource) for c in changes if str(c.addr) in vanished}
+    roots = {_res(d.addr) for d in plan.drift if d.kind == "deleted"}
+    roots |= {_res(c.addr) for c in changes if str(c.addr) in vanished}
     affected = _dependents_of(roots, changes)
     if baseline is not None:
         edits = [
@@ -79,7 +80,7 @@ def classify(
             for c in baseline.changes
             if c.action not in (Action.NOOP, Action.READ)
             and not (c.action is Action.CREATE and str(c.addr) in vanished)
-            and not (str(c.addr.resource) in affected and _only_unknowns(c))
+            and not (_res(c.addr) in affected and _only_unknowns(c))
         ]
         if edits:
             reasons.append(
@@ -100,7 +101,7 @@ def classify(
             )
         elif c.action is Action.CREATE and addr in vanished:
             continue  # the vanished object itself
-        elif str(c.addr.resource) in affected and c.action in (Action.REPLACE, Action.UPDATE, Action.CREATE):
+        elif _res(c.addr) in affected and c.action in (Action.REPLACE, Action.UPDATE, Action.CREATE):
             continue  # re-wiring what used it
         elif addr in drifted and c.action in (Action.UPDATE, Action.REPLACE):
             continue  # undoing a change made outside relight
@@ -112,7 +113,7 @@ def classify(
     if reasons:
         result.kind = PassKind.OTHER
         return result
-    reverts = {str(c.addr) for c in changes if str(c.addr) in drifted and str(c.addr.resource) not in affected}
+    reverts = {str(c.addr) for c in changes if str(c.addr) in drifted and _res(c.addr) not in affected}
     if vanished and reverts:
         result.kind = PassKind.RECOVERY  # recover now; the drift is held back for a person
         result.held_back = tuple(sorted(reverts))
@@ -121,6 +122,12 @@ def classify(
     else:
         result.kind = PassKind.RECOVERY
     return result
+
+
+def _res(addr: InstanceAddr) -> str:
+    """The configuration address of ``addr``'s resource: what dependencies name (a resource in a
+    repeated module stands for all of its instances, so re-wiring is judged per resource block)."""
+    return str(addr.resource.config_addr())
 
 
 def _what_changed(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
@@ -157,7 +164,7 @@ def _dependents_of(roots: set[str], changes: list[ResourceChange]) -> set[str]:
     users: dict[str, set[str]] = {}
     for c in changes:
         for dep in c.dependencies:
-            users.setdefault(dep, set()).add(str(c.addr.resource))
+            users.setdefault(dep, set()).add(_res(c.addr))
     seen = set(roots)
     todo = list(roots)
     while todo:

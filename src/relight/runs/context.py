@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from relight.diagnostics import Diagnostics
-from relight.engine import Plan
+from relight.engine import FEATURES, Plan
 from relight.engine.adopt import export_terraform, read_state_file
 from relight.errors import StateError
 from relight.lang import Config, FilePolicy, ParseCache, load_config
@@ -130,5 +130,7 @@ class RunContext:
 def locate_state(context: RunContext) -> str:
     """The state file a run in ``context`` would use with the local backend (incidents and
     other records live beside it). Reads the configuration leniently: only its backend matters."""
-    config, _ = load_config(context.directory, cache=context.parse_cache, file_policy=context.files)
+    config, _ = load_config(
+        context.directory, cache=context.parse_cache, file_policy=context.files, engine_features=FEATURES
+    )
     return state_path(config, context.directory)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from relight.diagnostics import Diagnostic, Diagnostics, SourceRange
-from relight.engine import Engine
+from relight.engine import FEATURES, Engine
 from relight.lang import Config, collect_variable_values, load_config, validate_references
 from relight.providers.base import ProviderContext
 from relight.providers.clock import CloudClock
@@ -36,7 +36,9 @@ class Loaded:
 def load(context: RunContext, diags: Diagnostics) -> Loaded | None:
     """The configuration in the run's directory, with references checked; an empty directory is
     an error. Diagnostics go to ``diags``; None when nothing usable could be loaded."""
-    config, found = load_config(context.directory, cache=context.parse_cache, file_policy=context.files)
+    config, found = load_config(
+        context.directory, cache=context.parse_cache, file_policy=context.files, engine_features=FEATURES
+    )
     if config is not None and not found.has_errors:
         found.extend(validate_references(config))
     if config is not None and not config.sources and not found.has_errors:
@@ -53,7 +55,9 @@ def load(context: RunContext, diags: Diagnostics) -> Loaded | None:
 
 def load_lenient(context: RunContext) -> Config | None:
     """The configuration if it loads at all (for commands that only need its backend block)."""
-    config, _ = load_config(context.directory, cache=context.parse_cache, file_policy=context.files)
+    config, _ = load_config(
+        context.directory, cache=context.parse_cache, file_policy=context.files, engine_features=FEATURES
+    )
     return config
 
 

@@ -6,6 +6,7 @@ heal loop's records.
 
 from __future__ import annotations
 
+from relight.addrs import format_module
 from relight.engine import Action, Plan, ResourceChange, encode_value
 from relight.values import UNKNOWN, Value
 
@@ -19,8 +20,10 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
         actions = {
             Action.REPLACE: ["create", "delete"] if c.create_first else ["delete", "create"],
         }.get(c.action, [c.action.value])
+        module = {"module_address": format_module(c.addr.resource.module)} if c.addr.resource.module else {}
         return {
             "address": str(c.addr),
+            **module,
             "mode": c.addr.resource.mode,
             "type": c.addr.resource.type,
             "name": c.addr.resource.name,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from relight.addrs import format_module
 from relight.engine import Action, Drift, OutputChange, Plan, PlanMode, ResourceChange
 from relight.runs.events import ApplyDone, ApplySkipped, ApplyStarted, Event, Message, RefreshStarted
 from relight.values import UNKNOWN, Value
@@ -100,6 +101,8 @@ def _headline(c: ResourceChange) -> str:
         head = "will be replaced due to changes in replace_triggered_by"
     elif c.action is Action.DELETE and c.reason == "no configuration":
         head = "will be destroyed\n  # (because " + str(c.addr.resource) + " is not in configuration)"
+    elif c.action is Action.DELETE and c.reason == "no module":
+        head = f"will be destroyed\n  # (because {format_module(c.addr.resource.module)} is not in configuration)"
     elif c.action is Action.DELETE and c.reason == "count index out of range":
         head = "will be destroyed\n  # (because index " + str(c.addr.key) + " is out of range for count)"
     elif c.action is Action.DELETE and c.reason == "key not in for_each":

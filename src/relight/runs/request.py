@@ -14,11 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-from relight.addrs import InstanceAddr
+from relight.addrs import InstanceAddr, ModuleAddr, Target, parse_target
 from relight.diagnostics import Diagnostics
 from relight.engine import PlanMode
 
-__all__ = ["Approval", "HealOptions", "Operation", "RunRequest", "VarInput", "parse_addresses"]
+__all__ = ["Approval", "HealOptions", "Operation", "RunRequest", "VarInput", "parse_addresses", "parse_targets"]
 
 VarInput = tuple[Literal["var", "var-file"], str]
 """``("var", "name=value")`` or ``("var-file", "path")``, in command-line order."""
@@ -74,7 +74,7 @@ class RunRequest:
     operation: Operation
     mode: PlanMode = PlanMode.NORMAL
     variables: tuple[VarInput, ...] = ()
-    targets: tuple[InstanceAddr, ...] = ()
+    targets: tuple[Target, ...] = ()  # resources, instances, module instances or whole module calls
     replace: tuple[InstanceAddr, ...] = ()
     refresh: bool = True
     parallelism: int = 10
@@ -85,8 +85,9 @@ class RunRequest:
     plan_file: bytes | None = None  # apply exactly this saved plan
     source: str = ""  # names plan_file or state_file in messages (the path a person gave)
     save_plan: bool = False  # return the plan's bytes in the result (plan -out)
-    addresses: tuple[InstanceAddr, ...] = ()  # state list/show/rm filters; the import target
-    destination: InstanceAddr | None = None  # state mv
+    # state list/rm filters (module addresses too), the state show and import target (an instance)
+    addresses: tuple[Target, ...] = ()
+    destination: Target | None = None  # state mv (a module address moves everything in it)
     import_id: str = ""
     state_file: bytes | None = None  # state push: relight's state or Terraform's (format 4)
     from_backend: bool = False  # state push -from-backend: read the backend "s3" block's Terraform state
@@ -111,7 +112,7 @@ class RunRequest:
                 req,
                 mode=PlanMode(doc.get("mode", "normal")),
                 variables=tuple((str(k), str(v)) for k, v in doc.get("variables", ())),  # type: ignore[misc]
-                targets=tuple(InstanceAddr.parse(a) for a in doc.get("targets", ())),
+                targets=tuple(parse_target(a) for a in doc.get("targets", ())),
                 replace=tuple(InstanceAddr.parse(a) for a in doc.get("replace", ())),
                 refresh=bool(doc.get("refresh", True)),
                 parallelism=int(doc.get("parallelism", 10)),
@@ -122,8 +123,8 @@ class RunRequest:
                 plan_file=_bytes(doc.get("plan_file")),
                 source=str(doc.get("source", "")),
                 save_plan=bool(doc.get("save_plan", False)),
-                addresses=tuple(InstanceAddr.parse(a) for a in doc.get("addresses", ())),
-                destination=InstanceAddr.parse(doc["destination"]) if doc.get("destination") else None,
+                addresses=tuple(parse_target(a) for a in doc.get("addresses", ())),
+                destination=parse_target(doc["destination"]) if doc.get("destination") else None,
                 import_id=str(doc.get("import_id", "")),
                 state_file=_bytes(doc.get("state_file")),
                 from_backend=bool(doc.get("from_backend", False)),
@@ -150,7 +151,7 @@ def _to_json(value: Any) -> Any:
         return value.value
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, InstanceAddr):
+    if isinstance(value, InstanceAddr | ModuleAddr):
         return str(value)
     if isinstance(value, HealOptions):
         return {f.name: _to_json(getattr(value, f.name)) for f in fields(value)}
@@ -164,13 +165,27 @@ def _bytes(value: Any) -> bytes | None:
 
 
 def parse_addresses(texts: Iterable[str], flag: str) -> tuple[tuple[InstanceAddr, ...], Diagnostics]:
-    """Parse resource instance addresses given by a person (``-target``, ``-replace``, state
-    commands); each bad one is an error diagnostic naming ``flag``."""
+    """Parse resource instance addresses given by a person (``-replace``, state commands), in the
+    root module or a child's (``module.net[0].aws_subnet.a``); each bad one is an error
+    diagnostic naming ``flag``."""
     diags = Diagnostics()
     out: list[InstanceAddr] = []
     for text in texts:
         try:
             out.append(InstanceAddr.parse(text))
+        except ValueError as exc:
+            diags.error(f"Invalid {flag} address", f"{exc}.")
+    return tuple(out), diags
+
+
+def parse_targets(texts: Iterable[str], flag: str = "-target") -> tuple[tuple[Target, ...], Diagnostics]:
+    """Parse ``-target`` addresses: resources and instances as :func:`parse_addresses` does, and
+    module addresses (``module.net``, ``module.app["a"]``); each bad one is an error diagnostic."""
+    diags = Diagnostics()
+    out: list[Target] = []
+    for text in texts:
+        try:
+            out.append(parse_target(text))
         except ValueError as exc:
             diags.error(f"Invalid {flag} address", f"{exc}.")
     return tuple(out), diags

@@ -100,7 +100,6 @@ class RunResult:
     state_file: bytes | None = None  # state pull -format=terraform: the state in Terraform's format
     source: str = ""  # state push: where the pushed state came from (a path, s3://bucket/key)
     instances: tuple[ResourceInstanceState, ...] = ()  # state list / show / rm
-    held: tuple[str, ...] = ()  # state list: addresses of instances held in child modules
     moves: tuple[tuple[str, str], ...] = ()  # state mv
     history: tuple[VersionInfo, ...] = ()
     graph: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # node -> its dependencies

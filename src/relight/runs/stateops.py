@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-from relight.addrs import InstanceAddr
+from relight.addrs import InstanceAddr, ModuleAddr, Target
 from relight.diagnostics import Diagnostics
 from relight.engine import build_graph
 from relight.engine.adopt import export_terraform, read_backend_state, read_state_file
@@ -69,13 +69,9 @@ def _read(scope: RunScope, state: State) -> RunResult:
     _stamp(result, state)
     if op is Operation.STATE_LIST:
         result.instances = tuple(i for i in state if matches(i.addr, scope.request.addresses))
-        if not scope.request.addresses:  # instances kept from Terraform's child modules
-            result.held = tuple(
-                f"{module}.{addr}" for module, held in sorted(state.modules.items()) for addr in sorted(held, key=str)
-            )
     elif op is Operation.STATE_SHOW:
         addr = scope.request.addresses[0]
-        inst = state.get(addr)
+        inst = state.get(addr) if isinstance(addr, InstanceAddr) else None
         if inst is None or inst.current is None:
             return scope.failed(
                 f"No instance found for the given address {str(addr)!r}",
@@ -110,6 +106,11 @@ def _change(scope: RunScope, backend: StateBackend) -> RunResult:
     else:
         src, dst = scope.request.addresses[0], scope.request.destination
         assert dst is not None
+        if isinstance(src, ModuleAddr) != isinstance(dst, ModuleAddr):
+            return scope.failed(
+                "Invalid state mv addresses",
+                f"Cannot move {src} to {dst}: move a module to a module, a resource to a resource.",
+            )
         pairs = state.move_pairs(src, dst)
         if not pairs:
             return scope.failed("Invalid source address", f"Cannot move {src}: it does not exist in the state.")
@@ -179,8 +180,12 @@ def _import(scope: RunScope) -> RunResult:
     if values is None:
         return scope.result(RunStatus.ERRORED)
     engine = scope.engine(loaded, values)
+    target = scope.request.addresses[0]
+    if not isinstance(target, InstanceAddr):
+        detail = f"{target} is a module: import needs a resource instance address."
+        return scope.failed("Invalid import address", detail)
     with scope.lock(engine, "import"):
-        state, d = engine.import_(scope.request.addresses[0], scope.request.import_id)
+        state, d = engine.import_(target, scope.request.import_id)
     scope.diags.extend(d)
     result = scope.result(RunStatus.ERRORED if d.has_errors else RunStatus.SUCCEEDED)
     _stamp(result, state)
@@ -198,11 +203,18 @@ def _graph(scope: RunScope) -> RunResult:
     return result
 
 
-def matches(addr: InstanceAddr, patterns: tuple[InstanceAddr, ...]) -> bool:
-    """True when ``addr`` is one of ``patterns``, or an instance of a pattern without a key."""
+def matches(addr: InstanceAddr, patterns: tuple[Target, ...]) -> bool:
+    """True when ``addr`` is one of ``patterns``, an instance of a pattern without a key, or in a
+    module a pattern names (``module.net`` names every instance of the call)."""
     if not patterns:
         return True
-    return any(want == addr or (want.key is None and want.resource == addr.resource) for want in patterns)
+    return any(_matches(addr, want) for want in patterns)
+
+
+def _matches(addr: InstanceAddr, want: Target) -> bool:
+    if isinstance(want, ModuleAddr):
+        return want.contains(addr.resource.module)
+    return want == addr or (want.key is None and want.resource == addr.resource)
 
 
 def _stamp(result: RunResult, state: State) -> None:

@@ -31,10 +31,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
@@ -43,14 +42,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from relight.addrs import InstanceAddr
 from relight.errors import StateCorruptError, StateError, StateLockedError
 from relight.server.db import Database, StoreError
 from relight.server.schema import state_journal, state_locks, state_versions
-from relight.state import UNASSIGNED_LINEAGE, LockInfo, State, VersionInfo, codec
+from relight.state import UNASSIGNED_LINEAGE, GroupCommitJournal, LockInfo, State, VersionInfo, codec
 from relight.state.journal import apply_records
 from relight.state.locks import holder_is_dead, lock_error_message
-from relight.state.model import CreateIntent, ObjectState, OutputState
 
 __all__ = ["SqlJournal", "SqlStateBackend", "release_run_locks"]
 
@@ -381,127 +378,37 @@ def release_run_locks(db: Database, run_id: int) -> int:
         return int(conn.execute(sa.delete(state_locks).where(state_locks.c.run_id == run_id)).rowcount)
 
 
-class SqlJournal:
-    """The :class:`~relight.state.Journal` of :class:`SqlStateBackend`; thread-safe."""
+class SqlJournal(GroupCommitJournal):
+    """The :class:`~relight.state.Journal` of :class:`SqlStateBackend`; thread-safe.
+
+    A batch is one transaction inserting its rows (see :mod:`relight.state.groupcommit`).
+    """
 
     def __init__(self, backend: SqlStateBackend, base: State, prior_records: int = 0) -> None:
+        super().__init__(base, backend.where, prior_records)
         self._backend = backend
-        self._base = base.copy()
-        self._cond = threading.Condition()
-        self._queue: list[str] = []
-        self._queued = 0
-        self._durable = 0
-        self._flushing = False
-        self._failure: StateError | None = None
-        self._records = prior_records
-        self._closed = False
-        self._batch_thread: int | None = None
-        self.commits = 0
-
-    # -- recording -------------------------------------------------------------------------
-
-    def set(self, addr: InstanceAddr, provider: str, obj: ObjectState | None, *, intent_done: bool = False) -> None:
-        record: dict[str, Any] = {"op": "set", "addr": str(addr), "provider": provider, "object": _object(obj)}
-        if intent_done:
-            record["intent_done"] = True
-        self._append(record)
-
-    def set_deposed(self, addr: InstanceAddr, key: str, provider: str, obj: ObjectState | None) -> None:
-        self._append({"op": "set_deposed", "addr": str(addr), "deposed": key, "provider": provider,
-                      "object": _object(obj)})
-
-    def remove(self, addr: InstanceAddr) -> None:
-        self._append({"op": "remove", "addr": str(addr)})
-
-    def set_intent(self, addr: InstanceAddr, intent: CreateIntent | None) -> None:
-        self._append({"op": "intent", "addr": str(addr),
-                      "intent": None if intent is None else codec.intent_to_json(intent)})
-
-    def retain(self, record: Mapping[str, Any]) -> None:
-        self._append({"op": "retain", "record": dict(record)})
-
-    def set_outputs(self, outputs: Mapping[str, OutputState]) -> None:
-        self._append({"op": "outputs", "outputs": codec.outputs_to_json(dict(outputs))})
 
     @property
-    def record_count(self) -> int:
-        return self._records
+    def commits(self) -> int:
+        return self.flushes
 
-    @contextlib.contextmanager
-    def batch(self, durable: bool = True) -> Iterator[None]:
-        """Queue this thread's records and commit them once when the block ends (or, with
-        ``durable=False``, with the next commit of anyone)."""
-        self._batch_thread = threading.get_ident()
-        try:
-            yield
-        finally:
-            self._batch_thread = None
-            if durable:
-                with self._cond:
-                    self._wait_durable(self._queued)
-
-    def _append(self, record: dict[str, Any]) -> None:
-        line = codec.encode_line(record).decode().rstrip("\n")  # validates (no unknowns) before queueing
-        with self._cond:
-            if self._closed:
-                raise StateError(f"{self._backend.where}: the journal is closed")
-            if self._failure is not None:
-                raise StateError(f"{self._backend.where}: an earlier journal write failed") from self._failure
-            self._queue.append(line)
-            self._queued += 1
-            self._records += 1
-            if self._batch_thread != threading.get_ident():
-                self._wait_durable(self._queued)
-
-    def _wait_durable(self, seq: int) -> None:
-        while self._durable < seq:
-            if self._failure is not None:
-                raise StateError(str(self._failure)) from self._failure.__cause__
-            if self._flushing:
-                self._cond.wait()
-            else:
-                self._flush_locked()
-
-    def _flush_locked(self) -> None:
-        lines, upto = self._queue, self._queued
-        self._queue = []
-        self._flushing = True
-        self._cond.release()
-        failure: StateError | None = None
-        try:
-            if lines:
-                self._insert(lines)
-        except StoreError as exc:
-            failure = StateError(f"{self._backend.where}: could not record a change durably: {exc}")
-            failure.__cause__ = exc
-        except StateError as exc:  # fenced: the lock was taken from this run
-            failure = exc
-        finally:
-            self._cond.acquire()
-            self._flushing = False
-            self.commits += 1
-            if failure is None:
-                self._durable = upto
-            else:
-                self._failure = failure
-            self._cond.notify_all()
-
-    def _insert(self, lines: list[str]) -> None:
+    def _write_batch(self, lines: list[bytes], durable: bool) -> None:
         # Retried while PostgreSQL restarts: the run waits rather than fail between a provider
         # call and its record. (A batch whose commit answer was lost may be written twice; its
-        # records replay to the same state.)
+        # records replay to the same state.) Fenced: refused once the run's lock was taken away.
         b = self._backend
+        rows = [{"workspace_id": b.workspace_id, "lineage": self._base.lineage, "base_serial": self._base.serial,
+                 "record": line.decode().rstrip("\n")} for line in lines]
 
         def insert() -> None:
             with b.db.write() as conn:
                 b.check_fence(conn)
-                conn.execute(
-                    sa.insert(state_journal),
-                    [{"workspace_id": b.workspace_id, "lineage": self._base.lineage,
-                      "base_serial": self._base.serial, "record": line} for line in lines],
-                )
+                conn.execute(sa.insert(state_journal), rows)
 
-        b.db.retrying(insert)
+        try:
+            b.db.retrying(insert)
+        except StoreError as exc:
+            raise StateError(f"{b.where}: could not record a change durably: {exc}") from exc
 
     # -- finishing -------------------------------------------------------------------------
 
@@ -549,17 +456,6 @@ class SqlJournal:
         if not self._closed:
             self._stop()
 
-    def _stop(self) -> None:
-        with self._cond:
-            if self._closed:
-                raise StateError(f"{self._backend.where}: the journal was already committed or closed")
-            self._closed = True
-            while self._flushing:
-                self._cond.wait()
-            if self._queue and self._failure is None:  # records queued with batch(durable=False)
-                lines, self._queue = self._queue, []
-                self._insert(lines)
-
     def __enter__(self) -> SqlJournal:
         return self
 
@@ -570,7 +466,3 @@ class SqlJournal:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _object(obj: ObjectState | None) -> dict[str, Any] | None:
-    return None if obj is None else codec.object_to_json(obj)

@@ -7,6 +7,7 @@ snapshot when the run ends. :class:`LocalBackend` keeps all of it in files next 
 
 from relight.state.backend import Journal, StateBackend, VersionInfo
 from relight.state.codec import dumps, loads
+from relight.state.groupcommit import GroupCommitJournal
 from relight.state.local import DEFAULT_STATE_FILE, LocalBackend
 from relight.state.locks import LockInfo
 from relight.state.model import (
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_STATE_FILE",
     "UNASSIGNED_LINEAGE",
     "CreateIntent",
+    "GroupCommitJournal",
     "Journal",
     "LocalBackend",
     "LockInfo",

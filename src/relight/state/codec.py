@@ -12,10 +12,10 @@ The object encoders are shared with the journal, which stores one object per lin
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, NoReturn, TypeVar, cast
 
-from relight.addrs import InstanceAddr, InstanceKey, ResourceAddr
+from relight.addrs import InstanceAddr, InstanceKey, Mode, ModuleAddr, ModuleInstance, ResourceAddr, format_module
 from relight.ctytypes import is_type
 from relight.errors import StateCorruptError
 from relight.state.model import AttrPath, CreateIntent, ObjectState, OutputState, ResourceInstanceState, State
@@ -112,7 +112,7 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _resources_json(instances: Iterable[ResourceInstanceState], module: str) -> list[dict[str, Any]]:
+def _resources_json(instances: Iterable[ResourceInstanceState]) -> list[dict[str, Any]]:
     groups: dict[tuple[ResourceAddr, str], list[dict[str, Any]]] = {}
     for inst in instances:
         entries = groups.setdefault((inst.addr.resource, inst.provider), [])
@@ -122,19 +122,12 @@ def _resources_json(instances: Iterable[ResourceInstanceState], module: str) -> 
         for key in sorted(inst.deposed):
             obj = object_to_json(inst.deposed[key], canonical=True)
             entries.append({"index_key": inst.addr.key, "deposed": key, **obj})
-    head = {"module": module} if module else {}
-    return [
-        {**head, "mode": r.mode, "type": r.type, "name": r.name, "provider": p, "instances": entries}
-        for (r, p), entries in groups.items()
-    ]
+    return [_resource_head(r, p) | {"instances": entries} for (r, p), entries in groups.items()]
 
 
 def dumps(state: State) -> bytes:
     """The snapshot bytes for ``state``. Raises TypeError if it holds an unknown value (a bug)."""
-    resources = _resources_json(state, "")
-    for module in sorted(state.modules):
-        held = state.modules[module]
-        resources.extend(_resources_json((held[a] for a in sorted(held, key=InstanceAddr.sort_key)), module))
+    resources = _resources_json(state)
     doc = {
         "format": FORMAT,
         "version": VERSION,
@@ -150,6 +143,14 @@ def dumps(state: State) -> bytes:
             str(a): intent_to_json(i) for a, i in sorted(state.intents.items(), key=lambda x: str(x[0]))
         }
     return _json_bytes(doc, 2) + b"\n"
+
+
+def _resource_head(res: ResourceAddr, provider: str) -> dict[str, Any]:
+    """A resource entry's address fields; ``module`` only for a child module's resource (as
+    Terraform writes it: ``"module.net[0]"``), so root resources keep their bytes."""
+    head: dict[str, Any] = {"module": format_module(res.module)} if res.module else {}
+    head.update({"mode": res.mode, "type": res.type, "name": res.name, "provider": provider})
+    return head
 
 
 def intent_to_json(intent: CreateIntent) -> dict[str, Any]:
@@ -290,13 +291,23 @@ def _instance_key(r: Reader, doc: dict[str, Any], where: str) -> InstanceKey:
     r.fail(f"{where}.index_key", f"expected null, an integer or a string, found {_json_kind(key)}")
 
 
+def _module(r: Reader, doc: dict[str, Any], where: str) -> ModuleInstance:
+    text = r.opt(doc, "module", str, "", where)
+    if not text:
+        return ()
+    try:
+        return ModuleAddr.parse(text).module
+    except ValueError as exc:
+        r.fail(f"{where}.module", str(exc))
+
+
 def _resource(r: Reader, doc: dict[str, Any], where: str, state: State) -> None:
-    module = r.opt(doc, "module", str, "", where)
     mode = r.get(doc, "mode", str, where)
     if mode not in ("managed", "data"):
         r.fail(f"{where}.mode", f'expected "managed" or "data", found {mode!r}')
-    ctor: Callable[[str, str], ResourceAddr] = ResourceAddr.managed if mode == "managed" else ResourceAddr.data
-    resource = ctor(r.get(doc, "type", str, where), r.get(doc, "name", str, where))
+    mode_: Mode = "managed" if mode == "managed" else "data"
+    type_, name = r.get(doc, "type", str, where), r.get(doc, "name", str, where)
+    resource = ResourceAddr(mode_, type_, name, _module(r, doc, where))
     provider = r.get(doc, "provider", str, where)
     for i, raw in enumerate(r.get(doc, "instances", list, where)):
         at = f"{where}.instances[{i}]"
@@ -304,9 +315,6 @@ def _resource(r: Reader, doc: dict[str, Any], where: str, state: State) -> None:
         addr = InstanceAddr(resource, _instance_key(r, entry, at))
         obj = object_from_json(r, entry, at)
         deposed = r.opt(entry, "deposed", str, "", at)
-        if module:
-            _hold(r, state, module, ResourceInstanceState(addr, provider), obj, deposed, at)
-            continue
         prior = state.get(addr)
         taken = prior is not None and (prior.deposed.get(deposed) is not None if deposed else prior.current is not None)
         if taken:
@@ -315,20 +323,6 @@ def _resource(r: Reader, doc: dict[str, Any], where: str, state: State) -> None:
             state.set_deposed(addr, deposed, provider, obj)
         else:
             state.set_current(addr, provider, obj)
-
-
-def _hold(
-    r: Reader, state: State, module: str, empty: ResourceInstanceState, obj: ObjectState, deposed: str, at: str
-) -> None:
-    """Add one object of a child module's instance (see :attr:`State.modules`)."""
-    prior = state.modules.get(module, {}).get(empty.addr, empty)
-    if (prior.deposed.get(deposed) if deposed else prior.current) is not None:
-        r.fail(at, f"{module}.{empty.addr} is recorded twice")
-    if deposed:
-        inst = ResourceInstanceState(empty.addr, empty.provider, prior.current, {**prior.deposed, deposed: obj})
-    else:
-        inst = ResourceInstanceState(empty.addr, empty.provider, obj, prior.deposed)
-    state.hold(module, inst)
 
 
 def loads(data: bytes, source: str, restore_from: str | None = None) -> State:

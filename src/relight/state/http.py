@@ -22,10 +22,11 @@ Terraform itself can share the state. Settings come from the block, else Terrafo
 
 The journal (:class:`HttpJournal`) keeps the run's state in memory, applies each change record
 to it and returns only once the whole state was stored by the server (calls on many threads
-share one upload): every provider call is durable at the server before the next one starts, at
-the cost of one upload of the state per change (the server keeps each as a version). The
-server keeps no journal of ours, so a run killed mid-apply leaves the last stored state, which
-holds every change that had been answered. The server's version history is not read through
+share one upload: the group commit of every journal): every provider call is durable at the
+server before the next one starts, at the cost of one upload of the state per change (the
+server keeps each as a version). The server keeps no journal of ours, so a run killed
+mid-apply leaves the last stored state, which holds every change that had been answered. The
+server's version history is not read through
 this protocol: ``history`` is empty here (see the server's own pages).
 """
 
@@ -35,7 +36,6 @@ import base64
 import contextlib
 import json
 import ssl
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -45,13 +45,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from relight.addrs import InstanceAddr
 from relight.errors import StateError, StateLockedError
-from relight.state import codec
 from relight.state.backend import VersionInfo
+from relight.state.groupcommit import GroupCommitJournal
 from relight.state.journal import apply_records
 from relight.state.locks import LockInfo, lock_error_message
-from relight.state.model import UNASSIGNED_LINEAGE, CreateIntent, ObjectState, OutputState, State
+from relight.state.model import UNASSIGNED_LINEAGE, State
 
 __all__ = ["HttpBackend", "HttpJournal", "HttpSettings", "http_settings"]
 
@@ -284,119 +283,42 @@ class HttpBackend:
         raise AssertionError("unreachable")
 
 
-class HttpJournal:
-    """The :class:`~relight.state.Journal` of :class:`HttpBackend` (see the module docstring)."""
+class HttpJournal(GroupCommitJournal):
+    """The :class:`~relight.state.Journal` of :class:`HttpBackend` (see the module docstring).
+
+    A batch (:mod:`relight.state.groupcommit`) applies its records to the run's state in memory
+    and uploads that state whole, as the next serial.
+    """
 
     def __init__(self, backend: HttpBackend, base: State) -> None:
+        super().__init__(base, backend.where)
         self._backend = backend
         self._state = base.copy()
         self._state.lineage = base.lineage or _new_lineage()
         self._serial = base.serial
-        self._cond = threading.Condition()
-        self._changes = 0
-        self._stored = 0
-        self._uploading = False
-        self._failure: StateError | None = None
-        self._batch_thread: int | None = None
-        self._closed = False
 
-    # -- recording ---------------------------------------------------------------------------
-
-    def set(self, addr: InstanceAddr, provider: str, obj: ObjectState | None, *, intent_done: bool = False) -> None:
-        record: dict[str, Any] = {"op": "set", "addr": str(addr), "provider": provider, "object": _object(obj)}
-        if intent_done:
-            record["intent_done"] = True
-        self._append(record)
-
-    def set_deposed(self, addr: InstanceAddr, key: str, provider: str, obj: ObjectState | None) -> None:
-        self._append({"op": "set_deposed", "addr": str(addr), "deposed": key, "provider": provider,
-                      "object": _object(obj)})
-
-    def remove(self, addr: InstanceAddr) -> None:
-        self._append({"op": "remove", "addr": str(addr)})
-
-    def set_intent(self, addr: InstanceAddr, intent: CreateIntent | None) -> None:
-        self._append({"op": "intent", "addr": str(addr),
-                      "intent": None if intent is None else codec.intent_to_json(intent)})
-
-    def retain(self, record: Mapping[str, Any]) -> None:
-        self._append({"op": "retain", "record": dict(record)})
-
-    def set_outputs(self, outputs: Mapping[str, OutputState]) -> None:
-        self._append({"op": "outputs", "outputs": codec.outputs_to_json(dict(outputs))})
-
-    @contextlib.contextmanager
-    def batch(self, durable: bool = True) -> Iterator[None]:
-        self._batch_thread = threading.get_ident()
-        try:
-            yield
-        finally:
-            self._batch_thread = None
-            if durable:
-                with self._cond:
-                    self._wait_stored(self._changes)
-
-    def _append(self, record: dict[str, Any]) -> None:
-        line = codec.encode_line(record)  # validates (no unknowns) before applying
-        with self._cond:
-            if self._closed:
-                raise StateError(f"{self._backend.where}: the journal is closed")
-            if self._failure is not None:
-                raise StateError(f"{self._backend.where}: an earlier upload failed") from self._failure
-            apply_records(self._state, [json.loads(line)], self._backend.where, None)
-            self._changes += 1
-            if self._batch_thread != threading.get_ident():
-                self._wait_stored(self._changes)
-
-    def _wait_stored(self, upto: int) -> None:
-        while self._stored < upto:
-            if self._failure is not None:
-                raise StateError(str(self._failure)) from self._failure
-            if self._uploading:
-                self._cond.wait()
-            else:
-                self._upload_locked()
-
-    def _upload_locked(self) -> None:
-        snapshot, upto = self._state.copy(), self._changes
-        self._serial += 1
-        snapshot.serial = self._serial
-        self._uploading = True
-        self._cond.release()
-        failure: StateError | None = None
-        try:
-            self._backend.post(snapshot)
-        except StateError as exc:
-            failure = exc
-        finally:
-            self._cond.acquire()
-            self._uploading = False
-            if failure is None:
-                self._stored = upto
-            else:
-                self._failure = failure
-            self._cond.notify_all()
-
-    # -- finishing ---------------------------------------------------------------------------
+    def _write_batch(self, lines: list[bytes], durable: bool) -> None:
+        apply_records(self._state, [json.loads(line) for line in lines], self.where, None)
+        snapshot = self._state.copy()
+        snapshot.serial = self._serial + 1
+        self._backend.post(snapshot)
+        self._serial = snapshot.serial
 
     def commit(self, final: State) -> State:
         """Upload ``final`` as the next serial (nothing when nothing changed)."""
-        with self._cond:
-            if self._closed:
-                raise StateError(f"{self._backend.where}: the journal was already committed or closed")
-            self._wait_stored(self._changes)
-            self._closed = True
+        self._stop()
         result = final.copy()
         result.lineage = self._state.lineage
         result.serial = self._serial
-        if self._changes or not final.same_content(self._state):
+        if self._records or not final.same_content(self._base):
             result.serial += 1
             self._backend.post(result)
         return result
 
     def close(self) -> None:
-        with self._cond:
-            self._closed = True
+        """Stop recording; what was uploaded stays (the server has every answered change)."""
+        if not self._closed:
+            self._stop()
 
     def __enter__(self) -> HttpJournal:
         return self
@@ -404,10 +326,6 @@ class HttpJournal:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-def _object(obj: ObjectState | None) -> dict[str, Any] | None:
-    return None if obj is None else codec.object_to_json(obj)
 
 
 def _new_lineage() -> str:

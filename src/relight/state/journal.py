@@ -2,9 +2,8 @@
 
 Line 1 is a header naming the snapshot the journal is based on (lineage and serial); every
 further line is one change. A recording call returns only after its line has been written and
-fsynced. Callers from many threads share fsyncs: whoever finds no flush in progress becomes the
-leader, writes everything queued so far in one ``write`` and one ``fsync``, then wakes the others;
-a caller returns once a flush that covered its own record has finished.
+fsynced; callers from many threads share fsyncs (the mechanism is
+:mod:`relight.state.groupcommit`: one ``write`` and one ``fsync`` per batch).
 
 Reading treats a damaged *last* line as a write torn by a crash (its caller never got an answer)
 and ignores it; a damaged line followed by good ones is corruption and is refused.
@@ -12,11 +11,9 @@ and ignores it; a damaged line followed by good ones is corruption and is refuse
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -24,7 +21,8 @@ from typing import Any
 from relight.addrs import InstanceAddr
 from relight.errors import StateError
 from relight.state import codec
-from relight.state.model import UNASSIGNED_LINEAGE, CreateIntent, ObjectState, OutputState, State
+from relight.state.groupcommit import GroupCommitJournal
+from relight.state.model import UNASSIGNED_LINEAGE, State
 
 __all__ = ["JOURNAL_FORMAT", "JournalScan", "LocalJournal", "apply_records", "scan_journal"]
 
@@ -137,15 +135,12 @@ def apply_records(
             r.fail(f"{where}.op", f"unknown journal operation {op!r}")
 
 
-def _object(obj: ObjectState | None) -> dict[str, Any] | None:
-    return None if obj is None else codec.object_to_json(obj)
-
-
-class LocalJournal:
+class LocalJournal(GroupCommitJournal):
     """The :class:`relight.state.backend.Journal` of a local file backend.
 
     ``install`` writes a snapshot durably (used by :meth:`commit`). ``prior_records`` counts
     records already in the file from an interrupted run; they make the run count as a change.
+    A batch is one ``write`` and one ``fsync`` (see :mod:`relight.state.groupcommit`).
     """
 
     def __init__(
@@ -155,126 +150,23 @@ class LocalJournal:
         install: Callable[[State], None],
         prior_records: int = 0,
     ) -> None:
+        super().__init__(base, path, prior_records)
         self.path = path
-        self._base = base.copy()
         self._install = install
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-        self._cond = threading.Condition()
-        self._queue: list[bytes] = []
-        self._queued = 0  # sequence number of the last record queued
-        self._durable = 0  # every record up to this sequence number is on disk
-        self._flushing = False
-        self._failure: StateError | None = None
-        self._records = prior_records
-        self._closed = False
-        self._batch_thread: int | None = None
-        self.fsyncs = 0
-
-    # -- recording -------------------------------------------------------------------------
-
-    def set(self, addr: InstanceAddr, provider: str, obj: ObjectState | None, *, intent_done: bool = False) -> None:
-        """Durably record ``obj`` as the current object at ``addr`` (None: it is gone).
-
-        ``intent_done`` also clears the create intent at ``addr`` in the same record.
-        """
-        record: dict[str, Any] = {"op": "set", "addr": str(addr), "provider": provider, "object": _object(obj)}
-        if intent_done:
-            record["intent_done"] = True
-        self._append(record)
-
-    def set_deposed(
-        self, addr: InstanceAddr, key: str, provider: str, obj: ObjectState | None
-    ) -> None:
-        """Durably record (or with None, forget) deposed object ``key`` at ``addr``."""
-        self._append({"op": "set_deposed", "addr": str(addr), "deposed": key,
-                      "provider": provider, "object": _object(obj)})
-
-    def remove(self, addr: InstanceAddr) -> None:
-        """Durably record that nothing at ``addr`` is managed any more."""
-        self._append({"op": "remove", "addr": str(addr)})
-
-    def set_intent(self, addr: InstanceAddr, intent: CreateIntent | None) -> None:
-        """Durably record that a create is about to start (or, with None, that it finished)."""
-        self._append(
-            {"op": "intent", "addr": str(addr), "intent": None if intent is None else codec.intent_to_json(intent)}
-        )
-
-    def retain(self, record: Mapping[str, Any]) -> None:
-        """Durably record something a delete kept on purpose (a final snapshot)."""
-        self._append({"op": "retain", "record": dict(record)})
-
-    def set_outputs(self, outputs: Mapping[str, OutputState]) -> None:
-        """Durably record the complete set of root outputs."""
-        self._append({"op": "outputs", "outputs": codec.outputs_to_json(dict(outputs))})
 
     @property
-    def record_count(self) -> int:
-        return self._records
+    def fsyncs(self) -> int:
+        return self.flushes
 
-    @contextlib.contextmanager
-    def batch(self, durable: bool = True) -> Iterator[None]:
-        """Record several changes from this thread with one fsync: each recording call inside
-        returns at once, and leaving the block returns only when all of them are durable.
-
-        With ``durable=False`` leaving does not wait either: the records reach the disk with the
-        next flush or at commit, unsynced. Only for records the next run can recompute.
-        """
-        self._batch_thread = threading.get_ident()
+    def _write_batch(self, lines: list[bytes], durable: bool) -> None:
         try:
-            yield
-        finally:
-            self._batch_thread = None
+            _write_all(self._fd, b"".join(lines))
             if durable:
-                with self._cond:
-                    self._wait_durable(self._queued)
-
-    def _append(self, record: dict[str, Any]) -> None:
-        line = codec.encode_line(record)  # encode outside the lock; may raise on UNKNOWN
-        with self._cond:
-            if self._closed:
-                raise StateError(f"{self.path}: the journal is closed")
-            if self._failure is not None:
-                raise StateError(f"{self.path}: an earlier journal write failed; "
-                                 f"commit the state instead") from self._failure
-            self._queue.append(line)
-            self._queued += 1
-            self._records += 1
-            if self._batch_thread != threading.get_ident():
-                self._wait_durable(self._queued)
-
-    def _wait_durable(self, seq: int) -> None:
-        """Block (holding the condition) until record ``seq`` is durable, flushing if needed."""
-        while self._durable < seq:
-            if self._failure is not None:
-                # A fresh exception per caller: threads must not share one traceback.
-                raise StateError(str(self._failure)) from self._failure.__cause__
-            if self._flushing:
-                self._cond.wait()
-            else:
-                self._flush_locked()
-
-    def _flush_locked(self) -> None:
-        """Write and fsync everything queued; called with the lock held, releases it meanwhile."""
-        batch, upto = b"".join(self._queue), self._queued
-        self._queue = []
-        self._flushing = True
-        self._cond.release()
-        failure: StateError | None = None
-        try:
-            _write_all(self._fd, batch)
-            os.fsync(self._fd)
+                os.fsync(self._fd)
         except OSError as exc:
             failure = StateError(f"{self.path}: could not record a change durably: {exc}")
-            failure.__cause__ = exc
-        finally:
-            self._cond.acquire()
-            self._flushing = False
-            self.fsyncs += 1
-            if failure is None:
-                self._durable = upto
-            else:
-                self._failure = failure
-            self._cond.notify_all()
+            raise failure from exc
 
     # -- finishing -------------------------------------------------------------------------
 
@@ -308,17 +200,7 @@ class LocalJournal:
             _unlink_durably(self.path)
 
     def _stop(self) -> None:
-        with self._cond:
-            if self._closed:
-                raise StateError(f"{self.path}: the journal was already committed or closed")
-            self._closed = True
-            # Let records already queued by other threads reach the disk before the file closes.
-            while self._flushing:
-                self._cond.wait()
-            if self._queue and self._failure is None:  # lazy records (batch(durable=False))
-                with contextlib.suppress(OSError):
-                    _write_all(self._fd, b"".join(self._queue))
-                self._queue = []
+        super()._stop()  # raises (leaving the file alone) when already committed or closed
         os.close(self._fd)
 
     def __enter__(self) -> LocalJournal:

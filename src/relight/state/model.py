@@ -8,9 +8,8 @@ treated as immutable: mutators on :class:`State` replace them instead of changin
 
 State never holds :data:`relight.values.UNKNOWN`; the codec refuses to write one.
 
-Instances in child modules (``module.net.aws_subnet.a``, adopted from a Terraform state) are held
-apart in :attr:`State.modules`: relight does not load modules yet, so the engine neither
-refreshes, plans nor changes them; they are kept exactly as recorded and handed back to Terraform.
+Instances in child modules are instances like any other: their addresses carry the module
+instance (``module.net[0].aws_subnet.a``, see :mod:`relight.addrs`).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from relight.addrs import InstanceAddr, ResourceAddr
+from relight.addrs import InstanceAddr, ModuleAddr, ModuleInstance, ResourceAddr
 from relight.values import Value
 
 __all__ = [
@@ -123,7 +122,7 @@ class State:
     instance records, so copies taken earlier never observe later changes.
     """
 
-    __slots__ = ("_by_resource", "_instances", "intents", "lineage", "modules", "outputs", "retained", "serial")
+    __slots__ = ("_by_resource", "_instances", "intents", "lineage", "outputs", "retained", "serial")
 
     def __init__(
         self,
@@ -138,8 +137,6 @@ class State:
         # What deletes kept on purpose (final snapshots of destroyed volumes), oldest first.
         self.retained: list[dict[str, Any]] = []
         self.intents: dict[InstanceAddr, CreateIntent] = {}
-        # Instances in child modules, by module path ("module.net", 'module.app["a"]'): held, not managed.
-        self.modules: dict[str, dict[InstanceAddr, ResourceInstanceState]] = {}
         self._instances: dict[InstanceAddr, ResourceInstanceState] = {}
         self._by_resource: dict[ResourceAddr, dict[InstanceAddr, None]] = {}
         for inst in (instances or {}).values():
@@ -218,19 +215,22 @@ class State:
         if not siblings:
             del self._by_resource[addr.resource]
 
-    def hold(self, module: str, inst: ResourceInstanceState) -> None:
-        """Keep ``inst``, an instance of child module ``module``, as recorded (see :attr:`modules`)."""
-        self.modules.setdefault(module, {})[inst.addr] = inst
-
-    def move_pairs(self, src: InstanceAddr | ResourceAddr, dst: InstanceAddr | ResourceAddr) -> list[
-        tuple[InstanceAddr, InstanceAddr]
-    ]:
+    def move_pairs(
+        self, src: InstanceAddr | ResourceAddr | ModuleAddr, dst: InstanceAddr | ResourceAddr | ModuleAddr
+    ) -> list[tuple[InstanceAddr, InstanceAddr]]:
         """The (from, to) instance moves that moving ``src`` to ``dst`` means, for what exists.
 
         A resource address (or an instance address without a key that names no instance) moves
         every instance of the resource, keeping each key; an instance address moves that one.
-        Nothing at ``src`` gives no pairs. Occupied destinations are the caller's to judge.
+        A module address moves every instance inside that module instance, each to the same
+        place under ``dst``; when nothing is at a keyless module address and ``dst`` is keyless
+        too, every instance of the module call moves, keeping its key (a renamed call). Nothing
+        at ``src`` gives no pairs. Occupied destinations are the caller's to judge.
         """
+        if isinstance(src, ModuleAddr) or isinstance(dst, ModuleAddr):
+            if not (isinstance(src, ModuleAddr) and isinstance(dst, ModuleAddr)):
+                return []
+            return self._module_pairs(src.module, dst.module)
         if isinstance(src, InstanceAddr) and src in self._instances:
             target = dst if isinstance(dst, InstanceAddr) else dst.instance(src.key)
             return [(src, target)]
@@ -239,6 +239,21 @@ class State:
         src_res = src if isinstance(src, ResourceAddr) else src.resource
         dst_res = dst if isinstance(dst, ResourceAddr) else dst.resource
         return [(inst.addr, dst_res.instance(inst.addr.key)) for inst in self.resource_instances(src_res)]
+
+    def _module_pairs(self, src: ModuleInstance, dst: ModuleInstance) -> list[tuple[InstanceAddr, InstanceAddr]]:
+        n = len(src)
+        inside = [a for a in self.addresses() if a.resource.module[:n] == src]
+        if inside:
+            return [(a, _rehome(a, n, dst)) for a in inside]
+        if src[-1][1] is not None or dst[-1][1] is not None:
+            return []
+        name = src[-1][0]
+        pairs: list[tuple[InstanceAddr, InstanceAddr]] = []
+        for a in self.addresses():
+            mod = a.resource.module
+            if len(mod) >= n and mod[: n - 1] == src[:-1] and mod[n - 1][0] == name:
+                pairs.append((a, _rehome(a, n, (*dst[:-1], (dst[-1][0], mod[n - 1][1])))))
+        return pairs
 
     def move(self, src: InstanceAddr, dst: InstanceAddr) -> None:
         """Move everything recorded at ``src`` to ``dst``: the current object, every deposed
@@ -273,7 +288,6 @@ class State:
         twin.outputs = dict(self.outputs)
         twin.retained = list(self.retained)
         twin.intents = dict(self.intents)
-        twin.modules = {m: dict(held) for m, held in self.modules.items()}
         twin._instances = dict(self._instances)
         twin._by_resource = {r: dict(a) for r, a in self._by_resource.items()}
         return twin
@@ -285,7 +299,6 @@ class State:
             and self._instances == other._instances
             and self.retained == other.retained
             and self.intents == other.intents
-            and self.modules == other.modules
         )
 
     def __eq__(self, other: object) -> bool:
@@ -313,3 +326,10 @@ class State:
     def _put(self, inst: ResourceInstanceState) -> None:
         self._instances[inst.addr] = inst
         self._by_resource.setdefault(inst.addr.resource, {})[inst.addr] = None
+
+
+def _rehome(addr: InstanceAddr, depth: int, prefix: ModuleInstance) -> InstanceAddr:
+    """``addr`` with its first ``depth`` module steps replaced by ``prefix``."""
+    res = addr.resource
+    moved = ResourceAddr(res.mode, res.type, res.name, prefix + res.module[depth:])
+    return InstanceAddr(moved, addr.key)

@@ -47,8 +47,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from relight.addrs import InstanceAddr, InstanceKey, Mode, ResourceAddr
-from relight.ctytypes import conforms, is_type, type_of
+from relight.addrs import InstanceAddr, InstanceKey, Mode, ModuleAddr, ResourceAddr, format_module
+from relight.ctytypes import conforms, is_type
 from relight.diagnostics import Diagnostic, Diagnostics, SourcePos, SourceRange
 from relight.state._tfjson import NOTHING, Reader, Refused, kind_of, merge
 from relight.state.model import (
@@ -60,6 +60,7 @@ from relight.state.model import (
     ResourceInstanceState,
     State,
 )
+from relight.values import type_of
 
 __all__ = [
     "FORMAT_VERSION",
@@ -300,18 +301,19 @@ def _read_resource(
     mode = r.get(res, "mode", str, path, i)
     if mode not in ("managed", "data"):
         r.fail(f"{path}.mode", f'expected "managed" or "data", found {mode!r}', i)
-    resource = ResourceAddr(mode, r.get(res, "type", str, path, i), r.get(res, "name", str, path, i))
+    instance = ModuleAddr.parse(module).module if module else ()
+    resource = ResourceAddr(mode, r.get(res, "type", str, path, i), r.get(res, "name", str, path, i), instance)
     provider, name = _provider_key(r, r.get(res, "provider", str, path, i), path, i)
     for j, raw in enumerate(r.get(res, "instances", list, path, i)):
         at = f"{path}.instances[{j}]"
         entry = r.check(raw, dict, at, i)
         addr = InstanceAddr(resource, _index_key(r, entry, at, i))
-        label = f"{module}.{addr}" if module else str(addr)
+        label = str(addr)
         obj, d = _read_object(r, i, at, entry, resource, name, translator)
         for diag in d:
             diags.append(replace(diag, subject=r.where(i), address=label))
         if obj is not None:
-            _place(r, state, module, ResourceInstanceState(addr, provider), obj, _deposed(r, entry, at, i), label, i)
+            _place(r, state, ResourceInstanceState(addr, provider), obj, _deposed(r, entry, at, i), label, i)
 
 
 def _provider_key(r: Reader, text: str, path: str, i: int) -> tuple[str, str]:
@@ -414,26 +416,19 @@ def _paths(r: Reader, raw: list[Any], at: str, i: int) -> tuple[AttrPath, ...]:
 def _place(
     r: Reader,
     state: State,
-    module: str,
     empty: ResourceInstanceState,
     obj: ObjectState,
     deposed: str,
     label: str,
     i: int,
 ) -> None:
-    held = state.modules.get(module, {}) if module else state.instances
-    prior = held.get(empty.addr, empty)
+    prior = state.get(empty.addr) or empty
     if (prior.deposed.get(deposed) if deposed else prior.current) is not None:
         r.fail("resources", f"{label}{' (deposed ' + deposed + ')' if deposed else ''} is recorded twice", i)
-    current = prior.current if deposed else obj
-    others = {**prior.deposed, deposed: obj} if deposed else dict(prior.deposed)
-    inst = ResourceInstanceState(empty.addr, empty.provider, current, others)
-    if module:
-        state.hold(module, inst)
-    elif deposed:
-        state.set_deposed(inst.addr, deposed, inst.provider, obj)
+    if deposed:
+        state.set_deposed(empty.addr, deposed, empty.provider, obj)
     else:
-        state.set_current(inst.addr, inst.provider, obj)
+        state.set_current(empty.addr, empty.provider, obj)
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -455,7 +450,7 @@ def to_terraform(state: State, translator: Translator) -> tuple[bytes | None, Di
         entry = _resource_entry(resources, module, inst)
         for deposed, obj in _objects(inst):
             written, d = _write_object(translator, module, inst, deposed, obj)
-            diags.extend(replace(x, address=x.address or _label(module, inst.addr)) for x in d)
+            diags.extend(replace(x, address=x.address or str(inst.addr)) for x in d)
             if written is not None:
                 entry["instances"].append(written)
     if diags.has_errors:
@@ -483,16 +478,13 @@ def _all_instances(state: State) -> Iterator[tuple[str, ResourceInstanceState]]:
     has one provider per resource entry, so each group becomes an entry of its own.
     """
     for inst in sorted(state, key=_order):
-        yield "", inst
-    for module in sorted(state.modules):
-        held = state.modules[module]
-        for inst in sorted(held.values(), key=_order):
-            yield module, inst
+        yield format_module(inst.addr.resource.module), inst
 
 
 def _order(inst: ResourceInstanceState) -> tuple[object, ...]:
     r = inst.addr.resource
-    return (r.mode, r.type, r.name, inst.provider, *inst.addr.sort_key()[3:])
+    key = inst.addr.sort_key()
+    return (key[0], r.mode, r.type, r.name, inst.provider, *key[4:])
 
 
 def _resource_entry(resources: list[dict[str, Any]], module: str, inst: ResourceInstanceState) -> dict[str, Any]:
@@ -513,10 +505,6 @@ def _objects(inst: ResourceInstanceState) -> Iterator[tuple[str, ObjectState]]:
         yield "", inst.current
     for key in sorted(inst.deposed):
         yield key, inst.deposed[key]
-
-
-def _label(module: str, addr: InstanceAddr) -> str:
-    return f"{module}.{addr}" if module else str(addr)
 
 
 def _write_object(

@@ -33,6 +33,7 @@ from relight.lang.expr.traversal import (
     Symbol,
     get_attr,
     index_value,
+    undeclared_module,
     undeclared_resource,
 )
 
@@ -73,6 +74,7 @@ __all__ = [
     "index_value",
     "iterate",
     "make_range",
+    "undeclared_module",
     "undeclared_resource",
     "unknown_function",
 ]

@@ -33,7 +33,7 @@ __all__ = [
     "make_range",
 ]
 
-RefKind = TLiteral["var", "local", "resource", "data", "count", "each", "path", "self", "terraform"]
+RefKind = TLiteral["var", "local", "resource", "data", "module", "count", "each", "path", "self", "terraform"]
 
 
 class PosLike(Protocol):
@@ -69,10 +69,10 @@ def make_range(filename: str, pos: PosLike) -> SourceRange:
 class Reference:
     """A static reference found in an expression, e.g. ``var.region`` or ``aws_instance.web[0]``.
 
-    ``name`` is the variable/local/attribute name (``"index"`` for ``count.index``) or, for
-    resources and data sources, ``"type.name"``; ``resource`` then holds the address. ``key`` is a
-    literal instance key written right after a resource (``[0]``, ``.0``, ``["a"]``), and
-    ``remaining`` the literal attribute/index steps that follow.
+    ``name`` is the variable/local/attribute name (``"index"`` for ``count.index``), the call
+    name for ``module.NAME`` or, for resources and data sources, ``"type.name"``; ``resource``
+    then holds the address. ``key`` is a literal instance key written right after a resource
+    (``[0]``, ``.0``, ``["a"]``), and ``remaining`` the literal attribute/index steps that follow.
     """
 
     kind: RefKind
@@ -92,12 +92,19 @@ def _no_resources(addr: ResourceAddr) -> Value:
     raise KeyError(addr)
 
 
+def _no_modules(name: str) -> Value:
+    raise KeyError(name)
+
+
 @dataclass(frozen=True, slots=True)
 class EvalContext:
     """What an expression may see while it is evaluated; ``EvalContext()`` suits constants.
 
     ``resource(addr)`` returns the resource's value (an object, a list for ``count``, a map for
-    ``for_each``, or UNKNOWN) and raises ``KeyError`` for an undeclared resource. ``functions``
+    ``for_each``, or UNKNOWN) and raises ``KeyError`` for an undeclared resource;
+    ``module_call(name)`` likewise gives ``module.NAME`` (an object of the child's outputs, a
+    list of them for ``count``, a map for ``for_each``) and raises ``KeyError`` for an
+    undeclared call. ``functions``
     None means the built-in registry. ``symbols`` holds names bound by ``for`` expressions,
     ``dynamic`` blocks and templates; callers normally leave it empty. ``file_policy`` says which
     files the file functions may read (unconfined unless the caller confines it).
@@ -110,6 +117,7 @@ class EvalContext:
     variables: Mapping[str, Value] = field(default_factory=dict)
     locals: Mapping[str, Value] = field(default_factory=dict)
     resource: Callable[[ResourceAddr], Value] = _no_resources
+    module_call: Callable[[str], Value] = _no_modules
     count_index: int | None = None
     each_key: Value = None
     each_value: Value = None

@@ -29,6 +29,7 @@ __all__ = [
     "Symbol",
     "get_attr",
     "index_value",
+    "undeclared_module",
     "undeclared_resource",
 ]
 
@@ -71,6 +72,11 @@ class ScopeRef(Expr):
                 return scope.resource(ref.resource)
             except KeyError:
                 raise fail(ref.range, "Reference to undeclared resource", undeclared_resource(ref.resource)) from None
+        if kind == "module":
+            try:
+                return scope.module_call(ref.name)
+            except KeyError:
+                raise fail(ref.range, "Reference to undeclared module", undeclared_module(ref.name)) from None
         return self._special(scope)
 
     def _special(self, scope: EvalContext) -> Value:
@@ -106,9 +112,13 @@ SELF_DETAIL: Final = (
 )
 
 
-def undeclared_resource(addr: ResourceAddr) -> str:
+def undeclared_resource(addr: ResourceAddr, where: str = "the root module") -> str:
     kind = "data resource" if addr.mode == "data" else "managed resource"
-    return f'A {kind} "{addr.type}" "{addr.name}" has not been declared in the root module.'
+    return f'A {kind} "{addr.type}" "{addr.name}" has not been declared in {where}.'
+
+
+def undeclared_module(name: str, where: str = "the root module") -> str:
+    return f'No module call named "{name}" is declared in {where}.'
 
 
 class Invalid(Expr):

@@ -12,6 +12,7 @@ import math
 import re
 from decimal import Decimal
 
+from relight.lang._prim import type_name as type_name  # the one friendly type name, re-exported
 from relight.lang.funcbase import FunctionError
 from relight.values import Value
 
@@ -21,23 +22,6 @@ Number = int | float
 def invalid(param: str, message: str) -> FunctionError:
     """The error Terraform reports as "Invalid function argument"."""
     return FunctionError(f'Invalid value for "{param}" parameter: {message}.')
-
-
-def type_name(value: Value) -> str:
-    """Terraform's friendly name for the type of a literal value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "tuple"
-    if isinstance(value, dict):
-        return "object"
-    return "dynamic"
 
 
 def is_number(value: Value) -> bool:

@@ -195,6 +195,8 @@ class EbsVolume(AwsResource):
         retained: dict[str, Value] | None = None
         if prior.get("final_snapshot") is not False:
             retained = self._final_snapshot(vol)
+            if req.retain is not None:
+                req.retain(retained)  # in the state before the volume goes, whatever happens next
         self.api.try_call("ec2", "DeleteVolume", _VOLUME_GONE, VolumeId=volume_id)
         self.api.wait(
             f"volume {volume_id} to be deleted",
