@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from relight.localcloud import LocalCloud
-from relight.providers.aws.network import normalize_rules, rules_from_aws, unique_name
+from relight.providers.aws.security_group import normalize_rules, rules_from_aws, unique_name
 
 from .harness import Workspace, create_with_token, find_created, import_state, read_state
 
@@ -213,6 +213,7 @@ def test_security_group_rules_create_update_and_no_op(ws: Workspace) -> None:
             "description": "",
             "from_port": 0,
             "ipv6_cidr_blocks": [],
+            "prefix_list_ids": [],
             "protocol": "-1",
             "security_groups": [],
             "self": True,
@@ -223,6 +224,7 @@ def test_security_group_rules_create_update_and_no_op(ws: Workspace) -> None:
             "description": "https",
             "from_port": 443,
             "ipv6_cidr_blocks": [],
+            "prefix_list_ids": [],
             "protocol": "tcp",
             "security_groups": [],
             "self": False,

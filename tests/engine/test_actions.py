@@ -40,6 +40,14 @@ def test_create_then_noop(ws: Workspace) -> None:
     assert actions(ws.plan()) == {}
 
 
+def test_an_output_that_stays_null_is_no_change(ws: Workspace) -> None:
+    ws.write(BASE + 'output "nothing" {\n  value = null\n}\noutput "name" {\n  value = fake_thing.a.name\n}\n')
+    plan = ws.plan()
+    assert {o.name: o.action for o in plan.outputs} == {"name": Action.CREATE, "nothing": Action.NOOP}
+    ws.apply()
+    assert {o.name: o.action for o in ws.plan().outputs} == {"name": Action.NOOP, "nothing": Action.NOOP}
+
+
 def test_update_in_place(ws: Workspace) -> None:
     ws.write(BASE)
     ws.apply()

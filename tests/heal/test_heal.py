@@ -289,7 +289,10 @@ def test_a_recovery_goes_ahead_and_holds_back_drift_for_a_person(stack: Path, in
     assert any('held back (revert_drift is off; a person decides)' in line and 'tags.Name: "github-enterprise" -> "hand-edited"' in line for line in lines)
     [incident] = IncidentLog(str(stack / "relight.tfstate")).all()
     assert incident.held_back == ("aws_instance.ghe_node",)
-    assert incident.changed["aws_instance.ghe_node"] == ['tags.Name: "github-enterprise" -> "hand-edited"']
+    assert incident.changed["aws_instance.ghe_node"] == [
+        'tags.Name: "github-enterprise" -> "hand-edited"',
+        'tags_all.Name: "github-enterprise" -> "hand-edited"',
+    ]
     nxt = healer(stack).run_pass()
     assert nxt.status == "needs-person" and "changed outside relight" in nxt.message
 

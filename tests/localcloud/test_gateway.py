@@ -68,3 +68,21 @@ def test_a_bad_latency_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> N
     err = capsys.readouterr().err
     assert err.startswith("Error: --latency: invalid duration '5x'") and "50ms" in err
     assert "Traceback" not in err
+
+
+def test_every_api_answer_says_it_comes_from_the_local_cloud(cloud: LocalCloud) -> None:
+    from relight.localcloud.gateway import MARK_HEADER, emulator_name
+
+    for client, call in ((boto3.client("ec2"), "describe_vpcs"), (boto3.client("sts"), "get_caller_identity")):
+        answer = getattr(client, call)()
+        assert answer["ResponseMetadata"]["HTTPHeaders"][MARK_HEADER] == emulator_name()
+    assert emulator_name().startswith("moto ")
+    with urllib.request.urlopen(f"{cloud.endpoint}/_relight/stats") as resp:  # not an AWS answer
+        assert resp.headers.get(MARK_HEADER) is None
+
+
+def test_the_aws_provider_knows_the_local_cloud_from_aws_by_the_mark(cloud: LocalCloud) -> None:
+    from tests.aws.harness import aws_provider
+
+    api = aws_provider().api
+    assert api is not None and api.emulator() is not None and api.emulator().startswith("moto ")  # type: ignore[union-attr]

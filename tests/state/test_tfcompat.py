@@ -152,6 +152,84 @@ def test_an_adopted_instance_plans_its_script_as_unchanged() -> None:
     assert resp.planned_state["user_data"] == prior["user_data"]
 
 
+# (type, schema version, attributes as Terraform's provider v5 stores them, relight's reading of
+# them): what relight now models beyond the first types; each must read as shown and be written
+# back exactly as Terraform wrote it, for an object relight made too (no kept Terraform values).
+MODELED: list[tuple[str, int, dict[str, Any], dict[str, Any]]] = [
+    ("aws_instance", 1,
+     {"iam_instance_profile": "", "public_dns": "", "monitoring": False, "tenancy": "default", "volume_tags": None,
+      "cpu_options": [{"amd_sev_snp": "", "core_count": 2, "threads_per_core": 2}],
+      "credit_specification": [{"cpu_credits": "unlimited"}],
+      "metadata_options": [{"http_endpoint": "enabled", "http_protocol_ipv6": "disabled", "http_put_response_hop_limit": 2,
+                            "http_tokens": "required", "instance_metadata_tags": "disabled"}],
+      "ebs_block_device": [{"delete_on_termination": True, "device_name": "/dev/sdb", "encrypted": False, "iops": 0,
+                            "kms_key_id": "", "snapshot_id": "", "tags": {}, "tags_all": {}, "throughput": 0,
+                            "volume_id": "vol-1", "volume_size": 8, "volume_type": "gp2"}],
+      "tags": {"Name": "a"}, "tags_all": {"Name": "a", "Env": "prod"}},
+     {"iam_instance_profile": None, "public_dns": None, "monitoring": False, "tenancy": "default", "volume_tags": None,
+      "cpu_options": [{"amd_sev_snp": None, "core_count": 2, "threads_per_core": 2}],
+      "ebs_block_device": [{"delete_on_termination": True, "device_name": "/dev/sdb", "encrypted": False, "iops": None,
+                            "kms_key_id": None, "snapshot_id": None, "tags": None, "throughput": None,
+                            "volume_id": "vol-1", "volume_size": 8, "volume_type": "gp2"}],
+      "tags": {"Name": "a"}, "tags_all": {"Name": "a", "Env": "prod"}}),
+    ("aws_vpc", 1,
+     {"assign_generated_ipv6_cidr_block": False, "ipv6_cidr_block": "", "ipv6_association_id": "",
+      "ipv6_cidr_block_network_border_group": "", "ipv6_ipam_pool_id": "", "ipv6_netmask_length": 0, "tags_all": {}},
+     {"assign_generated_ipv6_cidr_block": False, "ipv6_cidr_block": None, "ipv6_association_id": None,
+      "ipv6_cidr_block_network_border_group": None, "ipv6_ipam_pool_id": None, "ipv6_netmask_length": None, "tags_all": {}}),
+    ("aws_vpc", 1,
+     {"assign_generated_ipv6_cidr_block": True, "ipv6_cidr_block": "2600:1f18::/56", "ipv6_association_id": "vpc-cidr-assoc-1",
+      "ipv6_cidr_block_network_border_group": "us-east-1"},
+     {"assign_generated_ipv6_cidr_block": True, "ipv6_cidr_block": "2600:1f18::/56", "ipv6_association_id": "vpc-cidr-assoc-1",
+      "ipv6_cidr_block_network_border_group": "us-east-1"}),
+    ("aws_security_group", 1,
+     {"ingress": [{"cidr_blocks": [], "description": "", "from_port": 443, "ipv6_cidr_blocks": [], "prefix_list_ids": ["pl-1"],
+                   "protocol": "tcp", "security_groups": [], "self": False, "to_port": 443}]},
+     {"ingress": [{"cidr_blocks": [], "description": "", "from_port": 443, "ipv6_cidr_blocks": [], "prefix_list_ids": ["pl-1"],
+                   "protocol": "tcp", "security_groups": [], "self": False, "to_port": 443}]}),
+    ("aws_cloudwatch_metric_alarm", 1,
+     {"threshold_metric_id": "", "evaluate_low_sample_count_percentiles": "",
+      "metric_query": [{"account_id": "", "expression": "m1*2", "id": "e1", "label": "", "metric": [], "period": 0,
+                        "return_data": True},
+                       {"account_id": "", "expression": "", "id": "m1", "label": "", "period": 0, "return_data": False,
+                        "metric": [{"dimensions": {}, "metric_name": "CPUUtilization", "namespace": "", "period": 60,
+                                    "stat": "Average", "unit": ""}]}]},
+     {"threshold_metric_id": None, "evaluate_low_sample_count_percentiles": None,
+      "metric_query": [{"account_id": None, "expression": "m1*2", "id": "e1", "label": None, "metric": [], "period": None,
+                        "return_data": True},
+                       {"account_id": None, "expression": None, "id": "m1", "label": None, "period": None, "return_data": False,
+                        "metric": [{"dimensions": None, "metric_name": "CPUUtilization", "namespace": None, "period": 60,
+                                    "stat": "Average", "unit": None}]}]}),
+    ("aws_route53_zone", 0,
+     {"delegation_set_id": "", "primary_name_server": "ns-1.awsdns-1.com", "tags_all": {"Env": "prod"}},
+     {"delegation_set_id": None, "primary_name_server": "ns-1.awsdns-1.com", "tags_all": {"Env": "prod"}}),
+    ("aws_route53_record", 2,
+     {"set_identifier": "eu", "health_check_id": "", "multivalue_answer_routing_policy": False,
+      "geolocation_routing_policy": [{"continent": "EU", "country": "", "subdivision": ""}],
+      "geoproximity_routing_policy": [], "weighted_routing_policy": []},
+     {"set_identifier": "eu", "health_check_id": None, "multivalue_answer_routing_policy": False,
+      "geolocation_routing_policy": [{"continent": "EU", "country": None, "subdivision": None}],
+      "geoproximity_routing_policy": [], "weighted_routing_policy": []}),
+    ("aws_route53_record", 2,
+     {"set_identifier": "", "geoproximity_routing_policy": [{"aws_region": "", "bias": 5, "local_zone_group": "",
+                                                             "coordinates": [{"latitude": "49.22", "longitude": "-74.01"}]}]},
+     {"set_identifier": None, "geoproximity_routing_policy": [{"aws_region": None, "bias": 5, "local_zone_group": None,
+                                                               "coordinates": [{"latitude": "49.22", "longitude": "-74.01"}]}]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("type_name", "version", "tf", "relight"), MODELED)
+def test_newly_modelled_aws_attributes_read_and_go_back_as_terraform_wrote_them(
+    type_name: str, version: int, tf: dict[str, Any], relight: dict[str, Any]
+) -> None:
+    resp = AWS.adopt_terraform(AdoptTerraformRequest(type_name, "managed", version, {"id": "x1", **tf}))
+    assert resp.attributes is not None, list(resp.diagnostics)
+    assert {k: resp.attributes[k] for k in relight} == relight
+    for kept in (resp.private, {}):  # as adopted, and as if relight had made it
+        out = AWS.export_terraform(ExportTerraformRequest(type_name, "managed", resp.attributes, kept))
+        assert out.attributes is not None and {k: out.attributes[k] for k in tf} == tf, kept
+
+
 @pytest.mark.parametrize(
     ("type_name", "version"),
     [("aws_instance", 0), ("aws_vpc", 0), ("aws_route53_record", 1), ("aws_cloudwatch_metric_alarm", 0)],

@@ -585,8 +585,8 @@ class Planner:
             if d.has_errors:
                 continue
             old = prior.get(name)
-            if old is None:
-                action = Action.CREATE
+            if old is None:  # a null output is not stored: still null is no change (as in Terraform)
+                action = Action.NOOP if value is None else Action.CREATE
             elif not is_wholly_known(value) or old.value != value:
                 action = Action.UPDATE
             else:

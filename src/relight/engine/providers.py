@@ -73,13 +73,18 @@ class ProviderSet:
                 )
                 continue
             settings: dict[str, object] = {}
-            if key in blocks:
+            if key not in blocks:
+                diags.extend(provider.configure(ConfigureRequest(settings)).diagnostics)
+            else:
                 block, info = blocks[key]
                 value, d = block.body.evaluate(evaluator.scope(static_module(info.path)))
                 diags.extend(d)
                 settings = dict(value) if isinstance(value, dict) else {}
-            resp = provider.configure(ConfigureRequest(settings))
-            diags.extend(resp.diagnostics)
+                resp = provider.configure(ConfigureRequest(settings))
+                # point a provider's complaint at its block (or the argument it names)
+                ranges = {b.type: b.range for b in reversed(block.body.blocks)}
+                ranges.update({n: a.range for n, a in block.body.attributes.items()})
+                diags.extend(diag.stamped("", ranges, block.range) for diag in resp.diagnostics)
             out.by_key[key] = provider
             out.schemas[key] = provider.schema()
         return out, diags

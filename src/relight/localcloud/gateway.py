@@ -13,6 +13,10 @@ For every request, in order:
    data directory, also under the persistence lock, and a call that changes something is
    answered once the change is saved (persist.py).
 4. ``POST /moto-api/reset`` also stops every instance and deletes all data-plane content.
+
+Every answer to an AWS API call carries the header ``x-relight-local-cloud`` (the emulator and
+its version, e.g. ``moto 5.2.5``): that is how the aws provider knows it talks to the local
+cloud, and says which settings the emulator cannot apply (docs/local-cloud.md).
 """
 
 from __future__ import annotations
@@ -32,12 +36,21 @@ from relight.localcloud.dataplane.plane import DataPlane
 from relight.localcloud.locks import EmulatorLock
 from relight.localcloud.persist import Persistence
 
-__all__ = ["Gateway", "action_of", "changes_something"]
+__all__ = ["MARK_HEADER", "Gateway", "action_of", "changes_something", "emulator_name"]
+
+MARK_HEADER = "x-relight-local-cloud"
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 _INSTANCE_PATH = re.compile(r"^/_relight/instances/(i-[0-9a-f]+)$")
 _READ_ONLY = ("Describe", "List", "Get")
+
+
+def emulator_name() -> str:
+    """What the local cloud's answers say it is, e.g. "moto 5.2.5"."""
+    from importlib.metadata import version
+
+    return f"moto {version('moto')}"
 
 
 def action_of(environ: dict[str, Any]) -> str:
@@ -89,6 +102,7 @@ class Gateway:
         self._stats: Counter[str] = Counter()
         self._busy = 0.0  # seconds the emulator spent handling API calls (under its lock)
         self._stats_lock = threading.Lock()
+        self._name = emulator_name()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
@@ -114,10 +128,15 @@ class Gateway:
             return self._handle(environ, start_response)
 
     def _handle(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        mark = (MARK_HEADER, self._name)
+
+        def marked(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            return start_response(status, [*headers, mark], *rest)
+
         with self._emulator.held():
             started = time.monotonic()
             try:
-                return list(self._inner(environ, start_response))
+                return list(self._inner(environ, marked))
             finally:
                 busy = time.monotonic() - started
                 with self._stats_lock:

@@ -12,7 +12,14 @@ process only, once):
   (the emulator accepted all four and corrupted its state);
 * ``DetachVolume`` with the volume id alone (AWS accepts it; the emulator raised a TypeError);
 * a volume in an availability zone that does not exist -> ``InvalidParameterValue``, and a
-  volume smaller than its snapshot -> ``InvalidParameterValue`` (both were accepted).
+  volume smaller than its snapshot -> ``InvalidParameterValue`` (both were accepted);
+* new user data for an instance (ModifyInstanceAttribute) is taken as AWS takes it (the emulator
+  wanted it base64-encoded twice, and refused a plain script); a replaced instance profile shows
+  on the instance (the emulator kept showing the old one).
+
+One patch makes every region usable: the emulator made each image's snapshot from a volume in
+``us-east-1a`` whatever the region, which the zone check above refuses outside us-east-1 (so no
+region but us-east-1 could even start); images are now made in their own region's first zone.
 
 Two patches are for speed only (the answers are the same): a launch looks its image up by id
 directly instead of filtering the whole image catalogue, and the names of a response class's
@@ -131,6 +138,9 @@ def make_emulator_strict() -> None:
 
         setattr(AmiBackend, "describe_images", describe_images)  # noqa: B010
         _cache_method_names()
+        _accept_user_data_as_aws_does()
+        _images_in_every_region()
+        _replace_profiles_as_aws_does()
         setattr(Subnet, "request_ip", request_ip)  # noqa: B010 - patching the emulator on purpose
         setattr(EBSBackend, "attach_volume", attach_volume)  # noqa: B010
         setattr(EBSBackend, "create_volume", create_volume)  # noqa: B010
@@ -153,3 +163,56 @@ def _cache_method_names() -> None:
         return names
 
     setattr(responses, "method_names_from_class", method_names_from_class)  # noqa: B010
+
+
+def _accept_user_data_as_aws_does() -> None:
+    """ModifyInstanceAttribute's user data is a blob: the bytes on the wire are the user data
+    (the SDKs base64-encode them once, as AWS expects). The emulator wanted them base64-encoded a
+    second time and refused a script; it now takes the bytes as the user data."""
+    import base64
+
+    from moto.core.types import Base64EncodedString
+    from moto.ec2.responses import instances
+
+    original = getattr(instances, "parse_user_data")  # noqa: B009 - not exported by the module
+
+    def parse_user_data(value: Any) -> Any:
+        if isinstance(value, bytes):
+            return Base64EncodedString(base64.b64encode(value).decode("ascii"))
+        return original(value)
+
+    setattr(instances, "parse_user_data", parse_user_data)  # noqa: B010
+
+
+def _replace_profiles_as_aws_does() -> None:
+    """ReplaceIamInstanceProfileAssociation changed the association but not the instance, which
+    kept describing the old profile; the instance now shows the new one, as on AWS."""
+    from moto.ec2.models.iam_instance_profile import IamInstanceProfileAssociationBackend
+
+    original = IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association
+
+    def replace(self: Any, association_id: str, *args: Any, **kw: Any) -> Any:
+        association = original(self, association_id, *args, **kw)
+        profile = {"Arn": association.iam_instance_profile.arn, "Id": association.association_id}
+        self.modify_instance_attribute(association.instance_id, "iam_instance_profile", profile)
+        return association
+
+    setattr(IamInstanceProfileAssociationBackend, "replace_iam_instance_profile_association", replace)  # noqa: B010
+
+
+def _images_in_every_region() -> None:
+    """An image's snapshot is made from a volume in the image's own region (see the module
+    docstring): the zone the emulator passes by default, ``us-east-1a``, becomes the region's
+    first zone when it is not one of the region's."""
+    from moto.ec2.models.amis import Ami
+
+    original = Ami.__init__
+
+    def init(self: Any, ec2_backend: Any, *args: Any, **kw: Any) -> None:
+        zone = kw.get("region_name", "us-east-1a")
+        if ec2_backend.get_zone_by_name(zone) is None:
+            zones = [z.name for z in ec2_backend.describe_availability_zones() if z.zone_type == "availability-zone"]
+            kw["region_name"] = zones[0] if zones else zone
+        original(self, ec2_backend, *args, **kw)
+
+    setattr(Ami, "__init__", init)  # noqa: B010

@@ -9,9 +9,11 @@ one type; :func:`adopt` and :func:`export` convert with it. The rules, in order:
 2. Shared attributes are copied; those in ``zero_is_null`` read a zero as null (and write null
    as the zero); attributes of type "any" (``dynamic``) are stored by Terraform with their type
    (``{"value": ..., "type": ...}``) and unwrapped; a null with a schema default reads as the
-   default. Nested blocks keep relight's keys.
-3. Terraform-only attributes (``only``) are written with the value Terraform stores when they
-   are unset; ``tags_all`` is the tags (relight has no provider-level default tags).
+   default. Nested blocks (at any depth) keep relight's keys; ``nested_zero_is_null`` names, per
+   block path (``metric_query.metric``), the attributes whose zero reads as null there.
+3. Terraform-only attributes (``only``, and ``nested_only`` per block path) are written with
+   the value Terraform stores when they are unset; for a type that does not model ``tags_all``
+   itself, ``tags_all`` (with ``tags_all=True``) is the tags.
 
 What makes both directions lossless: whatever Terraform stored that rule 2 and 3 would not
 rebuild (a Terraform-only attribute with a real value, a zero relight read as null, a recorded
@@ -65,6 +67,7 @@ class TerraformShape:
     only: Mapping[str, Value] = field(default_factory=dict)
     zero_is_null: frozenset[str] = frozenset()
     nested_only: Mapping[str, Mapping[str, Value]] = field(default_factory=dict)
+    nested_zero_is_null: Mapping[str, frozenset[str]] = field(default_factory=dict)
     dynamic: frozenset[str] = frozenset()
     tags_all: bool = False
     private: Mapping[str, Any] | None = None
@@ -144,16 +147,26 @@ def _relight_attributes(schema: Schema, shape: TerraformShape, tf: Mapping[str, 
     out: dict[str, Value] = {}
     for name, attr in schema.attributes.items():
         out[name] = _relight_value(shape, name, tf.get(name), attr)
+    out.update(_relight_blocks(schema, shape, tf, ""))
+    if shape.hook_in is not None:
+        shape.hook_in(out, tf)
+    return out
+
+
+def _relight_blocks(schema: Schema, shape: TerraformShape, tf: Mapping[str, Value], path: str) -> dict[str, Value]:
+    out: dict[str, Value] = {}
     for name, block in schema.blocks.items():
+        key = path + name
+        plain = TerraformShape(zero_is_null=shape.nested_zero_is_null.get(key, frozenset()))
         elements = tf.get(name)
-        nested = block.schema.attributes
         out[name] = [
-            {k: _relight_value(_PLAIN, k, e.get(k), a) for k, a in nested.items()}
+            {
+                **{k: _relight_value(plain, k, e.get(k), a) for k, a in block.schema.attributes.items()},
+                **_relight_blocks(block.schema, shape, e, key + "."),
+            }
             for e in (elements if isinstance(elements, list) else [])
             if isinstance(e, dict)
         ]
-    if shape.hook_in is not None:
-        shape.hook_in(out, tf)
     return out
 
 
@@ -171,17 +184,38 @@ def _terraform_attributes(schema: Schema, shape: TerraformShape, attrs: Mapping[
     out: dict[str, Value] = {}
     for name, attr in schema.attributes.items():
         out[name] = _terraform_value(shape, name, attrs.get(name), attr)
-    for name in schema.blocks:
-        extra = shape.nested_only.get(name, {})
-        elements = attrs.get(name)
-        out[name] = [{**e, **_fresh(dict(extra))} for e in (elements if isinstance(elements, list) else [])]
+    out.update(_terraform_blocks(schema, shape, attrs, ""))
     for name, unset in shape.only.items():
         out[name] = _fresh(unset)
-    if shape.tags_all:
+    if shape.tags_all and "tags_all" not in schema.attributes:
         tags = attrs.get("tags")
         out["tags_all"] = dict(tags) if isinstance(tags, dict) else {}
     if shape.hook_out is not None:
         shape.hook_out(out, attrs)
+    return out
+
+
+def _terraform_blocks(schema: Schema, shape: TerraformShape, attrs: Mapping[str, Value], path: str) -> dict[str, Value]:
+    out: dict[str, Value] = {}
+    for name, block in schema.blocks.items():
+        key = path + name
+        zero = shape.nested_zero_is_null.get(key, frozenset())
+        extra = shape.nested_only.get(key, {})
+        elements = attrs.get(name)
+        out[name] = [
+            {
+                **{k: _fresh(v) for k, v in e.items()},
+                **{
+                    k: _fresh(_ZEROS[a.type])
+                    for k, a in block.schema.attributes.items()
+                    if k in zero and e.get(k) is None
+                },
+                **_terraform_blocks(block.schema, shape, e, key + "."),
+                **_fresh(dict(extra)),
+            }
+            for e in (elements if isinstance(elements, list) else [])
+            if isinstance(e, dict)
+        ]
     return out
 
 
@@ -193,7 +227,6 @@ def _terraform_value(shape: TerraformShape, name: str, value: Value, attr: Attri
     return _fresh(value)
 
 
-_PLAIN = TerraformShape()
 _ZEROS: dict[str, Value] = {"string": "", "number": 0, "bool": False, "list": [], "set": [], "map": {}, "any": None}
 
 

@@ -30,11 +30,14 @@ from botocore.config import Config as BotoConfig
 from relight.providers.clock import CloudClock
 from relight.providers.framework import CallError
 
-__all__ = ["SERVICES", "AwsApi", "AwsError", "AwsSettings"]
+__all__ = ["LOCAL_CLOUD_HEADER", "SERVICES", "AwsApi", "AwsError", "AwsSettings"]
 
 _T = TypeVar("_T")
 
 SERVICES = ("ec2", "cloudwatch", "route53", "sts", "s3")
+# relight's local cloud marks every answer with this header (its value names the emulator), so
+# the provider can say which settings the emulator cannot apply (see _gaps.py).
+LOCAL_CLOUD_HEADER = "x-relight-local-cloud"
 
 
 class AwsSettings:
@@ -122,6 +125,7 @@ class AwsApi:
         self._session = _SESSIONS.get(settings.session_key(), lambda: _new_session(settings))
         self.region: str | None = self._session.region_name
         self._account: str | None = None
+        self._emulator: str | None = None  # None: not known yet; "": AWS; else the local cloud
 
     def client(self, service: str) -> Any:
         s = self.settings
@@ -149,6 +153,9 @@ class AwsApi:
         self.clock.enter()
         try:
             result: dict[str, Any] = method(**params)
+            if self._emulator is None:
+                headers = result.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+                self._emulator = str(headers.get(LOCAL_CLOUD_HEADER) or "")
             return result
         except botocore.exceptions.ClientError as exc:
             raise translate(operation, exc) from None
@@ -175,6 +182,13 @@ class AwsApi:
         if self._account is None:
             self._account = str(self.call("sts", "GetCallerIdentity")["Account"])
         return self._account
+
+    def emulator(self) -> str | None:
+        """The emulator these clients talk to (relight's local cloud, e.g. "moto 5.2.5"), or None
+        on AWS. Known from the first answer; asks STS once if nothing was called yet."""
+        if self._emulator is None:
+            self.account_id()
+        return self._emulator or None
 
     def try_call(self, service: str, operation: str, missing: tuple[str, ...], **params: Any) -> dict[str, Any] | None:
         """Like :meth:`call`, but an error whose code is in ``missing`` returns None (gone)."""

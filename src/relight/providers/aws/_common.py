@@ -1,8 +1,16 @@
 """Shared pieces of the AWS resource types: the API handle, tags, filters and small converters.
 
-Tags: ``tags`` is the user's map. Objects relight creates also carry ``relight:create-token``
-(the engine's idempotency token, so a create cut short by a crash can be found and adopted);
-tags under the ``relight:`` prefix are never shown in ``tags`` and never removed by updates.
+Tags, as Terraform's AWS provider has them: ``tags`` is the resource's own map; ``tags_all``
+(computed) is the provider's ``default_tags { tags = {...} }`` merged with it (the resource's
+values win), and is what AWS holds: creates and updates send ``tags_all``. Reading splits what
+AWS holds back: ``tags_all`` is all of it, ``tags`` leaves out the default tags the resource did
+not set itself (a key the resource sets with the default's value stays in ``tags``, so it never
+shows as a change). Changing ``default_tags`` is an in-place update of ``tags_all`` on every
+tagged object.
+
+Objects relight creates also carry ``relight:create-token`` (the engine's idempotency token, so
+a create cut short by a crash can be found and adopted); tags under the ``relight:`` prefix are
+never shown in ``tags`` or ``tags_all`` and never removed by updates.
 """
 
 from __future__ import annotations
@@ -14,18 +22,21 @@ from typing import Any
 from relight.providers.aws._api import AwsApi
 from relight.providers.base import FindCreatedRequest, PlanRequest, PlanResponse, ReadResponse, Schema, schema_plan
 from relight.providers.framework import CallError, DataSource, ResourceType
-from relight.values import UNKNOWN, Value
+from relight.values import UNKNOWN, Value, is_wholly_known
 
 __all__ = [
     "GONE_STATES",
     "TOKEN_TAG",
     "AwsDataSource",
     "AwsResource",
+    "all_tags",
     "api_of",
     "describe_instance",
     "ec2_filters",
     "from_tag_list",
     "instance_alive",
+    "merged_tags",
+    "split_tags",
     "tag_specs",
     "to_tag_list",
     "update_ec2_tags",
@@ -54,7 +65,21 @@ class AwsResource(ResourceType):
         return api_of(self.provider)
 
     def plan(self, req: PlanRequest) -> PlanResponse:
-        return self.plan_change(without_empty_strings(self.schema, req))
+        resp = self.plan_change(without_empty_strings(self.schema, req))
+        if resp.planned_state is not None and "tags_all" in self.schema.attributes:
+            resp.planned_state["tags_all"] = merged_tags(self.default_tags, resp.planned_state.get("tags"))
+        return resp
+
+    @property
+    def default_tags(self) -> Value:
+        """The provider's ``default_tags`` (a map, or UNKNOWN until apply)."""
+        found: Value = getattr(self.provider, "default_tags", None) or {}
+        return found
+
+    def tag_state(self, aws_tags: Iterable[Mapping[str, Any]] | None, base: Mapping[str, Value]) -> dict[str, Value]:
+        """``tags`` and ``tags_all`` of an object whose AWS tags are ``aws_tags``; ``base`` is the
+        recorded object (its ``tags`` say which default tags the resource set itself)."""
+        return split_tags(from_tag_list(aws_tags) or {}, self.default_tags, base.get("tags"))
 
     def plan_change(self, req: PlanRequest) -> PlanResponse:
         """Plan with ``""`` already turned into null; override this, not ``plan``."""
@@ -86,6 +111,31 @@ def from_tag_list(items: Iterable[Mapping[str, Any]] | None) -> dict[str, str] |
     """AWS tag list -> the user's ``tags`` map (None when empty, as Terraform shows it)."""
     out = {str(t["Key"]): str(t.get("Value", "")) for t in items or () if not str(t["Key"]).startswith(_INTERNAL)}
     return out or None
+
+
+def merged_tags(defaults: Value, tags: Value) -> Value:
+    """``tags_all``: the provider's default tags, then the resource's (UNKNOWN if either is)."""
+    if not (is_wholly_known(defaults) and is_wholly_known(tags)):
+        return UNKNOWN
+    merged = dict(defaults) if isinstance(defaults, dict) else {}
+    if isinstance(tags, dict):
+        merged.update(tags)
+    return merged
+
+
+def split_tags(aws: Mapping[str, str], defaults: Value, recorded: Value) -> dict[str, Value]:
+    """What AWS holds, as ``tags`` and ``tags_all`` (see the module docstring)."""
+    own = set(recorded) if isinstance(recorded, dict) else set()
+    default = dict(defaults) if isinstance(defaults, dict) else {}
+    tags = {k: v for k, v in aws.items() if k in own or k not in default or default[k] != v}
+    return {"tags": tags or None, "tags_all": dict(aws)}
+
+
+def all_tags(obj: Mapping[str, Value]) -> Value:
+    """The tags an object holds on AWS: ``tags_all``, or ``tags`` for objects recorded before
+    relight knew ``tags_all``."""
+    found = obj.get("tags_all")
+    return found if found is not None else obj.get("tags")
 
 
 def tag_specs(resource_type: str, tags: Mapping[str, Value] | None, token: str = "") -> list[dict[str, Any]]:

@@ -9,16 +9,19 @@ differences, and how they are mapped:
 * **Schema versions.** The provider versions its schemas (``aws_instance`` 1, ``aws_vpc`` 1,
   ``aws_route53_record`` 2, ...). relight reads the versions that v3 to v5 of the provider
   write (and v6's for ``aws_instance``, which moved to 2); an older version is refused, naming it.
-* **Attributes relight does not model** (``tags_all``, ``timeouts``, ``ebs_block_device``,
-  ``metadata_options``, ``prefix_list_ids`` in security group rules, ...) are listed in ``only``
+* **Attributes relight does not model** (``timeouts``, ``capacity_reservation_specification``,
+  ``enclave_options``, ``alias`` of a record, ...) are listed in ``only``
   with the value the provider stores when they are unset. Real values are kept beside the
   object and handed back; for objects relight creates, these unset values are written, and
   Terraform's next refresh fills in what AWS reports.
 * **"Not set".** The provider's plugin SDK stores an unset optional string as ``""`` and a
   number as ``0`` (``key_name = ""``, ``datapoints_to_alarm = 0``), where relight stores null;
   ``zero_is_null`` maps those both ways. Empty ``tags`` are ``{}`` there and null here.
-* **``tags_all``** is ``tags`` merged with the provider's ``default_tags``; relight has no
-  default tags, so it writes ``tags_all`` equal to ``tags``.
+* **``tags_all``** is ``tags`` merged with the provider's ``default_tags``, in both (relight
+  models it on every tagged type); nested ``tags_all`` of block devices is Terraform-only.
+* **Nested "not set"** is the same story one level down (``nested_zero_is_null``): an unset
+  ``amd_sev_snp`` of ``cpu_options`` is ``""`` there, an unset ``bias`` of a geoproximity
+  policy ``0``.
 * **``aws_ebs_volume.final_snapshot``** defaults to false in Terraform and to true in relight
   (snapshot before destroy). Terraform's ``false`` reads as "not set", so an adopted volume gets
   relight's default and the adoption plans nothing; relight's default goes back as Terraform's
@@ -98,22 +101,18 @@ VPC = TerraformShape(
     version=1,
     readable=frozenset({1}),
     source=_V5,
-    zero_is_null=frozenset({"tags"}),
-    tags_all=True,
+    zero_is_null=frozenset(
+        {"tags", "ipv6_association_id", "ipv6_cidr_block", "ipv6_cidr_block_network_border_group"}
+        | {"ipv6_ipam_pool_id", "ipv6_netmask_length"}
+    ),
     private=timeouts_private(1),
     only={
-        "assign_generated_ipv6_cidr_block": False,
         "default_network_acl_id": "",
         "default_route_table_id": "",
         "dhcp_options_id": "",
         "enable_network_address_usage_metrics": False,
         "ipv4_ipam_pool_id": None,
         "ipv4_netmask_length": None,
-        "ipv6_association_id": "",
-        "ipv6_cidr_block": "",
-        "ipv6_cidr_block_network_border_group": "",
-        "ipv6_ipam_pool_id": "",
-        "ipv6_netmask_length": 0,
     },
 )
 
@@ -122,7 +121,6 @@ SUBNET = TerraformShape(
     readable=frozenset({1}),
     source=_V5,
     zero_is_null=frozenset({"tags"}),
-    tags_all=True,
     private=timeouts_private(1, create=10, delete=20),
     only={
         "assign_ipv6_address_on_creation": False,
@@ -147,22 +145,16 @@ SECURITY_GROUP = TerraformShape(
     readable=frozenset({1}),
     source=_V5,
     zero_is_null=frozenset({"tags", "name_prefix"}),
-    tags_all=True,
     private=timeouts_private(1, create=10, delete=15),
-    nested_only={"ingress": {"prefix_list_ids": []}, "egress": {"prefix_list_ids": []}},
     only={"timeouts": None},
 )
 
 _INSTANCE_ONLY: dict[str, Value] = {
     "capacity_reservation_specification": [],
     "cpu_core_count": 0,
-    "cpu_options": [],
     "cpu_threads_per_core": 0,
-    "credit_specification": [],
     "disable_api_stop": False,
     "disable_api_termination": False,
-    "ebs_block_device": [],
-    "ebs_optimized": False,
     "enable_primary_ipv6": None,
     "enclave_options": [],
     "ephemeral_block_device": [],
@@ -170,7 +162,6 @@ _INSTANCE_ONLY: dict[str, Value] = {
     "hibernation": False,
     "host_id": "",
     "host_resource_group_arn": None,
-    "iam_instance_profile": "",
     "instance_initiated_shutdown_behavior": "stop",
     "instance_lifecycle": "",
     "instance_market_options": [],
@@ -178,35 +169,32 @@ _INSTANCE_ONLY: dict[str, Value] = {
     "ipv6_addresses": [],
     "launch_template": [],
     "maintenance_options": [],
-    "metadata_options": [],
-    "monitoring": False,
     "network_interface": [],
     "outpost_arn": "",
     "password_data": "",
     "placement_group": "",
     "placement_partition_number": 0,
     "private_dns_name_options": [],
-    "public_dns": "",
     "secondary_private_ips": [],
     "security_groups": [],
-    "source_dest_check": True,
     "spot_instance_request_id": "",
-    "tenancy": "default",
     "timeouts": None,
     "user_data_base64": None,
-    "user_data_replace_on_change": False,
-    "volume_tags": None,
 }
 
 INSTANCE = TerraformShape(
     version=1,
     readable=frozenset({1, 2}),
     source=_V5,
-    zero_is_null=frozenset({"tags", "key_name", "public_ip"}),
-    tags_all=True,
+    zero_is_null=frozenset({"tags", "key_name", "public_ip", "public_dns", "iam_instance_profile"}),
     private=timeouts_private(1, create=10, update=10, delete=20, read=15),
     nested_only={
         "root_block_device": {"iops": 0, "kms_key_id": "", "tags": {}, "tags_all": {}, "throughput": 0},
+        "ebs_block_device": {"tags_all": {}},
+    },
+    nested_zero_is_null={
+        "cpu_options": frozenset({"amd_sev_snp"}),
+        "ebs_block_device": frozenset({"iops", "kms_key_id", "snapshot_id", "tags", "throughput"}),
     },
     only=_INSTANCE_ONLY,
     hook_out=_user_data_out,
@@ -215,7 +203,6 @@ INSTANCE = TerraformShape(
 EBS_VOLUME = TerraformShape(
     source=_V5,
     zero_is_null=frozenset({"tags", "kms_key_id", "snapshot_id", "throughput", "iops"}),
-    tags_all=True,
     private=timeouts_private(0, create=5, update=5, delete=10),
     only={"multi_attach_enabled": False, "outpost_arn": "", "timeouts": None},
     hook_in=_final_snapshot_in,
@@ -231,7 +218,6 @@ VOLUME_ATTACHMENT = TerraformShape(
 EBS_SNAPSHOT = TerraformShape(
     source=_V5,
     zero_is_null=frozenset({"tags", "description", "kms_key_id"}),
-    tags_all=True,
     private=timeouts_private(0, create=10, delete=10),
     only={
         "data_encryption_key_id": "",
@@ -250,39 +236,31 @@ METRIC_ALARM = TerraformShape(
     source=_V5,
     zero_is_null=frozenset(
         {"tags", "alarm_description", "datapoints_to_alarm", "extended_statistic", "metric_name", "namespace"}
-        | {"statistic", "unit"}
+        | {"statistic", "unit", "evaluate_low_sample_count_percentiles", "threshold_metric_id"}
     ),
-    tags_all=True,
     private=timeouts_private(1),
-    only={"evaluate_low_sample_count_percentiles": "", "metric_query": [], "threshold_metric_id": ""},
+    nested_zero_is_null={
+        "metric_query": frozenset({"account_id", "expression", "label", "period"}),
+        "metric_query.metric": frozenset({"dimensions", "namespace", "unit"}),
+    },
 )
 
 ROUTE53_ZONE = TerraformShape(
     source=_V5,
-    zero_is_null=frozenset({"tags"}),
-    tags_all=True,
-    only={"delegation_set_id": "", "primary_name_server": ""},
+    zero_is_null=frozenset({"tags", "delegation_set_id", "primary_name_server"}),
 )
 
 ROUTE53_RECORD = TerraformShape(
     version=2,
     readable=frozenset({2}),
     source=_V5,
-    zero_is_null=frozenset({"ttl"}),
+    zero_is_null=frozenset({"ttl", "set_identifier", "health_check_id"}),
     private=timeouts_private(2, create=30, update=30, delete=30),
-    only={
-        "alias": [],
-        "cidr_routing_policy": [],
-        "failover_routing_policy": [],
-        "geolocation_routing_policy": [],
-        "geoproximity_routing_policy": [],
-        "health_check_id": "",
-        "latency_routing_policy": [],
-        "multivalue_answer_routing_policy": False,
-        "set_identifier": "",
-        "timeouts": None,
-        "weighted_routing_policy": [],
+    nested_zero_is_null={
+        "geolocation_routing_policy": frozenset({"continent", "country", "subdivision"}),
+        "geoproximity_routing_policy": frozenset({"aws_region", "local_zone_group"}),
     },
+    only={"alias": [], "timeouts": None},
 )
 
 _IMAGE_ONLY: dict[str, Any] = {

@@ -20,6 +20,7 @@ from relight.providers.aws._api import AwsError
 from relight.providers.aws._common import (
     AwsDataSource,
     AwsResource,
+    all_tags,
     ec2_filters,
     from_tag_list,
     instance_alive,
@@ -107,6 +108,7 @@ class EbsVolume(AwsResource):
                 description="Snapshot the volume before destroying it (relight's default: true).",
             ),
             "tags": Attribute("map", element="string", optional=True),
+            "tags_all": Attribute("map", element="string", computed=True),
         },
     )
 
@@ -160,7 +162,7 @@ class EbsVolume(AwsResource):
                 "aws_ebs_volume needs a size or a snapshot_id",
                 "Set size (in GiB), or snapshot_id to create the volume from a snapshot.",
             )
-        specs = tag_specs("volume", p.get("tags"), req.token)
+        specs = tag_specs("volume", p.get("tags_all"), req.token)
         if specs:
             params["TagSpecifications"] = specs
         out = self.api.call("ec2", "CreateVolume", **params)
@@ -180,7 +182,7 @@ class EbsVolume(AwsResource):
                 changes[name] = value if key == "type" else int(value)
         if changes:
             self.api.call("ec2", "ModifyVolume", VolumeId=volume_id, **changes)
-        update_ec2_tags(self.api, volume_id, prior.get("tags"), planned.get("tags"))
+        update_ec2_tags(self.api, volume_id, all_tags(prior), planned.get("tags_all"))
         vol = describe_volume(self, volume_id)
         if vol is None:
             raise CallError(f"Volume {volume_id} disappeared during update")
@@ -293,7 +295,7 @@ class EbsVolume(AwsResource):
             "encrypted": bool(vol.get("Encrypted", False)),
             "kms_key_id": vol.get("KmsKeyId"),
             "final_snapshot": True if final is None or final is UNKNOWN else final,
-            "tags": from_tag_list(vol.get("Tags")),
+            **self.tag_state(vol.get("Tags"), base),
         }
 
 
@@ -461,6 +463,7 @@ class EbsSnapshot(AwsResource):
             "kms_key_id": Attribute("string", computed=True),
             "owner_id": Attribute("string", computed=True),
             "tags": Attribute("map", element="string", optional=True),
+            "tags_all": Attribute("map", element="string", computed=True),
         },
     )
 
@@ -469,7 +472,7 @@ class EbsSnapshot(AwsResource):
         params: dict[str, Any] = {"VolumeId": p["volume_id"]}
         if p.get("description"):
             params["Description"] = p["description"]
-        specs = tag_specs("snapshot", p.get("tags"), req.token)
+        specs = tag_specs("snapshot", p.get("tags_all"), req.token)
         if specs:
             params["TagSpecifications"] = specs
         out = self.api.call("ec2", "CreateSnapshot", **params)
@@ -481,7 +484,7 @@ class EbsSnapshot(AwsResource):
 
     def update(self, req: UpdateRequest) -> UpdateResponse:
         snapshot_id = str(req.prior_state["id"])
-        update_ec2_tags(self.api, snapshot_id, req.prior_state.get("tags"), req.planned_state.get("tags"))
+        update_ec2_tags(self.api, snapshot_id, all_tags(req.prior_state), req.planned_state.get("tags_all"))
         snap = self._describe(snapshot_id)
         if snap is None:
             raise CallError(f"Snapshot {snapshot_id} disappeared during update")
@@ -510,7 +513,8 @@ class EbsSnapshot(AwsResource):
 
     def _state(self, snap: Mapping[str, Any], base: Mapping[str, Value]) -> dict[str, Value]:
         return snapshot_state(self.api.region, snap) | {
-            "description": snap.get("Description") or base.get("description")
+            "description": snap.get("Description") or base.get("description"),
+            **self.tag_state(snap.get("Tags"), base),
         }
 
 

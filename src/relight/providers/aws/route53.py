@@ -1,4 +1,4 @@
-"""``aws_route53_zone`` (public or private, with ``vpc`` blocks) and ``aws_route53_record``.
+"""``aws_route53_zone`` (public or private, with ``vpc`` blocks), and what Route 53's types share.
 
 Route 53 names are case-insensitive and may end in a dot; relight sends them in lower case and
 compares them without the trailing dot, and keeps names in state the way the configuration
@@ -15,7 +15,7 @@ from typing import Any
 from relight.diagnostics import Diagnostics
 from relight.providers.aws import _tfshapes
 from relight.providers.aws._api import AwsError
-from relight.providers.aws._common import AwsResource, from_tag_list, known, to_tag_list
+from relight.providers.aws._common import AwsResource, all_tags, known, to_tag_list
 from relight.providers.base import (
     Attribute,
     BlockType,
@@ -38,7 +38,7 @@ from relight.providers.base import (
 from relight.providers.framework import CallError
 from relight.values import UNKNOWN, is_wholly_known
 
-__all__ = ["Route53Record", "Route53Zone"]
+__all__ = ["Route53Zone"]
 
 _DEFAULT_COMMENT = "Managed by Terraform"
 _VPC = Schema(
@@ -52,7 +52,9 @@ _VPC = Schema(
 class Route53Zone(AwsResource):
     """``aws_route53_zone``. ``vpc`` blocks make it a private zone; switching between public and
     private replaces the zone, adding or removing VPCs of a private zone is done in place.
-    ``force_destroy`` deletes every record but the apex SOA and NS before the zone."""
+    ``delegation_set_id`` serves a public zone from a reusable delegation set (its name servers);
+    a new one replaces the zone, as in Terraform. ``force_destroy`` deletes every record but the
+    apex SOA and NS before the zone."""
 
     name = "aws_route53_zone"
     terraform = _tfshapes.ROUTE53_ZONE
@@ -64,9 +66,12 @@ class Route53Zone(AwsResource):
             "arn": Attribute("string", computed=True),
             "name": Attribute("string", required=True, force_new=True),
             "comment": Attribute("string", optional=True, default=_DEFAULT_COMMENT),
+            "delegation_set_id": Attribute("string", optional=True, force_new=True),
             "force_destroy": Attribute("bool", optional=True, default=False),
             "name_servers": Attribute("list", element="string", computed=True),
+            "primary_name_server": Attribute("string", computed=True),
             "tags": Attribute("map", element="string", optional=True),
+            "tags_all": Attribute("map", element="string", computed=True),
         },
         blocks={"vpc": BlockType(_VPC, nesting="set")},
     )
@@ -76,6 +81,12 @@ class Route53Zone(AwsResource):
         resp = schema_plan(self.schema, req)
         if resp.planned_state is None:
             return resp
+        if (req.config or {}).get("delegation_set_id") is not None and _count((req.config or {}).get("vpc")):
+            raise CallError(
+                "Conflicting configuration arguments",
+                '"delegation_set_id": conflicts with vpc',
+                attribute=("delegation_set_id",),
+            )
         prior, proposed = req.prior_state, req.proposed_new_state or {}
         if prior is not None and bool(_count(prior.get("vpc"))) != bool(_count(proposed.get("vpc"))):
             # public <-> private cannot change in place: plan a new zone
@@ -100,6 +111,8 @@ class Route53Zone(AwsResource):
         if vpcs:
             config["PrivateZone"] = True
             params["VPC"] = {"VPCId": vpcs[0]["vpc_id"], "VPCRegion": vpcs[0]["vpc_region"]}
+        if known(p.get("delegation_set_id")):
+            params["DelegationSetId"] = str(p["delegation_set_id"])
         out = self.api.call("route53", "CreateHostedZone", **params)
         zone_id = _short_id(out["HostedZone"]["Id"])
         diags = Diagnostics()
@@ -107,7 +120,7 @@ class Route53Zone(AwsResource):
             _wait_insync(self, out.get("ChangeInfo"))
             for vpc in vpcs[1:]:
                 self._associate(zone_id, vpc)
-            self._update_tags(zone_id, None, p.get("tags"))
+            self._update_tags(zone_id, None, p.get("tags_all"))
         except CallError as exc:  # the zone exists but not as planned: recorded tainted
             diags.error(exc.summary, exc.detail)
         return CreateResponse(self._state(zone_id, p), diags)
@@ -136,7 +149,7 @@ class Route53Zone(AwsResource):
                     HostedZoneId=zone_id,
                     VPC={"VPCId": vpc_id, "VPCRegion": vpc["vpc_region"]},
                 )
-        self._update_tags(zone_id, prior.get("tags"), planned.get("tags"))
+        self._update_tags(zone_id, all_tags(prior), planned.get("tags_all"))
         return UpdateResponse(self._state(zone_id, planned))
 
     def delete(self, req: DeleteRequest) -> DeleteResponse:
@@ -239,218 +252,20 @@ class Route53Zone(AwsResource):
             "route53", "ListTagsForResource", ("NoSuchHostedZone",), ResourceType="hostedzone", ResourceId=zone_id
         )
         vpcs = [{"vpc_id": v.get("VPCId"), "vpc_region": v.get("VPCRegion")} for v in out.get("VPCs") or ()]
+        delegation = out.get("DelegationSet") or {}
+        servers = [str(n) for n in delegation.get("NameServers") or ()]
         return {
             "id": zone_id,
             "zone_id": zone_id,
             "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
             "name": name,
             "comment": (zone.get("Config") or {}).get("Comment") or "",
+            "delegation_set_id": _short_id(str(delegation["Id"])) if delegation.get("Id") else None,
             "force_destroy": base.get("force_destroy") is True,
-            "name_servers": sorted(str(n) for n in (out.get("DelegationSet") or {}).get("NameServers") or ()),
-            "tags": from_tag_list(((tags or {}).get("ResourceTagSet") or {}).get("Tags")),
+            "name_servers": sorted(servers),
+            "primary_name_server": servers[0] if servers else None,
+            **self.tag_state(((tags or {}).get("ResourceTagSet") or {}).get("Tags"), base),
             "vpc": _vpc_list(vpcs, self.api.region),
-        }
-
-
-class Route53Record(AwsResource):
-    """``aws_route53_record`` (simple records: ``ttl`` and ``records``; no alias or routing policies).
-
-    The id is Terraform's ``<ZONEID>_<NAME>_<TYPE>`` (the full name, lower case, no trailing
-    dot), which is also what ``import`` takes. A name that does not end in the zone's name is
-    taken as relative to it (``www`` in ``example.com`` is ``www.example.com``). Without
-    ``allow_overwrite`` a create refuses to take over an existing record with AWS's
-    ``InvalidChangeBatch`` (checked first: the local cloud would add a duplicate).
-    TXT and SPF values are quoted for AWS and shown unquoted, as in Terraform.
-    """
-
-    name = "aws_route53_record"
-    terraform = _tfshapes.ROUTE53_RECORD
-    schema = Schema(
-        recoverable=True,
-        attributes={
-            "id": Attribute("string", computed=True),
-            "zone_id": Attribute("string", required=True, force_new=True),
-            "name": Attribute("string", required=True, force_new=True),
-            "type": Attribute("string", required=True, force_new=True),
-            "ttl": Attribute("number", optional=True),
-            "records": Attribute("set", element="string", optional=True),
-            "fqdn": Attribute("string", computed=True),
-            "allow_overwrite": Attribute("bool", optional=True, default=False),
-        },
-    )
-
-    def plan_change(self, req: PlanRequest) -> PlanResponse:
-        req = _keep_prior_spelling(req, ("name", "type"))
-        resp = schema_plan(self.schema, req)
-        planned = resp.planned_state
-        if planned is None:
-            return resp
-        records = planned.get("records")
-        if records is None:
-            planned["records"] = []
-        elif records is UNKNOWN or not is_wholly_known(records) or not known(planned.get("type")):
-            planned["records"] = UNKNOWN
-        else:
-            rtype = str(planned["type"])
-            planned["records"] = sorted({_value_from_aws(str(v), rtype) for v in records})
-        ttl = planned.get("ttl")
-        if isinstance(ttl, float) and ttl.is_integer():
-            planned["ttl"] = int(ttl)
-        return resp
-
-    def create(self, req: CreateRequest) -> CreateResponse:
-        p = req.planned_state
-        zone_id = _short_id(str(p["zone_id"]))
-        fqdn = self._fqdn(zone_id, str(p["name"]))
-        rtype = str(p["type"]).upper()
-        if p.get("allow_overwrite") is True:
-            action = "UPSERT"
-        else:
-            action = "CREATE"
-            if self._find(zone_id, fqdn, rtype) is not None:
-                raise AwsError(
-                    "ChangeResourceRecordSets",
-                    "InvalidChangeBatch",
-                    f"[Tried to create resource record set [name='{fqdn}.', type='{rtype}'] but it already "
-                    "exists]. Set allow_overwrite = true to take it over, or import it.",
-                )
-        self._change(zone_id, action, self._rrset(fqdn, rtype, p))
-        return CreateResponse(self._state(zone_id, fqdn, p))
-
-    def read(self, req: ReadRequest) -> ReadResponse:
-        s = req.current_state
-        where = self._locate(s)
-        found = self._find(*where, str(s["type"])) if where is not None else None
-        if where is None or found is None:
-            return ReadResponse(None)
-        return ReadResponse(self._state(*where, s, found))
-
-    def update(self, req: UpdateRequest) -> UpdateResponse:
-        p = req.planned_state
-        zone_id = _short_id(str(req.prior_state["zone_id"]))
-        fqdn = str(req.prior_state.get("fqdn") or "") or self._fqdn(zone_id, str(p["name"]))
-        self._change(zone_id, "UPSERT", self._rrset(fqdn, str(p["type"]).upper(), p))
-        return UpdateResponse(self._state(zone_id, fqdn, p))
-
-    def delete(self, req: DeleteRequest) -> DeleteResponse:
-        s = req.prior_state
-        where = self._locate(s)
-        found = self._find(*where, str(s["type"])) if where is not None else None
-        if where is None or found is None:
-            return DeleteResponse()
-        zone_id = where[0]
-        try:
-            self._change(zone_id, "DELETE", found)  # exactly as AWS has it, as DELETE requires
-        except AwsError as exc:
-            if not (exc.code == "InvalidChangeBatch" and "not found" in exc.detail):
-                raise
-        return DeleteResponse()
-
-    def import_(self, req: ImportRequest) -> ImportResponse:
-        zone_id, sep, rest = req.id.partition("_")
-        name, sep2, rtype = rest.rpartition("_")
-        if not (sep and sep2 and zone_id and name and rtype):
-            raise CallError(
-                "Invalid aws_route53_record import id",
-                f'Expected "ZONEID_NAME_TYPE", e.g. "Z123456ABCDEFG_www.example.com_A"; got "{req.id}".',
-            )
-        zone_id = _short_id(zone_id)
-        fqdn = self._fqdn(zone_id, name)
-        found = self._find(zone_id, fqdn, rtype)
-        if found is None:
-            raise AwsError(
-                "ListResourceRecordSets",
-                "NoSuchResourceRecordSet",
-                f"No {rtype.upper()} record named {fqdn} in hosted zone {zone_id}",
-            )
-        base = {"zone_id": zone_id, "name": name.removesuffix("."), "type": rtype.upper()}
-        return ImportResponse(self._state(zone_id, fqdn, base, found))
-
-    def find_created(self, req: FindCreatedRequest) -> ReadResponse:
-        """Records carry no token: the record at the planned zone, name and type is taken as the
-        one an interrupted create made only if it holds exactly the planned TTL and values."""
-        p = req.planned_state
-        if not all(known(p.get(k)) for k in ("zone_id", "name", "type")):
-            return ReadResponse(None)
-        where = self._locate({"zone_id": p["zone_id"], "name": p["name"]})
-        found = self._find(*where, str(p["type"])) if where is not None else None
-        if where is None or found is None:
-            return ReadResponse(None)
-        state = self._state(*where, {**p, "zone_id": p["zone_id"]}, found)
-        rtype = str(p["type"])
-        want = sorted({_value_from_aws(str(v), rtype) for v in p.get("records") or ()})
-        ttl = p.get("ttl")
-        if state["records"] != want or (ttl is not None and state["ttl"] != int(ttl)):
-            return ReadResponse(None)
-        return ReadResponse(state)
-
-    # -- helpers ------------------------------------------------------------------------
-    def _locate(self, state: Mapping[str, Any]) -> tuple[str, str] | None:
-        """(zone id, full name) of the record in ``state``; None when its zone is gone."""
-        zone_id = _short_id(str(state["zone_id"]))
-        fqdn = str(state.get("fqdn") or "")
-        if not fqdn:
-            zone = self.api.try_call("route53", "GetHostedZone", ("NoSuchHostedZone",), Id=zone_id)
-            if zone is None:
-                return None
-            fqdn = _expand_name(str(state["name"]), str(zone["HostedZone"]["Name"]))
-        return zone_id, fqdn
-
-    def _fqdn(self, zone_id: str, name: str) -> str:
-        zone = self.api.call("route53", "GetHostedZone", Id=zone_id)
-        return _expand_name(name, str(zone["HostedZone"]["Name"]))
-
-    def _find(self, zone_id: str, fqdn: str, rtype: str) -> dict[str, Any] | None:
-        out = self.api.try_call(
-            "route53",
-            "ListResourceRecordSets",
-            ("NoSuchHostedZone",),
-            HostedZoneId=zone_id,
-            StartRecordName=_norm_name(fqdn),
-            StartRecordType=rtype.upper(),
-            MaxItems="1",
-        )
-        for rrset in (out or {}).get("ResourceRecordSets", []):
-            if _norm_name(str(rrset["Name"])) == _norm_name(fqdn) and str(rrset["Type"]).upper() == rtype.upper():
-                found: dict[str, Any] = rrset
-                return found
-        return None
-
-    def _rrset(self, fqdn: str, rtype: str, p: Mapping[str, Any]) -> dict[str, Any]:
-        rrset: dict[str, Any] = {
-            "Name": fqdn,
-            "Type": rtype,
-            "ResourceRecords": [{"Value": _value_to_aws(str(v), rtype)} for v in p.get("records") or ()],
-        }
-        if p.get("ttl") is not None:
-            rrset["TTL"] = int(p["ttl"])
-        return rrset
-
-    def _change(self, zone_id: str, action: str, rrset: Mapping[str, Any]) -> None:
-        out = self.api.call(
-            "route53",
-            "ChangeResourceRecordSets",
-            HostedZoneId=zone_id,
-            ChangeBatch={"Comment": "Managed by relight", "Changes": [{"Action": action, "ResourceRecordSet": rrset}]},
-        )
-        _wait_insync(self, out.get("ChangeInfo"))
-
-    def _state(
-        self, zone_id: str, fqdn: str, base: Mapping[str, Any], found: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        if found is None:
-            found = self._find(zone_id, fqdn, str(base["type"])) or {}
-        rtype = str(base["type"])
-        name = _norm_name(fqdn)
-        return {
-            "id": f"{zone_id}_{name}_{rtype.upper()}",
-            "zone_id": base.get("zone_id"),
-            "name": base.get("name"),
-            "type": rtype,
-            "ttl": found.get("TTL"),
-            "records": sorted({_value_from_aws(str(r["Value"]), rtype) for r in found.get("ResourceRecords") or ()}),
-            "fqdn": name,
-            "allow_overwrite": base.get("allow_overwrite") is True,
         }
 
 
@@ -499,28 +314,6 @@ def _expand_name(name: str, zone_name: str) -> str:
     if record == zone or record.endswith("." + zone):
         return record
     return f"{record}.{zone}"
-
-
-def _quoted(value: str) -> bool:
-    return len(value) >= 2 and value.startswith('"') and value.endswith('"')
-
-
-def _value_to_aws(value: str, rtype: str) -> str:
-    """TXT and SPF values go to AWS as one quoted string (inner quotes and backslashes escaped)."""
-    if rtype.upper() in ("TXT", "SPF") and not _quoted(value):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return value
-
-
-def _value_from_aws(value: str, rtype: str) -> str:
-    """The inverse of :func:`_value_to_aws`: a quoted TXT/SPF value shown without its quotes."""
-    if not (rtype.upper() in ("TXT", "SPF") and _quoted(value)):
-        return value
-    out: list[str] = []
-    chars = iter(value[1:-1])
-    for char in chars:
-        out.append(next(chars, "\\") if char == "\\" else char)
-    return "".join(out)
 
 
 def _count(blocks: Any) -> int:
