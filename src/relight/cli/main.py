@@ -331,7 +331,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from relight.cli.localcloud_cmd import run_local_cloud
 
         return run_local_cloud(args.host, args.port, args.data_dir, args.latency)
-    if args.command in ("serve", "server"):
+    if args.command in ("serve", "server", "worker"):
         return server_cmds.run(args)
     if args.command in ("heal", "watch", "incidents"):
         from relight.cli import heal_cmds

@@ -116,7 +116,7 @@ def variables(request: RunRequest, context: RunContext, config: Config, diags: D
 def make_engine(
     context: RunContext, config: Config, values: Mapping[str, Value], hook: HookBridge, clock: CloudClock
 ) -> Engine:
-    backend = context.backend(config, context.directory)
+    backend = context.state_backend(config)
     return Engine(
         config,
         backend,
