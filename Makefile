@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   - create the venv, install relight, run the demo
 #   make test   - install the test tools, run lint, types and the whole suite (but the slow tests)
-#   make test-slow - the slow tests (the randomized SIGKILL test on bytes)
+#   make test-slow - the slow tests (the randomized SIGKILL test on bytes, the distributed queue under load)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin

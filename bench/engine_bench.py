@@ -8,6 +8,12 @@ directories (one per tool) and measures, in the same run:
 * a no-op plan right after that apply,
 * the peak resident set size of every timed command (``ru_maxrss`` from ``os.wait4``).
 
+relight runs twice per case: with the parse cache off (``RELIGHT_PARSE_CACHE=off``: a new
+configuration, parsed by every command) and on (warmed by an untimed ``relight validate``, as
+Terraform's ``init`` is untimed; each run has a cache directory of its own). relight's modules
+are byte-compiled first, as installing the package does (this machine sets
+``PYTHONDONTWRITEBYTECODE``, which would otherwise make every command compile them again).
+
 Shapes (resource ``i`` of ``N``, named ``terraform_data.r<i>``):
 
 * ``independent``: ``input = "v-<i>"``, no references.
@@ -47,12 +53,13 @@ TERRAFORM_CAP = {"independent": 2000, "tree": 2000, "chain": 1000, "modules": 20
 
 # Targets: (shape, N, minimum terraform/relight apply speed-up).
 APPLY_SPEEDUP_TARGETS: tuple[tuple[str, int, float], ...] = (
-    ("tree", 1000, 20.0),
-    ("tree", 2000, 50.0),
+    ("tree", 1000, 40.0),
+    ("tree", 2000, 80.0),
 )
 PLAN_TARGET_N = 2000
-PLAN_TARGET_FRACTION = 0.5  # relight no-op plan <= this fraction of Terraform's
-LINEARITY_SMALL, LINEARITY_LARGE, LINEARITY_MAX = 1000, 10000, 12.0
+PLAN_TARGET_FRACTION = 0.25  # relight no-op plan <= this fraction of Terraform's
+LINEARITY_SMALL, LINEARITY_LARGE, LINEARITY_MAX = 1000, 10000, 10.0
+CACHE_MODES = ("off", "on")
 
 ADDED_RE = re.compile(r"Resources:\s+(\d+)\s+added")
 NO_CHANGES_RE = re.compile(r"No changes", re.IGNORECASE)
@@ -88,7 +95,7 @@ class CaseResult:
     shape: str
     n: int
     terraform: ToolResult
-    relight: ToolResult
+    relight: dict[str, ToolResult]  # by parse cache mode: "off", "on"
     targets: list[dict[str, object]] = field(default_factory=list)
 
 
@@ -130,16 +137,17 @@ def generate_files(shape: str, n: int) -> dict[str, str]:
     return {"main.tf": root, "mod/main.tf": child}
 
 
-def prepare_dirs(shape: str, n: int) -> tuple[Path, Path]:
-    """Write the config to bench/out/<shape>-<n>/ and two fresh working copies of it."""
+def prepare_dirs(shape: str, n: int) -> tuple[Path, dict[str, Path]]:
+    """Write the config to bench/out/<shape>-<n>/ and fresh working copies of it: one for
+    Terraform, one for relight per parse cache mode."""
     base = OUT_DIR / f"{shape}-{n}"
     base.mkdir(parents=True, exist_ok=True)
     files = generate_files(shape, n)
     for rel, text in files.items():
         (base / rel).parent.mkdir(parents=True, exist_ok=True)
         (base / rel).write_text(text)
-    dirs = []
-    for tool in ("terraform", "relight"):
+    dirs: dict[str, Path] = {}
+    for tool in ("terraform", *(f"relight-cache-{m}" for m in CACHE_MODES)):
         work = base / tool
         if work.exists():
             shutil.rmtree(work)
@@ -147,8 +155,8 @@ def prepare_dirs(shape: str, n: int) -> tuple[Path, Path]:
         for rel in files:
             (work / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(base / rel, work / rel)
-        dirs.append(work)
-    return dirs[0], dirs[1]
+        dirs[tool] = work
+    return dirs["terraform"], {m: dirs[f"relight-cache-{m}"] for m in CACHE_MODES}
 
 
 # --------------------------------------------------------------------------- running
@@ -232,13 +240,32 @@ def run_terraform(tf: str, work: Path, timeout: float) -> ToolResult:
     return result
 
 
-def run_relight(relight: str, work: Path, timeout: float) -> ToolResult:
+def run_relight(relight: str, work: Path, timeout: float, cache: str) -> ToolResult:
+    """Apply, then a no-op plan; ``cache`` "off" parses in every command, "on" warms a cache of
+    this run's own with an untimed ``relight validate`` first."""
     env = tool_env()
+    env["XDG_CACHE_HOME"] = str(work / ".cache")
+    if cache == "off":
+        env["RELIGHT_PARSE_CACHE"] = "off"
+    else:
+        env.pop("RELIGHT_PARSE_CACHE", None)
+        warm = run_measured([relight, "validate"], work, "validate", timeout, env)
+        if not warm.ok:
+            return ToolResult(apply=Measurement(note=f"relight validate failed: {warm.note}"))
     result = ToolResult()
     result.apply = run_measured([relight, "apply", "-auto-approve"], work, "apply", timeout, env)
     if result.apply.ok:
         result.plan = run_measured([relight, "plan"], work, "plan", timeout, env)
     return result
+
+
+def compile_relight() -> None:
+    """Byte-compile relight once, as installing the package does (see the module docstring)."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "relight")],
+        check=False,
+        capture_output=True,
+    )
 
 
 def find_relight(explicit: str | None = None) -> tuple[str | None, str]:
@@ -292,54 +319,58 @@ def verdict(passed: object) -> str:
 
 
 def evaluate_case_targets(case: CaseResult) -> None:
-    tf, rl = case.terraform, case.relight
-    for shape, n, need in APPLY_SPEEDUP_TARGETS:
-        if case.shape == shape and case.n == n:
-            r = ratio(tf.apply, rl.apply)
+    tf = case.terraform
+    for mode, rl in case.relight.items():
+        tag = f"[cache {mode}]"
+        for shape, n, need in APPLY_SPEEDUP_TARGETS:
+            if case.shape == shape and case.n == n:
+                r = ratio(tf.apply, rl.apply)
+                add_target(
+                    case,
+                    f"{shape} apply {n} {tag}: terraform/relight >= {need:g}x",
+                    None if r is None else r >= need,
+                    "missing figures" if r is None else f"{r:.1f}x",
+                )
+        if case.n == PLAN_TARGET_N:
+            r = ratio(tf.plan, rl.plan)
+            frac = None if r is None else 1.0 / r
             add_target(
                 case,
-                f"{shape} apply {n}: terraform/relight >= {need:g}x",
-                None if r is None else r >= need,
-                "missing figures" if r is None else f"{r:.1f}x",
+                f"{case.shape} no-op plan {case.n} {tag}: relight <= {PLAN_TARGET_FRACTION:g} x terraform",
+                None if frac is None else frac <= PLAN_TARGET_FRACTION,
+                "missing figures" if frac is None else f"{frac:.2f} x terraform",
             )
-    if case.n == PLAN_TARGET_N:
-        r = ratio(tf.plan, rl.plan)
-        frac = None if r is None else 1.0 / r
-        add_target(
-            case,
-            f"{case.shape} no-op plan {case.n}: relight <= {PLAN_TARGET_FRACTION:g} x terraform",
-            None if frac is None else frac <= PLAN_TARGET_FRACTION,
-            "missing figures" if frac is None else f"{frac:.2f} x terraform",
-        )
-    for phase in ("apply", "plan"):
-        tm: Measurement = getattr(tf, phase)
-        rm: Measurement = getattr(rl, phase)
-        if tm.ok and rm.ok and tm.rss_mib is not None and rm.rss_mib is not None:
-            add_target(
-                case,
-                f"{case.shape} {phase} {case.n}: relight peak RSS <= terraform's",
-                rm.rss_mib <= tm.rss_mib,
-                f"{rm.rss_mib:.1f} vs {tm.rss_mib:.1f} MiB",
-            )
+        for phase in ("apply", "plan"):
+            tm: Measurement = getattr(tf, phase)
+            rm: Measurement = getattr(rl, phase)
+            if tm.ok and rm.ok and tm.rss_mib is not None and rm.rss_mib is not None:
+                add_target(
+                    case,
+                    f"{case.shape} {phase} {case.n} {tag}: relight peak RSS <= terraform's",
+                    rm.rss_mib <= tm.rss_mib,
+                    f"{rm.rss_mib:.1f} vs {tm.rss_mib:.1f} MiB",
+                )
 
 
 def print_case(case: CaseResult, show_tf: bool) -> None:
-    tf, rl = case.terraform, case.relight
+    tf = case.terraform
     print(f"\n== {case.shape}, N={case.n} ==")
-    header = f"{'phase':<14}{'relight s':>11}{'relight MiB':>13}"
+    header = f"{'phase':<24}{'relight s':>11}{'relight MiB':>13}"
     if show_tf:
         header += f"{'terraform s':>13}{'terraform MiB':>15}{'tf/relight':>12}"
     print(header)
-    for label, phase in (("apply", "apply"), ("no-op plan", "plan")):
-        rm: Measurement = getattr(rl, phase)
-        tm: Measurement = getattr(tf, phase)
-        row = f"{label:<14}{fmt_s(rm):>11}{fmt_mib(rm):>13}"
-        if show_tf:
-            r = ratio(tm, rm)
-            rtxt = f"{r:10.1f}x" if r is not None else f"{'-':>11}"
-            row += f"{fmt_s(tm):>13}{fmt_mib(tm):>15}{rtxt:>12}"
-        print(row)
-    for tool_name, tool in (("relight", rl), ("terraform", tf)):
+    for mode, rl in case.relight.items():
+        for label, phase in (("apply", "apply"), ("no-op plan", "plan")):
+            rm: Measurement = getattr(rl, phase)
+            tm: Measurement = getattr(tf, phase)
+            row = f"{label + ' (cache ' + mode + ')':<24}{fmt_s(rm):>11}{fmt_mib(rm):>13}"
+            if show_tf:
+                r = ratio(tm, rm)
+                rtxt = f"{r:10.1f}x" if r is not None else f"{'-':>11}"
+                row += f"{fmt_s(tm):>13}{fmt_mib(tm):>15}{rtxt:>12}"
+            print(row)
+    tools = [(f"relight (cache {m})", rl) for m, rl in case.relight.items()] + [("terraform", tf)]
+    for tool_name, tool in tools:
         if tool.skipped:
             if tool_name == "terraform" and not show_tf:
                 continue
@@ -365,16 +396,17 @@ def linearity(cases: list[CaseResult]) -> list[dict[str, object]]:
         large = by_key.get((shape, LINEARITY_LARGE))
         if small is None or large is None:
             continue
-        name = f"{shape}: relight apply {LINEARITY_LARGE}/{LINEARITY_SMALL}"
-        name += f" <= {LINEARITY_MAX:g}x"
-        a, b = small.relight.apply, large.relight.apply
-        passed: bool | None = None
-        detail = "missing figures"
-        if a.ok and b.ok and a.seconds and b.seconds is not None:
-            r = b.seconds / a.seconds
-            passed = r <= LINEARITY_MAX
-            detail = f"{b.seconds:.2f} s / {a.seconds:.2f} s = {r:.1f}x"
-        out.append({"target": name, "passed": passed, "detail": detail})
+        for mode in CACHE_MODES:
+            name = f"{shape}: relight apply {LINEARITY_LARGE}/{LINEARITY_SMALL} [cache {mode}]"
+            name += f" <= {LINEARITY_MAX:g}x"
+            a, b = small.relight[mode].apply, large.relight[mode].apply
+            passed: bool | None = None
+            detail = "missing figures"
+            if a.ok and b.ok and a.seconds and b.seconds is not None:
+                r = b.seconds / a.seconds
+                passed = r <= LINEARITY_MAX
+                detail = f"{b.seconds:.2f} s / {a.seconds:.2f} s = {r:.1f}x"
+            out.append({"target": name, "passed": passed, "detail": detail})
     return out
 
 
@@ -445,12 +477,14 @@ def main(argv: list[str] | None = None) -> int:
     if relight_path:
         print(f"relight:   {relight_path}")
 
+    if relight_path is not None:
+        compile_relight()
     cases: list[CaseResult] = []
     for shape in shapes:
         for n in sizes:
-            tf_dir, rl_dir = prepare_dirs(shape, n)
+            tf_dir, rl_dirs = prepare_dirs(shape, n)
             tf_res = ToolResult()
-            rl_res = ToolResult()
+            rl_res = {m: ToolResult() for m in CACHE_MODES}
             if tf_path is None:
                 tf_res.skipped = "not run"
             elif not args.full and n > TERRAFORM_CAP[shape]:
@@ -458,11 +492,12 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"[{shape} {n}] terraform ...", flush=True)
                 tf_res = run_terraform(tf_path, tf_dir, args.timeout)
-            if relight_path is None:
-                rl_res.skipped = relight_reason
-            else:
-                print(f"[{shape} {n}] relight ...", flush=True)
-                rl_res = run_relight(relight_path, rl_dir, args.timeout)
+            for mode in CACHE_MODES:
+                if relight_path is None:
+                    rl_res[mode].skipped = relight_reason
+                else:
+                    print(f"[{shape} {n}] relight, parse cache {mode} ...", flush=True)
+                    rl_res[mode] = run_relight(relight_path, rl_dirs[mode], args.timeout, mode)
             case = CaseResult(shape, n, tf_res, rl_res)
             evaluate_case_targets(case)
             cases.append(case)

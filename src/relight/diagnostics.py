@@ -27,6 +27,11 @@ class SourcePos:
     line: int
     column: int
 
+    def __reduce__(self) -> tuple[type[SourcePos], tuple[int, int]]:
+        # Parsed configurations are cached with pickle, and hold many positions: a plain tuple
+        # of arguments pickles several times faster than a dataclass's generic state.
+        return (SourcePos, (self.line, self.column))
+
 
 @dataclass(frozen=True, slots=True)
 class SourceRange:
@@ -38,6 +43,9 @@ class SourceRange:
 
     def __str__(self) -> str:
         return f"{self.filename}:{self.start.line}:{self.start.column}"
+
+    def __reduce__(self) -> tuple[type[SourceRange], tuple[str, SourcePos, SourcePos | None]]:
+        return (SourceRange, (self.filename, self.start, self.end))  # see SourcePos.__reduce__
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,13 +19,17 @@ from relight.providers.base import (
     CreateResponse,
     DeleteRequest,
     DeleteResponse,
+    ImportRequest,
+    ImportResponse,
+    ReadDataRequest,
+    ReadDataResponse,
     ReadRequest,
     ReadResponse,
     Schema,
     UpdateRequest,
     UpdateResponse,
 )
-from relight.providers.framework import BaseProvider, ResourceType
+from relight.providers.framework import BaseProvider, DataSource, ResourceType
 from relight.providers.registry import ProviderRegistry
 
 
@@ -108,10 +112,44 @@ class FakeThing(ResourceType):
             self.cloud.objects.pop(str(req.prior_state["id"]), None)
         return DeleteResponse()
 
+    def import_(self, req: ImportRequest) -> ImportResponse:
+        """An object by its id: the id alone (the read that follows fills it in), or nothing."""
+        self.cloud.call("import", req.id)
+        with self.cloud.lock:
+            found = req.id in self.cloud.objects
+        return ImportResponse({"id": req.id} if found else None)
+
+
+class FakeLookup(DataSource):
+    """``data "fake_lookup" "x" { name = "a" }``: the fake thing named ``name`` (an error if none)."""
+
+    name = "fake_lookup"
+    schema = Schema(
+        attributes={
+            "name": Attribute("string", required=True),
+            "id": Attribute("string", computed=True),
+            "size": Attribute("number", computed=True),
+        }
+    )
+
+    def read(self, req: ReadDataRequest) -> ReadDataResponse:
+        provider = self.provider
+        assert isinstance(provider, FakeProvider)
+        provider.cloud.call("read_data", str(req.config["name"]))
+        with provider.cloud.lock:
+            found = [o for o in provider.cloud.objects.values() if o.get("name") == req.config["name"]]
+        if not found:
+            diags = Diagnostics()
+            diags.error("No such thing", f"No fake thing is named {req.config['name']!r}.")
+            return ReadDataResponse(None, diags)
+        obj = found[0]
+        return ReadDataResponse({"name": obj["name"], "id": obj["id"], "size": obj.get("size")})
+
 
 class FakeProvider(BaseProvider):
     name = "fake"
     resource_types = (FakeThing,)
+    data_source_types = (FakeLookup,)
 
     def __init__(self, cloud: FakeCloud) -> None:
         self.cloud = cloud

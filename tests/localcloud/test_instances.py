@@ -3,6 +3,7 @@ stop/start/reboot/terminate, images, and the host address of their services."""
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -18,7 +19,19 @@ def m(dataplane: LocalCloud) -> Machines:
     return Machines(dataplane)
 
 
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def test_an_instance_of_a_shipped_image_serves_its_stand_in_service_with_data_on_the_volume(m: Machines) -> None:
+    # The documented rule: 10.B.C.D is reached at 127.B.C.D on the same ports; a port another
+    # process holds there (another local cloud on this machine) is offered on a free port instead.
+    primary_free = _bindable("127.0.1.10", 80)
     node = m.launch(GHE_217)
     assert m.status(node, want=503)["status"] == "no-data-volume"
     vol = m.volume()
@@ -29,7 +42,10 @@ def test_an_instance_of_a_shipped_image_serves_its_stand_in_service_with_data_on
     assert (status["version"], status["schema"], status["data_token"]) == ("2.17.0", 17, "tok-217")
     view = m.view(node)
     assert view["host_address"] == "127.0.1.10"  # from the private IP 10.0.1.10
-    assert view["ports"]["80"] == "127.0.1.10:80"
+    host, port = view["ports"]["80"].split(":")
+    assert host == "127.0.1.10"
+    if port != "80":  # only when another process holds 127.0.1.10:80 (before or after our probe)
+        assert not primary_free or not _bindable("127.0.1.10", 80)
     assert m.cloud.instance_address(node) == view
 
 

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ def free_port() -> int:
 
 def config_text(port: int, data_dir: Path, github: FakeGitHub, slack: SlackReceiver | None, *,
                 database: str = "", workspaces: str | None = None, github_extra: str = "",
-                auth: str | None = None) -> str:
+                auth: str | None = None, server_extra: str = "") -> str:
     ws = workspaces if workspaces is not None else (
         'workspace "ghe" {\n  repo = "acme/infra"\n  dir = "infra"\n  branch = "main"\n'
         '  approvers = ["alice"]\n}\n')
@@ -44,7 +45,7 @@ def config_text(port: int, data_dir: Path, github: FakeGitHub, slack: SlackRecei
     slack_block = f'slack {{\n  webhook_url = "{slack.url}"\n}}\n' if slack is not None else ""
     return (
         f'server {{\n  listen     = "127.0.0.1:{port}"\n  public_url = "http://127.0.0.1:{port}"\n'
-        f'  data_dir   = "{data_dir}"\n  database   = "{database}"\n}}\n'
+        f'  data_dir   = "{data_dir}"\n  database   = "{database}"\n{server_extra}}}\n'
         f'github {{\n  api_url        = "{github.api_url}"\n  webhook_secret = "{SECRET}"\n{creds}'
         f'  client_id      = "cid-123"\n  client_secret  = "csecret"\n{github_extra}}}\n'
         f"{slack_block}{ws}"
@@ -172,31 +173,73 @@ def _pg_tool(name: str) -> str | None:
     return candidate if os.path.exists(candidate) else None
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
-    if initdb is None or pg_ctl is None:
-        pytest.skip("PostgreSQL's initdb/pg_ctl are not installed on this machine")
-    # Not under pytest's tmp_path: its folders are private to root, and PostgreSQL runs as postgres.
-    base = Path(tempfile.mkdtemp(prefix="relight-pg-"))
-    data = base / "data"
-    port = free_port()
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(base, "postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_postgres, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-l", str(base / "log"), "-o",
-                    f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=on", "-w", "start"],
-                   check=True, capture_output=True)
-    try:
+class PgCluster:
+    """A PostgreSQL cluster in a temporary directory, started from the machine's binaries."""
+
+    def __init__(self) -> None:
+        initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
+        if initdb is None or pg_ctl is None:
+            pytest.skip("PostgreSQL's initdb/pg_ctl are not installed on this machine")
+        self.pg_ctl = pg_ctl
+        # Not under pytest's tmp_path: its folders are private to root, and PostgreSQL runs as postgres.
+        self.base = Path(tempfile.mkdtemp(prefix="relight-pg-"))
+        self.data = self.base / "data"
+        self.port = free_port()
+        self.as_postgres: list[str] = []
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            shutil.chown(self.base, "postgres")
+            self.as_postgres = ["runuser", "-u", "postgres", "--"]
+        subprocess.run([*self.as_postgres, initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                        "--no-sync"], check=True, capture_output=True)
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        subprocess.run([*self.as_postgres, self.pg_ctl, "-D", str(self.data), "-l", str(self.base / "log"), "-o",
+                        f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=on "
+                        "-c max_connections=300", "-w", "start"], check=True, capture_output=True)
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run([*self.as_postgres, self.pg_ctl, "-D", str(self.data), "-m", mode, "-w", "stop"],
+                       check=False, capture_output=True)
+
+    def new_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as conn:
-            conn.execute("CREATE DATABASE relight_test")
-        yield f"postgresql://postgres@127.0.0.1:{port}/relight_test"
-    finally:
-        subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], check=False,
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+        with psycopg.connect(f"{self.url}/postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return f"{self.url}/{name}"
+
+    def drop_database(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{self.url}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    cluster = PgCluster()
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(pg_cluster: PgCluster) -> str:
+    return pg_cluster.new_database("relight_test")
+
+
+@pytest.fixture
+def fresh_database(pg_cluster: PgCluster) -> Iterator[str]:
+    """A database of its own for one test (the distributed queue's tables included)."""
+    name = f"relight_{uuid.uuid4().hex[:12]}"
+    url = pg_cluster.new_database(name)
+    yield url
+    pg_cluster.drop_database(name)

@@ -63,7 +63,9 @@ def main(path: str) -> int:
     if config is None:
         print(render(diags, sources), file=sys.stderr)
         return 1
-    Server(config, dict(os.environ), registry=ProviderRegistry({"slow": SlowProvider}), poll=0.2).serve()
+    Server(config, dict(os.environ), registry=ProviderRegistry({"slow": SlowProvider}), poll=0.2,
+           lost_after=float(os.environ.get("WORKER_LOST_AFTER", "30")),
+           heartbeat=float(os.environ.get("WORKER_HEARTBEAT", "5"))).serve()
     return 0
 
 

@@ -201,10 +201,12 @@ def _after_apply(result: RunResult, destroy: bool) -> int:
         return 1
     if result.status is RunStatus.APPLIED and result.plan is not None:
         add, change, gone = result.plan.counts()
+        imported = result.plan.import_count()
         if destroy:
             print(f"\nDestroy complete! Resources: {gone} destroyed.")
         else:
-            print(f"\nApply complete! Resources: {add} added, {change} changed, {gone} destroyed.")
+            head = f"{imported} imported, " if imported else ""
+            print(f"\nApply complete! Resources: {head}{add} added, {change} changed, {gone} destroyed.")
         t = result.timings
         if t.cloud > 0:
             print(f"Took {t.wall:.1f}s: {t.cloud:.1f}s waiting on the cloud API, {t.relight:.1f}s in relight.")

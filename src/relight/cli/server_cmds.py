@@ -1,4 +1,5 @@
-"""``relight serve`` and ``relight server token create USER``: the pipeline server's commands."""
+"""``relight serve``, ``relight worker`` and ``relight server token create USER``: the pipeline
+server's commands."""
 
 from __future__ import annotations
 
@@ -19,12 +20,28 @@ out of it come from RELIGHT_GITHUB_WEBHOOK_SECRET, RELIGHT_GITHUB_TOKEN,
 RELIGHT_GITHUB_CLIENT_SECRET and RELIGHT_SLACK_WEBHOOK_URL."""
 
 
+_WORKER_HELP = """\
+Runs the pipeline server's runs (plans, applies, health checks) on this machine, taking them from
+the server's PostgreSQL database (server { database = "postgresql://..." } in the same
+relight-server.hcl the server reads). Start as many as you like, on any machine that reaches the
+database; each workspace still runs one apply-capable run at a time, in order. A worker that
+dies mid-run is noticed within a minute: its run ends errored ("worker lost") and a fresh plan
+is queued. SIGTERM stops it gracefully."""
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``serve`` and ``server`` to the CLI's parser."""
     s = sub.add_parser("serve", help="run the pull-request pipeline server", description=_SERVE_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("--config", default="relight-server.hcl", metavar="FILE",
                    help="the server's configuration (default relight-server.hcl)")
+    w = sub.add_parser("worker", help="run the pipeline server's runs from its PostgreSQL database",
+                       description=_WORKER_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    w.add_argument("--config", default="relight-server.hcl", metavar="FILE",
+                   help="the server's configuration (default relight-server.hcl)")
+    w.add_argument("--concurrency", type=int, default=1, metavar="N", help="runs at a time (default 1)")
+    w.add_argument("--drain", type=float, default=30.0, metavar="SECONDS",
+                   help="on SIGTERM, how long runs in flight may finish before they are stopped between actions")
     srv = sub.add_parser("server", help="manage the pipeline server (API tokens)")
     ssub = srv.add_subparsers(dest="server_command", metavar="SUBCOMMAND")
     tok = ssub.add_parser("token", help="API tokens")
@@ -58,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     from relight.errors import RelightError
 
+    if args.command == "worker" and not 1 <= args.concurrency <= 64:
+        print("Error: -concurrency must be from 1 to 64", file=sys.stderr)
+        return 1
     if args.command == "server" and getattr(args, "token_command", None) != "create":
         print("usage: relight server token create USER [-config=FILE]", file=sys.stderr)
         return 1
@@ -65,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(config, ServerConfig):
         return 1
     try:
+        if args.command == "worker":
+            return _worker(config, args.concurrency, args.drain)
         return _serve(config) if args.command == "serve" else _token(config, args.user)
     except RelightError as exc:
         print(f"Error: {exc}", file=sys.stderr)
@@ -107,4 +129,16 @@ def _serve(config: object) -> int:
     print(f"  workspaces: {', '.join(config.workspaces) or 'none'}; data in "
           f"{'PostgreSQL' if s.database else s.data_dir}", flush=True)
     server.serve()
+    return 0
+
+
+def _worker(config: object, concurrency: int, drain: float) -> int:
+    from relight.server.config import ServerConfig
+    from relight.server.worker import Worker
+
+    assert isinstance(config, ServerConfig)
+    worker = Worker(config, dict(os.environ), concurrency=concurrency, drain=drain)
+    print(f"relight worker: {concurrency} run(s) at a time from {config.server.database_url.split('@')[-1]}; "
+          f"workspaces: {', '.join(config.workspaces) or 'none'}", flush=True)
+    worker.run()
     return 0

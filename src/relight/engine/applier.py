@@ -34,13 +34,14 @@ from typing import Any
 from relight.addrs import InstanceAddr
 from relight.ctytypes import conforms
 from relight.diagnostics import Diagnostics
+from relight.engine.conditions import ConditionKind, check_conditions
 from relight.engine.conform import conform
 from relight.engine.evaluate import Evaluator
 from relight.engine.hooks import Hook
-from relight.engine.plan import Action, Plan, ResourceChange
+from relight.engine.plan import Action, Plan, PlanMode, ResourceChange
 from relight.engine.planner import _ignore_changes, argument_ranges
 from relight.engine.providers import ProviderSet
-from relight.lang import Config, Resource
+from relight.lang import Condition, Config, Output, Resource
 from relight.providers.base import (
     CreateRequest,
     DeleteRequest,
@@ -106,8 +107,8 @@ class Applier:
         applies: dict[str, list[_Node]] = {}
         own: dict[tuple[InstanceAddr, str], dict[bool, _Node]] = {}
         for change in plan.changes:
-            if change.action is Action.NOOP:
-                continue
+            if change.action is Action.NOOP or change.reason == "check":
+                continue  # nothing to do, or a check's read (done after the walk, see engine.checks)
             kinds: list[bool] = []
             if change.action in (Action.DELETE, Action.REPLACE):
                 kinds.append(True)
@@ -214,6 +215,9 @@ class Applier:
                     node = ready.popleft()
                     if self._canceled(node, pending, ready):
                         continue
+                    if self.providers.is_local(node.change.provider):
+                        self._finish(node, self._run(node), pending, ready)  # no thread needed
+                        continue
                     running[pool.submit(self._run, node)] = node
                 if not running:
                     continue
@@ -223,6 +227,14 @@ class Applier:
                     self._finish(node, fut.result(), pending, ready)
 
     def _run(self, node: _Node) -> bool:
+        if self.providers.is_local(node.change.provider):
+            # Objects in the state alone: recorded without an fsync of their own (durable with
+            # the next record that has one, or the commit), see ProviderSchema.local.
+            with self.journal.batch(durable=False):
+                return self._run_action(node)
+        return self._run_action(node)
+
+    def _run_action(self, node: _Node) -> bool:
         try:
             if node.destroy:
                 return self._destroy(node.change)
@@ -298,7 +310,7 @@ class Applier:
         provider = self.providers.get(change.provider)
         assert provider is not None
         config = self._final_config(change)
-        if config is None:
+        if config is None or not self._conditions(change, res.lifecycle.preconditions, ConditionKind.PRECONDITION):
             return False
         prior = self.state.current(change.addr) if change.action is Action.UPDATE else None
         if prior is not None:
@@ -343,7 +355,24 @@ class Applier:
         self._add(change, diags)
         if failed and new_state is None and change.action is Action.REPLACE:
             self._point_at_kept_data(change)
-        return not failed
+        if failed or new_state is None:
+            return False
+        # The object exists and is recorded; a failing postcondition stops what depends on it.
+        return self._conditions(change, res.lifecycle.postconditions, ConditionKind.POSTCONDITION, new_state)
+
+    def _conditions(
+        self, change: ResourceChange, conditions: tuple[Condition, ...], kind: ConditionKind, self_value: Value = None
+    ) -> bool:
+        """Check ``conditions`` with the values known now; False (with errors) when one fails.
+        During apply every value is known, so nothing is deferred any more."""
+        if not conditions:
+            return True
+        found = check_conditions(
+            conditions, self.ev.instance_scope(change.addr, self_value), kind, address=str(change.addr)
+        )
+        with self._lock:
+            self.diags.extend(found.diagnostics)
+        return not found.failed
 
     def _point_at_kept_data(self, change: ResourceChange) -> None:
         """The old object is gone and its replacement failed: say where its data was kept."""
@@ -441,7 +470,7 @@ class Applier:
         provider = self.providers.get(change.provider)
         assert provider is not None
         config = self._final_config(change)
-        if config is None:
+        if config is None or not self._conditions(change, res.lifecycle.preconditions, ConditionKind.PRECONDITION):
             return False
         self.hook.apply_start(change.addr, Action.READ, False)
         started = time.monotonic()
@@ -459,7 +488,7 @@ class Applier:
             return False
         self._record(change, ObjectState(resp.state, dependencies=change.dependencies))
         self.ev.set_instance(change.addr, resp.state)
-        return True
+        return self._conditions(change, res.lifecycle.postconditions, ConditionKind.POSTCONDITION, resp.state)
 
     def _record_metadata_only(self, plan: Plan) -> None:
         """No-op changes whose dependencies or protection changed are written without a call."""
@@ -488,10 +517,14 @@ class Applier:
     def _apply_outputs(self, plan: Plan) -> None:
         self.ev.forget_locals()
         outputs: dict[str, OutputState] = {}
+        # After a failed action, outputs that depend on it fail too: report only the first cause.
+        failed_before = self.diags.has_errors
         for name, decl in self.config.outputs.items():
-            value, d = decl.expr.evaluate(self.ev.scope())
+            if plan.mode is PlanMode.DESTROY:
+                break
+            value, d = self._output_value(decl)
             if d.has_errors:
-                if not self.diags.has_errors:
+                if not failed_before:
                     self.diags.extend(d)
                 prior = self.state.outputs.get(name)
                 if prior is not None:
@@ -500,14 +533,20 @@ class Applier:
             if value is None or not is_wholly_known(value):
                 continue  # like Terraform, a null output is not stored
             outputs[name] = OutputState(value, decl.sensitive, _output_type(self.state.outputs.get(name), value))
-        if plan.mode.value == "destroy":
-            outputs = {}
         if outputs != self.state.outputs:
             # Outputs are derived: the commit that follows stores them durably, and a run that dies
             # first loses nothing the next run cannot recompute. So this record waits for no fsync.
             with self.journal.batch(durable=False):
                 self.journal.set_outputs(outputs)
             self.state.outputs = outputs
+
+    def _output_value(self, decl: Output) -> tuple[Value, Diagnostics]:
+        """An output's value; errors when one of its preconditions fails or it cannot be evaluated."""
+        scope = self.ev.scope()
+        checked = check_conditions(decl.preconditions, scope, ConditionKind.OUTPUT, address=f"output.{decl.name}")
+        if checked.failed:
+            return None, checked.diagnostics
+        return decl.expr.evaluate(scope)
 
 
 def _config_key(addr: InstanceAddr) -> str:

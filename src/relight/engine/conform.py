@@ -53,9 +53,10 @@ def conform(
             except _Mismatch as exc:
                 diags.error(
                     "Incorrect attribute value type",
-                    f'Inappropriate value for attribute "{name}" of {where}: {exc}.',
+                    f'Inappropriate value for attribute "{name}": {exc}.',
                     rng,
                 )
+                out[name] = value  # it is set, if wrongly: not also "missing"
             continue
         block = schema.blocks.get(name)
         if block is not None:
@@ -108,7 +109,7 @@ def _convert(value: Value, type_: str, element: str) -> Value:
         return _to_bool(value)
     if type_ in ("list", "set"):
         if not isinstance(value, list):
-            raise _Mismatch(f"{type_} of {element} required")
+            raise _Mismatch(f"{type_} of {_element_name(element)} required")
         items = [_convert(v, element, "any") for v in value]
         if type_ == "set":
             deduped: list[Any] = []
@@ -124,9 +125,13 @@ def _convert(value: Value, type_: str, element: str) -> Value:
                 merged.update(v)
             value = merged
         if not isinstance(value, dict):
-            raise _Mismatch(f"map of {element} required")
+            raise _Mismatch(f"map of {_element_name(element)} required")
         return {str(k): _convert(v, element, "any") for k, v in value.items()}
     return value
+
+
+def _element_name(element: str) -> str:
+    return "any single type" if element == "any" else element
 
 
 def _to_string(value: Value) -> Value:

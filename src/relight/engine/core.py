@@ -24,9 +24,11 @@ from typing import Any
 from relight.addrs import InstanceAddr, ModuleAddr, ModuleInstance, ModulePath, ResourceAddr, module_path
 from relight.diagnostics import Diagnostics
 from relight.engine.applier import Applier
+from relight.engine.checks import apply_checks, check_provider_keys, plan_checks
 from relight.engine.evaluate import Evaluator, Expansion
 from relight.engine.graph import ConfigGraph, Node, build_graph
 from relight.engine.hooks import Hook, SafeHook
+from relight.engine.imports import Imports, fetch_object, record_imports
 from relight.engine.modules import ModuleTree
 from relight.engine.plan import Action, Plan, PlanMode
 from relight.engine.planfile import config_digest
@@ -34,16 +36,16 @@ from relight.engine.planner import Planner, PlanOptions, argument_ranges, refres
 from relight.engine.providers import ProviderSet
 from relight.errors import PlanError
 from relight.lang import Config, FilePolicy
-from relight.providers.base import ImportRequest, ProviderContext, ReadRequest, Schema
+from relight.providers.base import ProviderContext, Schema
 from relight.providers.registry import ProviderRegistry
-from relight.state import Journal, LockInfo, ObjectState, State, StateBackend
+from relight.state import Journal, LockInfo, State, StateBackend
 from relight.values import UNKNOWN, Value
 
 __all__ = ["FEATURES", "Engine"]
 
 # The decoded language features this engine runs (see relight.lang.ENGINE_FEATURES): loading a
 # configuration with these, and no others, refuses every use of what the engine would ignore.
-FEATURES: frozenset[str] = frozenset({"module_calls"})
+FEATURES: frozenset[str] = frozenset({"conditions", "import", "check", "module_calls"})
 
 
 class Engine:
@@ -93,6 +95,7 @@ class Engine:
             diags.extend(d)
         evaluator = Evaluator(self.config, self.variables, self.file_policy, self._tree)
         extra = {i.provider for i in state} if state is not None else set()
+        extra |= check_provider_keys(self._tree)
         if self._providers is None:
             self._providers, d = ProviderSet.for_config(self.config, self.registry, evaluator, extra, self.context)
             diags.extend(d)
@@ -119,10 +122,19 @@ class Engine:
             diags.extend(d)
         planner = Planner(self.config, graph, ev, providers, opts)
         planner.deleted_outside = {d.addr for d in drift if d.kind == "deleted"}
-        changes, outputs, state = ([], [], state) if diags.has_errors else planner.plan(state)
+        planner.imports = Imports(self.config, ev, self.hook, enabled=opts.mode is PlanMode.NORMAL)
+        planned = not diags.has_errors
+        checked = Diagnostics()
+        changes, outputs, state = planner.plan(state) if planned else ([], [], state)
+        diags.extend(planner.imports.diags)
         diags.extend(planner.diags)
         diags.extend(ev.diagnostics)
+        if opts.mode is not PlanMode.DESTROY and planned:  # checks run after failed conditions too
+            reads, checked = plan_checks(self._tree, ev, providers, state, self.hook)
+            changes = changes + reads if opts.mode is PlanMode.NORMAL else changes
+            diags.extend(checked)
         plan = Plan(
+            check_diagnostics=list(checked),
             mode=opts.mode,
             lineage=stored.lineage,
             serial=stored.serial,
@@ -191,15 +203,20 @@ class Engine:
                 base.remove(addr)
                 if recorded is not None:
                     base.set_instance(recorded)
-        _seed_evaluator(ev, plan, base)
         with self.backend.open_journal(stored) as journal:
             # What refresh found can be found again: these records need no fsync of their own;
             # the first durable record after them (or the commit) makes them durable, in order.
             with journal.batch(durable=False):
                 _journal_differences(journal, stored, base)
+            record_imports(journal, base, plan, self.hook)
+            _seed_evaluator(ev, plan, base)
             applier = Applier(self.config, ev, providers, self.hook, journal, base, parallelism, cancel)
             state, d = applier.apply(plan)
             diags.extend(d)
+            if not diags.has_errors:
+                diags.extend(ev.diagnostics)  # a child output's precondition checked only now
+            if plan.mode is PlanMode.NORMAL and not applier.canceled:
+                diags.extend(apply_checks(self._tree, ev, providers, journal, state, self.hook))
             if plan.mode is PlanMode.DESTROY and not d.has_errors:
                 for inst in list(state):
                     if inst.addr.resource.mode == "data":
@@ -238,30 +255,19 @@ class Engine:
         provider = providers.get(provider_key)
         if diags.has_errors or provider is None:
             return stored, diags
-        resp = provider.import_(ImportRequest(res.type, import_id))
-        diags.extend(diag.stamped(str(addr), argument_ranges(res), res.range) for diag in resp.diagnostics)
-        if resp.state is None or resp.diagnostics.has_errors:
-            diags.error(
-                f"Cannot import {import_id} as {addr}",
-                "Check the id, and that the provider's region, account and endpoint are where the "
-                "object lives. Nothing was changed.",
-                address=str(addr),
-            )
-            return stored, diags
-        read = provider.read(ReadRequest(res.type, resp.state))
-        diags.extend(read.diagnostics)
-        if read.new_state is None:
-            diags.error("Cannot import non-existent remote object", f"{import_id} was not found by a read.")
+        found, fetched = fetch_object(provider, addr, import_id, None, self.hook)
+        diags.extend(x.stamped(str(addr), argument_ranges(res), res.range) for x in fetched)
+        if found is None:
             return stored, diags
         static = addr.resource.config_addr()
         deps = graph.resource_dependencies(Node("resource", str(static), static.module_path))
         state = stored.copy()
-        obj = ObjectState(read.new_state, dependencies=deps, prevent_destroy=res.lifecycle.prevent_destroy)
+        obj = replace(found, dependencies=deps, prevent_destroy=res.lifecycle.prevent_destroy)
         with self.backend.open_journal(stored) as journal:
             journal.set(addr, provider_key, obj)
             state.set_current(addr, provider_key, obj)
             final = journal.commit(state)
-        self.hook.message(f"{addr}: Import complete [id={read.new_state.get('id')}]")
+        self.hook.message(f"{addr}: Import complete [id={found.attributes.get('id')}]")
         return final, diags
 
     def schema_of(self, provider_key: str, type_name: str) -> Schema | None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from relight.addrs import InstanceAddr, InstanceKey, ModuleInstance, ResourceAddr, format_module, module_path
 from relight.diagnostics import Diagnostics
+from relight.engine.conditions import ConditionKind, check_conditions
 from relight.engine.modules import ModuleInfo, ModuleTree
 from relight.lang import NO_DEFAULT, Config, ConversionError, Expr, FilePolicy, Scope, convert
 from relight.values import UNKNOWN, Value, is_wholly_known
@@ -180,7 +181,15 @@ class Evaluator:
             return (UNKNOWN, Diagnostics()) if decl is None else decl.expr.evaluate(self.scope(module))
         if kind == "output":
             out = info.config.outputs.get(name)
-            return (UNKNOWN, Diagnostics()) if out is None else out.expr.evaluate(self.scope(module))
+            if out is None:
+                return UNKNOWN, Diagnostics()
+            if out.preconditions:  # a failing precondition leaves the output unknown, and says why
+                found = check_conditions(
+                    out.preconditions, self.scope(module), ConditionKind.OUTPUT, address=f"{format_module(module)}"
+                )
+                if found.failed:
+                    return UNKNOWN, found.diagnostics
+            return out.expr.evaluate(self.scope(module))
         return self._input(module, info, name)
 
     def _input(self, module: ModuleInstance, info: ModuleInfo, name: str) -> tuple[Value, Diagnostics]:

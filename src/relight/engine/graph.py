@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from relight.addrs import ModulePath, ResourceAddr, static_module
 from relight.diagnostics import Diagnostics, SourceRange
-from relight.lang import Config, Reference
+from relight.lang import Condition, Config, Reference
 
 __all__ = ["ConfigGraph", "Node", "build_graph"]
 
@@ -133,11 +133,15 @@ class _Builder:
                     refs.extend(expr.references())
             for expr in res.lifecycle.replace_triggered_by:
                 refs.extend(expr.references())
+            refs.extend(_condition_refs(res.lifecycle.preconditions + res.lifecycle.postconditions))
             self._add(node, refs, res.range, path, inside, res.depends_on)
             self.deps[node].discard(node)  # `self` style references to oneself are not dependencies
             self.resources[node] = static
+        if not path:
+            self._imports(config)
         for name, out in config.outputs.items():
-            self._add(Node("output", name, path), out.expr.references(), out.range, path, inside, out.depends_on)
+            refs = [*out.expr.references(), *_condition_refs(out.preconditions)]
+            self._add(Node("output", name, path), refs, out.range, path, inside, out.depends_on)
         for name, call in config.module_calls.items():
             child = config.children.get(name)
             refs = [r for e in (call.count, call.for_each) if e is not None for r in e.references()]
@@ -150,6 +154,17 @@ class _Builder:
                     node = Node("var", var_name, child_path)
                     self._add(node, attr.expr.references(), attr.range, path, {Node("module", name, path)})
             self.module(child, child_path)
+
+    def _imports(self, config: Config) -> None:
+        """An import block's id is evaluated when its target is planned: after what it refers to."""
+        for imp in config.imports:
+            node = Node("resource", str(imp.to), ())
+            if node not in self.deps:
+                continue
+            for expr in (imp.id, imp.to_key, imp.for_each):
+                for ref in expr.references() if expr is not None else ():
+                    self.deps[node].update(self._ref_nodes(ref, ()))
+            self.deps[node].discard(node)
 
     def _add(
         self,
@@ -212,6 +227,11 @@ class _Builder:
         for name in child.children:
             out.update(self._module_contents((*path, name)))
         return out
+
+
+def _condition_refs(conditions: Iterable[Condition]) -> list[Reference]:
+    """What conditions refer to: they are checked once those are planned (or applied)."""
+    return [ref for c in conditions for e in (c.condition, c.error_message) for ref in e.references()]
 
 
 def _toposort(deps: Mapping[Node, set[Node]]) -> tuple[list[Node], list[Node]]:

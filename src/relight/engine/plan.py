@@ -57,6 +57,9 @@ class ResourceChange:
     action was chosen when it is not obvious (tainted, requested, deleted outside, orphaned...).
     ``create_first`` is True for create_before_destroy replacements. ``before_destroy`` is
     what the provider will do to keep data before destroying the prior object (a snapshot).
+    ``importing`` is the id of the object an ``import`` block brings under management (then
+    ``before`` is that object as the provider read it); the action says what happens to it next.
+    A read of a ``check`` block's data source has ``reason`` "check": it changes nothing.
     """
 
     addr: InstanceAddr
@@ -73,6 +76,14 @@ class ResourceChange:
     sensitive_attrs: tuple[str, ...] = ()
     deposed: str = ""
     before_destroy: str = ""
+    importing: str = ""
+
+    @property
+    def changes_anything(self) -> bool:
+        """Whether applying this change touches infrastructure or the state."""
+        if self.importing:
+            return True
+        return self.action is not Action.NOOP and not (self.action is Action.READ and self.reason == "check")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +121,16 @@ class Plan:
     refreshed_state: Any = None  # relight.state.State; kept untyped to keep this module light
     expansions: dict[str, Any] = field(default_factory=dict)
     moved: list[tuple[str, str]] = field(default_factory=list)
+    # What the check blocks found while planning (warnings, also in the plan's diagnostics). An
+    # apply checks them again, so a run that goes on to apply need not report these twice.
+    check_diagnostics: list[Any] = field(default_factory=list, compare=False)
     # How each module call expanded in each calling instance, by the call's address (module.x[0].module.y).
     module_expansions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_changes(self) -> bool:
         """True when applying would change infrastructure, state or outputs."""
-        if any(c.action is not Action.NOOP for c in self.changes):
+        if any(c.changes_anything for c in self.changes):
             return True
         if any(o.action is not Action.NOOP for o in self.outputs):
             return True
@@ -125,6 +139,10 @@ class Plan:
         if self.moved:
             return True  # a move is a change of the state: applying records it
         return self.mode is PlanMode.REFRESH_ONLY and bool(self.drift)
+
+    def import_count(self) -> int:
+        """How many objects the plan imports (Terraform's "N to import")."""
+        return sum(1 for c in self.changes if c.importing)
 
     def counts(self) -> tuple[int, int, int]:
         """(to add, to change, to destroy), counting a replacement as one add and one destroy."""

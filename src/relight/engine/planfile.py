@@ -75,6 +75,7 @@ def _change_to_json(c: ResourceChange) -> dict[str, Any]:
         "sensitive_attrs": list(c.sensitive_attrs),
         "before_destroy": c.before_destroy,
         "deposed": c.deposed,
+        "importing": c.importing,
     }
 
 
@@ -94,6 +95,7 @@ def _change_from_json(d: dict[str, Any]) -> ResourceChange:
         sensitive_attrs=tuple(d["sensitive_attrs"]),
         before_destroy=d.get("before_destroy", ""),
         deposed=d.get("deposed", ""),
+        importing=d.get("importing", ""),
     )
 
 

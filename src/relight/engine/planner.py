@@ -35,15 +35,17 @@ from relight.addrs import (
     module_path,
 )
 from relight.diagnostics import Diagnostics, SourceRange
+from relight.engine.conditions import ConditionKind, check_conditions
 from relight.engine.conform import conform
 from relight.engine.evaluate import Evaluator, Expansion
 from relight.engine.expand import expand
 from relight.engine.graph import ConfigGraph, Node
 from relight.engine.hooks import Hook
+from relight.engine.imports import Imports
 from relight.engine.modules import provider_name
 from relight.engine.plan import Action, Drift, OutputChange, PlanMode, ResourceChange
 from relight.engine.providers import ProviderSet
-from relight.lang import Config, Expr, Removed, Resource
+from relight.lang import Condition, Config, Expr, Removed, Resource
 from relight.providers.base import FindCreatedRequest, PlanRequest, ReadDataRequest, ReadRequest, Schema
 from relight.state import ObjectState, State
 from relight.values import UNKNOWN, Value, is_wholly_known
@@ -115,13 +117,15 @@ def refresh_state(
         hook.refresh_done(addr, resp.new_state is None and not resp.diagnostics.has_errors)
         return resp.new_state, resp.diagnostics
 
-    workers = max(1, min(parallelism, len(todo)))
-    if workers == 1 or len(todo) == 1:
-        results = [read(i.addr, i.provider, i.current) for i in todo if i.current is not None]
-    else:
+    # Reads of local providers (objects in the state alone) are cheaper than a thread hand-off.
+    remote = [i for i in todo if not providers.is_local(i.provider)]
+    workers = max(1, min(parallelism, len(remote)))
+    found: dict[InstanceAddr, tuple[object, Diagnostics]] = {}
+    if workers > 1 and len(remote) > 1:
         with ThreadPoolExecutor(workers) as pool:
-            futures = [pool.submit(read, i.addr, i.provider, i.current) for i in todo if i.current is not None]
-            results = [f.result() for f in futures]
+            futures = {i.addr: pool.submit(read, i.addr, i.provider, i.current) for i in remote if i.current}
+            found = {addr: f.result() for addr, f in futures.items()}
+    results = [found[i.addr] if i.addr in found else read(i.addr, i.provider, i.current) for i in todo if i.current]
     refreshed = state.copy()
     drift: list[Drift] = []
     for inst, (new_state, d) in zip(todo, results, strict=True):
@@ -169,6 +173,8 @@ class Planner:
         self.targeted_modules: set[ModulePath] | None = None  # with -target: the modules it touches
         self.allowed = self._targeted_resources()
         self.deleted_outside: set[InstanceAddr] = set()
+        # Import blocks, expanded resource by resource (the engine gives a hook for progress).
+        self.imports = Imports(config, evaluator, enabled=options.mode is PlanMode.NORMAL)
 
     # -- entry point --------------------------------------------------------------------
     def plan(self, state: State) -> tuple[list[ResourceChange], list[OutputChange], State]:
@@ -302,6 +308,8 @@ class Planner:
         if schema is None:
             self._missing_type(res, provider_key)
             return
+        if res.addr.mode == "managed" and not module:  # import blocks are root-only
+            self.imports.expand(res, exp.keys)
         deps = self.graph.resource_dependencies(node)
         for key in exp.keys:
             addr = absolute.instance(key)
@@ -338,6 +346,17 @@ class Planner:
         if not self._is_targeted(addr):
             self.ev.set_instance(addr, prior.attributes if prior else UNKNOWN)
             return
+        pending = self.imports.pending.get(addr) if prior is None else None
+        if pending is not None:
+            provider = self.providers.get(provider_key)
+            assert provider is not None
+            prior = self.imports.fetch(pending, provider)
+            if prior is None:
+                self.ev.set_instance(addr, UNKNOWN)
+                return
+        if not self._conditions(res.lifecycle.preconditions, ConditionKind.PRECONDITION, addr):
+            self.ev.set_instance(addr, UNKNOWN)
+            return
         config = self._evaluate_body(res, addr, schema)
         if config is None:
             self.ev.set_instance(addr, UNKNOWN)
@@ -363,6 +382,7 @@ class Planner:
             self._refuse_destroy(addr, res.range, in_config=True)
         keep = self._before_destroy(provider_key, addr, prior) if action is Action.REPLACE else ""
         self.ev.set_instance(addr, planned)
+        self._conditions(res.lifecycle.postconditions, ConditionKind.POSTCONDITION, addr, planned)
         sensitive = tuple(n for n, a in schema.attributes.items() if a.sensitive) + _marked(prior)
         change = ResourceChange(
             addr=addr,
@@ -378,6 +398,7 @@ class Planner:
             prevent_destroy=res.lifecycle.prevent_destroy,
             sensitive_attrs=sensitive,
             before_destroy=keep,
+            importing=pending.id if pending is not None else "",
         )
         if action is not Action.NOOP:
             self._changed(addr)
@@ -410,6 +431,20 @@ class Planner:
             return Action.UPDATE, "", ()
         return Action.NOOP, "", ()
 
+    def _conditions(
+        self, conditions: tuple[Condition, ...], kind: ConditionKind, addr: InstanceAddr, self_value: Value = None
+    ) -> bool:
+        """Check ``conditions`` of ``addr`` now (those not known yet are checked during apply);
+        False when one failed. A refresh-only plan reports failures as warnings, as Terraform."""
+        if not conditions:
+            return True
+        scope = self.ev.instance_scope(addr, self_value)
+        found = check_conditions(
+            conditions, scope, kind, address=str(addr), warn_only=self.opts.mode is PlanMode.REFRESH_ONLY
+        )
+        self.diags.extend(found.diagnostics)
+        return not found.failed
+
     def _triggered(self, res: Resource, addr: InstanceAddr) -> bool:
         module = addr.resource.module
         for expr in res.lifecycle.replace_triggered_by:
@@ -422,7 +457,7 @@ class Planner:
         self, res: Resource, addr: InstanceAddr, schema: Schema, deps: tuple[str, ...], provider_key: str
     ) -> None:
         config = self._evaluate_body(res, addr, schema)
-        if config is None:
+        if config is None or not self._conditions(res.lifecycle.preconditions, ConditionKind.PRECONDITION, addr):
             self.ev.set_instance(addr, UNKNOWN)
             return
         pending = any(d in self.changed_config for d in deps if ".data." not in f".{d}")
@@ -445,6 +480,7 @@ class Planner:
             return
         self.ev.set_instance(addr, resp.state)
         self.state.set_current(addr, provider_key, ObjectState(resp.state, dependencies=deps))
+        self._conditions(res.lifecycle.postconditions, ConditionKind.POSTCONDITION, addr, resp.state)
 
     # -- orphans and destroy --------------------------------------------------------------
     def _plan_orphans(self) -> None:
@@ -580,6 +616,16 @@ class Planner:
         out: list[OutputChange] = []
         prior = self.state.outputs
         for name, decl in sorted(self.config.outputs.items()):
+            if decl.preconditions:
+                found = check_conditions(
+                    decl.preconditions,
+                    self.ev.scope(),
+                    ConditionKind.OUTPUT,
+                    warn_only=self.opts.mode is PlanMode.REFRESH_ONLY,
+                )
+                self.diags.extend(found.diagnostics)
+                if found.failed:
+                    continue
             value, d = decl.expr.evaluate(self.ev.scope())
             self.diags.extend(d)
             if d.has_errors:

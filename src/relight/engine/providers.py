@@ -92,6 +92,11 @@ class ProviderSet:
     def get(self, key: str) -> Provider | None:
         return self.by_key.get(key)
 
+    def is_local(self, key: str) -> bool:
+        """Whether the provider at ``key`` keeps its objects in the state alone (no remote calls)."""
+        schema = self.schemas.get(key)
+        return schema is not None and schema.local
+
     def resource_schema(self, key: str, type_name: str, data: bool = False) -> Schema | None:
         schema = self.schemas.get(key)
         if schema is None:

@@ -10,6 +10,7 @@ import difflib
 from collections.abc import Iterable
 
 from relight.diagnostics import Diagnostics
+from relight.engine.requirements import BUILTIN_SOURCES
 from relight.lang import Config, Resource
 from relight.lang.expr import Reference
 from relight.providers.base import ProviderContext, ProviderSchema, Schema
@@ -59,7 +60,9 @@ def _validate_module(
             if provider is not None:
                 kind = "data source" if res.addr.mode == "data" else "resource type"
                 known = provider.data_sources if res.addr.mode == "data" else provider.resources
-                detail = f'The provider does not support {kind} "{res.type}".{_hint(res.type, known)}'
+                name = res.provider_key.split(".", 1)[0]
+                source = BUILTIN_SOURCES.get(name, name)
+                detail = f'The provider {source} does not support {kind} "{res.type}".{_hint(res.type, known)}'
                 diags.error(f"Invalid {kind}", detail, res.range)
             continue
         found[str(addr)] = schema

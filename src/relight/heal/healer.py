@@ -28,7 +28,7 @@ from typing import Literal
 from relight.diagnostics import Diagnostics
 from relight.heal.events import Event as Notice
 from relight.heal.events import EventKind
-from relight.heal.incidents import Incident, IncidentLog, now_iso
+from relight.heal.incidents import Incident, IncidentLog, IncidentStore, now_iso
 from relight.heal.notify import Notifier
 from relight.runs import (
     DiagnosticEvent,
@@ -66,6 +66,7 @@ class PassResult:
     apply_started: float | None = None
     recovered: float | None = None
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    first_report: bool = False  # needs-person: this pass reported it (earlier passes did not)
 
 
 class Healer:
@@ -74,6 +75,9 @@ class Healer:
     ``say`` receives one line per thing worth telling; ``view`` (optional) sees the run's
     progress events (a recovery's creates); ``print_diags`` renders diagnostics for people;
     ``announce`` hears the policy's description once, before the first pass acts on it.
+    ``incidents`` is where incidents are kept (default: the file beside the stack's state);
+    ``fallback_slack`` is the Slack webhook told when the policy names none (the server's);
+    ``stack`` names the stack in incidents and notices (default: the directory's name).
     """
 
     def __init__(
@@ -85,8 +89,14 @@ class Healer:
         view: EventSink | None = None,
         print_diags: Callable[[Diagnostics, Mapping[str, str]], None] | None = None,
         announce: Callable[[str], None] | None = None,
+        incidents: IncidentStore | None = None,
+        fallback_slack: str | None = None,
+        stack: str | None = None,
     ) -> None:
         self.context = context
+        self._stack = stack
+        self.incidents = incidents
+        self.fallback_slack = fallback_slack
         self.mode = mode
         self.variables = variables
         self.say = say
@@ -104,12 +114,13 @@ class Healer:
 
     @property
     def stack(self) -> str:
-        return os.path.basename(os.path.abspath(self.context.directory))
+        """The stack's name in incidents and notices: given, or the directory's name."""
+        return self._stack or os.path.basename(os.path.abspath(self.context.directory))
 
     # -- the pass -----------------------------------------------------------------------
     def run_pass(self) -> PassResult:
         self.passes += 1
-        log = IncidentLog(locate_state(self.context))
+        log = self.incidents if self.incidents is not None else IncidentLog(locate_state(self.context))
         current = log.current()
         request = RunRequest(
             Operation.HEAL,
@@ -143,7 +154,7 @@ class Healer:
             return self._failed(log, incident, report)
         return self._recovered(log, incident, report)
 
-    def _clean(self, log: IncidentLog, current: Incident | None) -> PassResult:
+    def _clean(self, log: IncidentStore, current: Incident | None) -> PassResult:
         if current is None:
             return PassResult("clean", "no changes: everything matches the configuration")
         done = log.update(
@@ -155,15 +166,17 @@ class Healer:
         self._notify("resolved", done, "nothing is left to do", "closed the incident")
         return PassResult("clean", f"incident {current.id} resolved: nothing left to do")
 
-    def _needs_person(self, log: IncidentLog, incident: Incident, report: HealReport) -> PassResult:
+    def _needs_person(self, log: IncidentStore, incident: Incident, report: HealReport) -> PassResult:
         note = f"not applied: {report.why_not}"
-        if incident.outcome != "needs-person":
+        first = incident.outcome != "needs-person"
+        if first:
             incident = log.update(incident, outcome="needs-person", notes=(*incident.notes, f"{now_iso()}: {note}"))
             kind: EventKind = "drift" if report.kind == "drift" else "blocked"
             self._notify(kind, incident, report.message, note)
-        return PassResult("needs-person", f"incident {incident.id}: {note}", incident, report.detected)
+        return PassResult("needs-person", f"incident {incident.id}: {note}", incident, report.detected,
+                          first_report=first)
 
-    def _failed(self, log: IncidentLog, incident: Incident, report: HealReport) -> PassResult:
+    def _failed(self, log: IncidentStore, incident: Incident, report: HealReport) -> PassResult:
         self.failures += 1
         changes: dict[str, object] = {"outcome": "failed", "error": report.error}
         if report.verification is not None:
@@ -180,7 +193,7 @@ class Healer:
             report.apply_started,
         )
 
-    def _recovered(self, log: IncidentLog, incident: Incident, report: HealReport) -> PassResult:
+    def _recovered(self, log: IncidentStore, incident: Incident, report: HealReport) -> PassResult:
         assert report.detected is not None and report.recovered is not None
         done, detected = report.recovered, report.detected
         took = done - _to_monotonic(incident.detected_at, detected)
@@ -218,7 +231,7 @@ class Healer:
         return (*incident.notes, *(f"{now_iso()}: {n}" for n in report.notes))
 
     # -- incidents, called from the pass's sink ------------------------------------------
-    def on_finding(self, log: IncidentLog, current: Incident | None, finding: HealFinding) -> Incident:
+    def on_finding(self, log: IncidentStore, current: Incident | None, finding: HealFinding) -> Incident:
         """Open (or continue) the incident for a pass's finding, tell people on first detection."""
         lines = finding.plan_lines
         same = current is not None and set(current.vanished) == set(finding.vanished)
@@ -313,7 +326,7 @@ class Healer:
     def _notifier_for(self, policy: HealPolicy | None) -> Notifier | None:
         if policy is None:
             return self._notifier
-        key = (policy.slack_url, policy.webhook_url)
+        key = (policy.slack_url or self.fallback_slack, policy.webhook_url)
         if self._notifier is None or key != self._notifier_key:
             if self._notifier is not None:
                 self._notifier.close(timeout=2.0)
@@ -355,7 +368,7 @@ class _PassSink:
     """One pass's events: the policy and the finding drive incidents; messages are said;
     diagnostics are left to the pass's end (shown once); the rest goes to the view."""
 
-    def __init__(self, healer: Healer, log: IncidentLog, current: Incident | None) -> None:
+    def __init__(self, healer: Healer, log: IncidentStore, current: Incident | None) -> None:
         self.healer = healer
         self.log = log
         self.current = current

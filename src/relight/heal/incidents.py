@@ -1,6 +1,11 @@
-"""Incidents: one record per detection, kept durably beside the state.
+"""Incidents: one record per detection, kept durably.
 
-The log is ``<state file>.incidents.jsonl``: each line is the whole incident as it stands after
+:class:`IncidentStore` is the seam the heal scheduler writes through; :class:`IncidentLog` (a
+file beside the state, for the CLI's ``relight heal``/``watch``) and the server's database
+table both implement it. Every write is durable when it returns, and ``current`` is the newest
+incident that is not closed.
+
+The file log is ``<state file>.incidents.jsonl``: each line is the whole incident as it stands after
 a change (opened, applied, recovered, failed...), appended and fsynced; reading folds the lines
 by id, so the last line of an incident wins. A torn last line (a crash while appending) is
 skipped; any other bad line is reported with its line number and the file is left as it is.
@@ -14,11 +19,11 @@ import threading
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from relight.errors import StateError
 
-__all__ = ["Incident", "IncidentLog", "Outcome", "now_iso"]
+__all__ = ["Incident", "IncidentLog", "IncidentStore", "Outcome", "new_incident_id", "now_iso"]
 
 Outcome = Literal["open", "recovered", "failed", "needs-person", "resolved", "superseded"]
 
@@ -80,6 +85,32 @@ class Incident:
         return cls(**values)
 
 
+def new_incident_id() -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"inc-{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+class IncidentStore(Protocol):
+    """Where one stack's incidents live. Each write is durable when it returns and raises
+    :class:`~relight.errors.StateError` when it cannot be made so."""
+
+    def open(self, stack: str, kind: str, **fields: Any) -> Incident: ...
+
+    def update(self, incident: Incident, **changes: Any) -> Incident: ...
+
+    def all(self) -> list[Incident]: ...
+
+    def current(self) -> Incident | None: ...
+
+    def recoveries_since(self, hours: float = 1.0) -> int: ...
+
+
+def recoveries_since(incidents: list[Incident], hours: float) -> int:
+    """Recoveries applied in the last ``hours`` among ``incidents``."""
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    return sum(1 for i in incidents if i.applied_at is not None and datetime.fromisoformat(i.applied_at) >= since)
+
+
 class IncidentLog:
     """The incident file of one state. Thread-safe; every write is durable when it returns."""
 
@@ -91,8 +122,7 @@ class IncidentLog:
         self._cache: tuple[tuple[int, int], list[Incident]] | None = None
 
     def open(self, stack: str, kind: str, **fields: Any) -> Incident:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        incident = Incident(id=f"inc-{stamp}-{uuid.uuid4().hex[:6]}", stack=stack, kind=kind, **fields)
+        incident = Incident(id=new_incident_id(), stack=stack, kind=kind, **fields)
         self.write(incident)
         return incident
 
@@ -150,7 +180,4 @@ class IncidentLog:
 
     def recoveries_since(self, hours: float = 1.0) -> int:
         """Recoveries applied in the last ``hours`` (for max_recoveries_per_hour)."""
-        since = datetime.now(UTC) - timedelta(hours=hours)
-        return sum(
-            1 for i in self.all() if i.applied_at is not None and datetime.fromisoformat(i.applied_at) >= since
-        )
+        return recoveries_since(self.all(), hours)

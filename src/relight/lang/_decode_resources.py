@@ -176,6 +176,13 @@ class ResourceDecoder(Decoder):
                 attrs["from"].range,
             )
             return None
+        for extra in block.body.blocks_of("provisioner") + block.body.blocks_of("connection"):
+            self.diags.error(
+                "Provisioners are not supported",
+                f'relight does not run provisioners, so this "{extra.type}" block of the removed block would '
+                "never run. Remove it.",
+                extra.range,
+            )
         destroy = True
         for lc in block.body.blocks_of("lifecycle"):
             self.check_body(lc, ("destroy",))

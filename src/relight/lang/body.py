@@ -24,6 +24,11 @@ class Attribute:
     expr: Expr
     range: SourceRange
 
+    def __reduce__(self) -> tuple[type[Attribute], tuple[str, Expr, SourceRange]]:
+        # Compiled bodies are cached with pickle: plain arguments pickle several times faster
+        # than a dataclass's generic state (the same for Block and Body).
+        return (Attribute, (self.name, self.expr, self.range))
+
 
 @dataclass(frozen=True, slots=True)
 class Block:
@@ -31,6 +36,9 @@ class Block:
     labels: tuple[str, ...]
     body: Body
     range: SourceRange
+
+    def __reduce__(self) -> tuple[object, tuple[str, tuple[str, ...], Body, SourceRange]]:
+        return (Block, (self.type, self.labels, self.body, self.range))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -41,6 +49,9 @@ class Body:
     blocks: tuple[Block, ...] = ()
     range: SourceRange | None = None
     _refs: list[tuple[Reference, ...]] = field(default_factory=list, repr=False)
+
+    def __reduce__(self) -> tuple[type[Body], tuple[Mapping[str, Attribute], tuple[Block, ...], SourceRange | None]]:
+        return (Body, (self.attributes, self.blocks, self.range))  # the reference cache is rebuilt
 
     def references(self) -> tuple[Reference, ...]:
         """References of every attribute and nested block (cached)."""

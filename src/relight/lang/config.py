@@ -123,9 +123,9 @@ def _load_module_dir(
     with _gc_paused():
         primary, primary_ok = _read_files(files, [n for n in names if not is_override_file(n)], loader, diags)
         overrides, overrides_ok = _read_files(files, [n for n in names if is_override_file(n)], loader, diags)
-    # Decode what did parse even when a file did not, so one run reports every independent
-    # mistake; but a configuration with a file missing is never returned.
-    loader.load_blocks(apply_overrides(primary, overrides, diags) if overrides_ok else primary)
+        # Decode what did parse even when a file did not, so one run reports every independent
+        # mistake; but a configuration with a file missing is never returned.
+        loader.load_blocks(apply_overrides(primary, overrides, diags) if overrides_ok else primary)
     if not (primary_ok and overrides_ok):
         return None, diags
     config = loader.config()
@@ -199,8 +199,9 @@ class _Files:
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Compiling allocates many small objects (nodes, positions, references) and none of them
-    become garbage meanwhile; pausing the cycle collector saves the passes it would make."""
+    """Compiling and decoding allocate many small objects (nodes, positions, references, model
+    values) and none of them become garbage meanwhile; pausing the cycle collector saves the
+    passes it would make over them."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

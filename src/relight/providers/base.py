@@ -10,6 +10,7 @@ Failure semantics every provider keeps (the engine relies on them):
   snapshot) is reported through ``DeleteRequest.retain`` *before* the irreversible step, so a
   run killed in between still has it in its state (and in ``DeleteResponse.retained``).
 * ``read``: ``new_state`` None means the object is gone (deleted outside relight).
+* ``import_``: ``state`` None without errors means no object has that id.
 * ``adopt_terraform`` / ``export_terraform``: pure conversions of one object between Terraform's
   state and relight's; they touch no cloud. An unknown type or schema version is an error
   diagnostic (and None), never an exception.
@@ -126,9 +127,15 @@ class Schema:
 
 @dataclass(frozen=True, slots=True)
 class ProviderSchema:
+    """``local`` is True for a provider whose objects exist only in the state (``terraform_data``):
+    its calls reach nothing outside the process, so the engine runs them in line rather than on
+    worker threads, and records their results without an fsync of their own (they become durable
+    with the next record that has one, or the commit: nothing real is lost in between)."""
+
     provider: Schema
     resources: Mapping[str, Schema]
     data_sources: Mapping[str, Schema] = field(default_factory=dict)
+    local: bool = False
 
 
 @dataclass(frozen=True, slots=True)

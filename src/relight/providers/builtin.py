@@ -96,3 +96,4 @@ class TerraformProvider(BaseProvider):
 
     name = "terraform"
     resource_types = (TerraformData,)
+    local = True  # terraform_data lives in the state alone

@@ -63,6 +63,11 @@ class CallError(Exception):
         self.detail = detail
         self.attribute = attribute
 
+    @property
+    def missing(self) -> bool:
+        """True when the failure says the object asked for does not exist (vendors may say so)."""
+        return False
+
 
 class ResourceType:
     """One managed resource type. Override the CRUD methods; ``plan`` defaults to the schema.
@@ -132,6 +137,7 @@ class BaseProvider:
     provider_schema: ClassVar[Schema] = Schema()
     resource_types: ClassVar[tuple[type[ResourceType], ...]] = ()
     data_source_types: ClassVar[tuple[type[DataSource], ...]] = ()
+    local: ClassVar[bool] = False  # see ProviderSchema.local
 
     def __init__(self, context: ProviderContext | None = None) -> None:
         self.context = context or ProviderContext()
@@ -144,6 +150,7 @@ class BaseProvider:
             provider=self.provider_schema,
             resources={n: r.schema for n, r in self._resources.items()},
             data_sources={n: d.schema for n, d in self._data.items()},
+            local=self.local,
         )
 
     def configure(self, req: ConfigureRequest) -> ConfigureResponse:
@@ -202,12 +209,18 @@ class BaseProvider:
         )
 
     def import_(self, req: ImportRequest) -> ImportResponse:
-        return self._guard(
-            "import",
-            req.type_name,
-            lambda: self.resource(req.type_name).import_(req),
-            lambda d: ImportResponse(None, d),
-        )
+        """The object with the request's id; ``state`` None without errors when none exists (a
+        vendor's "not found" is that answer, not a failure: the engine says so as Terraform does)."""
+
+        def find() -> ImportResponse:
+            try:
+                return self.resource(req.type_name).import_(req)
+            except CallError as exc:
+                if exc.missing:
+                    return ImportResponse(None)
+                raise
+
+        return self._guard("import", req.type_name, find, lambda d: ImportResponse(None, d))
 
     def find_created(self, req: FindCreatedRequest) -> ReadResponse:
         return self._guard(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from importlib.metadata import entry_points
+from typing import Any
 
 from relight.providers.base import Provider, ProviderContext
 
@@ -45,7 +45,7 @@ class ProviderRegistry:
 
     def names(self) -> list[str]:
         found = set(self._factories) | set(BUILTIN)
-        found |= {ep.name for ep in entry_points(group="relight.providers")}
+        found |= {ep.name for ep in _entry_points()}
         return sorted(found)
 
     def create(self, name: str, context: ProviderContext) -> Provider:
@@ -56,7 +56,7 @@ class ProviderRegistry:
     def _load(self, name: str) -> ProviderFactory:
         target = BUILTIN.get(name)
         if target is None:
-            for ep in entry_points(group="relight.providers"):
+            for ep in _entry_points():
                 if ep.name == name:
                     factory: ProviderFactory = ep.load()
                     return factory
@@ -64,3 +64,11 @@ class ProviderRegistry:
         module_name, _, attr = target.partition(":")
         loaded: ProviderFactory = getattr(importlib.import_module(module_name), attr)
         return loaded
+
+
+def _entry_points() -> Any:
+    """Installed providers (importlib.metadata is imported on first use: it is slow to import,
+    and most runs use built-in providers only)."""
+    from importlib.metadata import entry_points
+
+    return entry_points(group="relight.providers")

@@ -35,7 +35,7 @@ from relight.runs.events import (
 from relight.runs.healpass import first_error
 from relight.runs.healpolicy import MODES, HealPolicy, load_policy, url_problem
 from relight.runs.planjson import plan_to_json
-from relight.runs.render import progress_line, render_plan, render_value, still_line
+from relight.runs.render import plan_summary, progress_line, render_plan, render_value, still_line
 from relight.runs.request import (
     Approval,
     HealOptions,
@@ -102,6 +102,7 @@ __all__ = [
     "locate_state",
     "parse_addresses",
     "parse_targets",
+    "plan_summary",
     "plan_to_json",
     "progress_line",
     "render_plan",

@@ -20,11 +20,15 @@ from datetime import UTC, datetime
 
 from relight.diagnostics import Diagnostics
 from relight.engine import FEATURES, Plan
+from relight.engine.adopt import export_terraform, read_state_file
+from relight.errors import StateError
 from relight.lang import Config, FilePolicy, ParseCache, load_config
+from relight.providers.base import ProviderContext
 from relight.providers.registry import ProviderRegistry
-from relight.state import DEFAULT_STATE_FILE, LocalBackend, StateBackend
+from relight.state import DEFAULT_STATE_FILE, LocalBackend, State, StateBackend
+from relight.state.http import HttpBackend, http_settings
 
-__all__ = ["BackendFactory", "Overlay", "RunContext", "local_backend", "locate_state", "state_path"]
+__all__ = ["BackendFactory", "Overlay", "RunContext", "configured_backend", "local_backend", "locate_state", "state_path"]
 
 BackendFactory = Callable[[Config | None, str], StateBackend]
 """Makes the state backend of a run from its configuration (None when it could not be loaded)
@@ -52,6 +56,37 @@ def local_backend(config: Config | None, directory: str) -> StateBackend:
     return LocalBackend(state_path(config, directory))
 
 
+def configured_backend(context: RunContext, config: Config | None) -> StateBackend:
+    """The backend the configuration asks for: ``backend "http"`` gets the http backend (state
+    in a server speaking Terraform's protocol, in Terraform's format converted with the run's
+    providers); anything else the local file (other backend types are adoption sources or
+    warned about where they matter)."""
+    block = config.backend if config is not None else None
+    if block is None or block.type != "http":
+        return local_backend(config, context.directory)
+    settings = http_settings(block.config, context.inputs)
+    providers = ProviderContext(context.inputs)
+
+    def encode(state: State) -> bytes:
+        data, diags = export_terraform(state, context.registry, providers)
+        if data is None:
+            raise StateError(f"cannot write the state in Terraform's format: {_first(diags)}")
+        return data
+
+    def decode(data: bytes, source: str) -> State:
+        state, diags = read_state_file(data, source, context.registry, providers)
+        if state is None:
+            raise StateError(f"cannot read {source}: {_first(diags)}")
+        return state
+
+    return HttpBackend(settings, encode, decode)
+
+
+def _first(diags: Diagnostics) -> str:
+    errors = diags.errors
+    return "; ".join(f"{d.summary}: {d.detail}" if d.detail else d.summary for d in errors[:3]) or "unknown error"
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -63,7 +98,8 @@ class RunContext:
     ``directory`` is the configuration directory (absolute or relative to nothing: it is never
     changed to). ``environment`` holds the run's ``TF_VAR_*``, ``AWS_*`` and ``RELIGHT_*``
     variables; ``secrets`` holds more of them whose values must never reach a log (they are
-    redacted from events). ``backend`` makes the state backend; ``registry`` the providers, each
+    redacted from events). ``backend`` makes the state backend (None: the one the configuration
+    asks for, see :func:`configured_backend`); ``registry`` the providers, each
     created for this run with its environment and cloud clock. ``cancel``, once set, stops the
     run between actions. ``approve`` is asked, with the plan, when a request's approval is
     ``ask`` (the CLI's "Enter a value:" prompt). ``now`` is the wall clock for timestamps.
@@ -72,7 +108,7 @@ class RunContext:
     directory: str
     environment: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
-    backend: BackendFactory = local_backend
+    backend: BackendFactory | None = None
     registry: ProviderRegistry = field(default_factory=ProviderRegistry)
     cancel: threading.Event = field(default_factory=threading.Event)
     approve: Callable[[Plan], bool] | None = None
@@ -85,6 +121,12 @@ class RunContext:
     def inputs(self) -> dict[str, str]:
         """The environment the run's variables and providers see: ``environment`` then ``secrets``."""
         return {**self.environment, **self.secrets}
+
+    def state_backend(self, config: Config | None) -> StateBackend:
+        """The run's state backend, from ``backend`` or else the configuration."""
+        if self.backend is None:
+            return configured_backend(self, config)
+        return self.backend(config, self.directory)
 
     def path(self, name: str) -> str:
         """A path the user gave (a -var-file, a plan file), relative to the run's directory."""

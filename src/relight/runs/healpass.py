@@ -29,6 +29,7 @@ from relight.errors import StateLockedError
 from relight.runs.classify import Classification, PassKind, classify, summarize, summarize_change
 from relight.runs.events import HealFinding, HealPolicyLoaded, Message
 from relight.runs.healpolicy import HealPolicy, load_policy
+from relight.runs.notices import backend_check
 from relight.runs.result import HealReport, RunResult, RunStatus
 from relight.runs.scope import RunScope
 
@@ -36,10 +37,10 @@ __all__ = ["first_error", "may_apply", "run"]
 
 
 def run(scope: RunScope) -> RunResult:
-    loaded = scope.load()
-    values = scope.variables(loaded) if loaded is not None else None
-    if loaded is None or values is None:
+    checked = scope.load_checked()
+    if checked is None:
         return _report(scope, HealReport("error", message=_config_error(scope.diags)))
+    loaded, values = checked
     policy, d = load_policy(loaded.config, values, scope.context.inputs, scope.request.heal.mode, scope.context.files)
     scope.diags.extend(d)
     if d.has_errors:
@@ -49,6 +50,7 @@ def run(scope: RunScope) -> RunResult:
         return _report(scope, HealReport("off", message="heal mode is off: nothing checked", policy=policy))
     engine = scope.engine(loaded, values)
     found = adoption_check(loaded.config, scope.context.directory, engine.backend)
+    found.extend(backend_check(loaded.config, engine.backend))
     scope.diags.extend(found)
     if found.has_errors:  # Terraform still manages the stack: a pass would "recover" all of it
         message = f"{found.errors[0].summary}: adopt it with 'relight state push' first; nothing was planned"
@@ -74,7 +76,7 @@ def _plan_and_act(scope: RunScope, engine: Engine, policy: HealPolicy) -> HealRe
     if diags.has_errors:
         return HealReport("error", message=f"could not plan ({first_error(diags)}); nothing was applied")
     baseline = None
-    if any(c.action is not Action.NOOP for c in plan.changes):
+    if any(c.changes_anything for c in plan.changes):
         baseline, d = engine.plan(PlanOptions(refresh=False))
         if d.has_errors:
             baseline = None

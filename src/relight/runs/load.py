@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from relight.diagnostics import Diagnostic, Diagnostics, SourceRange
 from relight.engine import FEATURES, Engine
+from relight.engine.static import evaluation_errors, static_checks, unique
 from relight.lang import Config, collect_variable_values, load_config, validate_references
 from relight.providers.base import ProviderContext
 from relight.providers.clock import CloudClock
@@ -22,7 +23,7 @@ from relight.runs.events import HookBridge
 from relight.runs.request import RunRequest
 from relight.values import Value
 
-__all__ = ["Loaded", "load", "load_lenient", "make_engine", "relative"]
+__all__ = ["Loaded", "load", "load_checked", "load_lenient", "make_engine", "relative"]
 
 
 class Loaded:
@@ -56,6 +57,48 @@ def load(context: RunContext, diags: Diagnostics) -> Loaded | None:
     return Loaded(config, _relative_sources(config.sources, context.directory))
 
 
+def load_checked(
+    request: RunRequest, context: RunContext, diags: Diagnostics, *, with_variables: bool = True
+) -> tuple[Loaded, dict[str, Value]] | None:
+    """The configuration and its variable values, checked as ``plan`` checks them before reading
+    anything (see :mod:`relight.engine.static`): every independent mistake is reported in this
+    one round, once. None when anything is wrong (the reasons are in ``diags``).
+
+    ``with_variables`` False (``validate``) takes every variable as unknown and asks for none.
+    """
+    config, found = load_config(
+        context.directory, cache=context.parse_cache, file_policy=context.files, engine_features=FEATURES
+    )
+    if config is None:
+        diags.extend(found)
+        return None
+    if found.has_errors:
+        # Blocks that could not be decoded are left out, so references to them would be reported
+        # as undeclared: check everything else, so this round still reports every other mistake.
+        diags.extend(unique([*found, *static_checks(config, context.registry, references=False)]))
+        return None
+    found.extend(static_checks(config, context.registry))
+    values: dict[str, Value] | None = None
+    if with_variables:
+        given = [(kind, context.path(arg) if kind == "var-file" else arg) for kind, arg in request.variables]
+        values, var_diags = collect_variable_values(config, given, context.inputs, file_policy=context.files)
+        found.extend(var_diags)
+        if var_diags.has_errors:
+            values = None
+    if found.has_errors or not with_variables:
+        found.extend(evaluation_errors(config, context.registry, values, context.files))
+    if not config.sources and not found.has_errors:
+        found.error(
+            "No configuration files",
+            f"There are no .tf files in {os.path.abspath(context.directory)}. Change to a directory "
+            "that has them, or use -chdir=DIR.",
+        )
+    diags.extend(unique(found))
+    if found.has_errors:
+        return None
+    return Loaded(config, _relative_sources(config.sources, context.directory)), values or {}
+
+
 def load_lenient(context: RunContext) -> Config | None:
     """The configuration if it loads at all (for commands that only need its backend block)."""
     config, _ = load_config(
@@ -76,7 +119,7 @@ def variables(request: RunRequest, context: RunContext, config: Config, diags: D
 def make_engine(
     context: RunContext, config: Config, values: Mapping[str, Value], hook: HookBridge, clock: CloudClock
 ) -> Engine:
-    backend = context.backend(config, context.directory)
+    backend = context.state_backend(config)
     return Engine(
         config,
         backend,

@@ -3,11 +3,13 @@ approvals (auto, confirm, ask), and the apply of a saved plan."""
 
 from __future__ import annotations
 
+from relight.diagnostics import Diagnostics
 from relight.engine import Engine, Plan, PlanMode, PlanOptions, decode_plan, encode_plan
 from relight.engine.adopt import adoption_check
 from relight.errors import PlanError
 from relight.runs.events import PlanReady
 from relight.runs.load import Loaded
+from relight.runs.notices import applied_with_targets, backend_check, target_notices
 from relight.runs.request import Approval, Operation
 from relight.runs.result import RunResult, RunStatus
 from relight.runs.scope import RunScope
@@ -20,12 +22,10 @@ def plan_and_maybe_apply(run: RunScope) -> RunResult:
     to do. An apply then stops for confirmation (``planned``, with the saved plan), asks, or
     applies at once, all while holding the lock."""
     req = run.request
-    loaded = run.load()
-    if loaded is None:
+    checked = run.load_checked()
+    if checked is None:
         return run.result(RunStatus.ERRORED)
-    values = run.variables(loaded)
-    if values is None:
-        return run.result(RunStatus.ERRORED)
+    loaded, values = checked
     engine = run.engine(loaded, values)
     if _still_terraforms(run, loaded, engine):
         return run.result(RunStatus.ERRORED)
@@ -33,9 +33,13 @@ def plan_and_maybe_apply(run: RunScope) -> RunResult:
     operation = "plan" if req.operation is Operation.PLAN else "destroy" if req.mode is PlanMode.DESTROY else "apply"
     with run.lock(engine, operation):
         plan, d = engine.plan(options)
+        if req.operation is Operation.APPLY and req.approval is Approval.AUTO and not d.has_errors and plan.has_changes:
+            # The apply checks the check blocks again: report what it finds, not this too.
+            d = Diagnostics(x for x in d if x not in plan.check_diagnostics)
         run.diags.extend(d)
         if d.has_errors:
             return run.result(RunStatus.ERRORED)
+        run.diags.extend(target_notices(loaded.config, plan, plan.refreshed_state, req.targets, req.replace))
         run.sink.emit(PlanReady(plan))
         saved = encode_plan(plan) if req.save_plan or req.approval is Approval.CONFIRM else None
         if req.operation is Operation.PLAN or not plan.has_changes:
@@ -70,6 +74,7 @@ def _still_terraforms(run: RunScope, loaded: Loaded, engine: Engine) -> bool:
     """True (with the way out in the diagnostics) when Terraform still manages this stack and
     relight has no state: planning would create every object again next to the real ones."""
     found = adoption_check(loaded.config, run.context.directory, engine.backend)
+    found.extend(backend_check(loaded.config, engine.backend))
     run.diags.extend(found)
     return found.has_errors
 
@@ -81,6 +86,8 @@ def _apply(run: RunScope, engine: Engine, plan: Plan) -> RunResult:
         return run.result(RunStatus.CANCELED, plan=plan)
     state, d = engine.apply(plan, parallelism=max(1, run.request.parallelism), cancel=cancel)
     run.diags.extend(d)
+    if plan.targets:
+        run.diags.extend(applied_with_targets())
     status = RunStatus.ERRORED if d.has_errors else RunStatus.APPLIED
     skipped = tuple(run.hook.canceled)
     if skipped:

@@ -21,6 +21,15 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
             Action.REPLACE: ["create", "delete"] if c.create_first else ["delete", "create"],
         }.get(c.action, [c.action.value])
         module = {"module_address": format_module(c.addr.resource.module)} if c.addr.resource.module else {}
+        body: dict[str, object] = {
+            "actions": actions,
+            "before": encode_value(c.before),
+            "after": _known_only(c.after if c.action is not Action.NOOP or c.after is not None else c.before),
+            "after_unknown": _unknown_paths(c.after),
+            "replace_paths": [[p] for p in c.requires_replace],
+        }
+        if c.importing:
+            body["importing"] = {"id": c.importing}
         return {
             "address": str(c.addr),
             **module,
@@ -29,13 +38,7 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
             "name": c.addr.resource.name,
             "index": c.addr.key,
             "provider_name": c.provider,
-            "change": {
-                "actions": actions,
-                "before": encode_value(c.before),
-                "after": _known_only(c.after),
-                "after_unknown": _unknown_paths(c.after),
-                "replace_paths": [[p] for p in c.requires_replace],
-            },
+            "change": body,
             "action_reason": c.reason or None,
             "deposed": c.deposed or None,
             "before_destroy": c.before_destroy or None,
@@ -58,9 +61,17 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
             }
             for o in plan.outputs
         },
-        "summary": dict(zip(("add", "change", "destroy"), plan.counts(), strict=True)),
+        "summary": _summary(plan),
         "prior_state": {"lineage": plan.lineage, "serial": plan.serial},
     }
+
+
+def _summary(plan: Plan) -> dict[str, int]:
+    """add, change, destroy; and import when the plan imports anything (as the text says it)."""
+    out = dict(zip(("add", "change", "destroy"), plan.counts(), strict=True))
+    if plan.import_count():
+        out["import"] = plan.import_count()
+    return out
 
 
 def _known_only(value: Value) -> Value:

@@ -13,7 +13,7 @@ from relight.engine import Action, Drift, OutputChange, Plan, PlanMode, Resource
 from relight.runs.events import ApplyDone, ApplySkipped, ApplyStarted, Event, Message, RefreshStarted
 from relight.values import UNKNOWN, Value
 
-__all__ = ["Colors", "progress_line", "render_plan", "render_value", "still_line"]
+__all__ = ["Colors", "plan_summary", "progress_line", "render_plan", "render_value", "still_line"]
 
 
 class Colors:
@@ -92,6 +92,12 @@ _HEADLINES = {
 
 
 def _headline(c: ResourceChange) -> str:
+    if c.importing:
+        if c.action is Action.NOOP:
+            return "will be imported"
+        return _HEADLINES[c.action] + f'\n  # (imported from "{c.importing}")'
+    if c.action is Action.READ and c.reason == "check":
+        return "will be read during apply\n  # (config will be reloaded to verify a check block)"
     head = _HEADLINES[c.action]
     if c.action is Action.REPLACE and c.reason == "as requested":
         head = "will be replaced, as requested"
@@ -124,6 +130,8 @@ def _render_change(c: ResourceChange, col: Colors) -> list[str]:
         title,
         f'{tint}{sym:>3}{col.reset} {kind} "{c.addr.resource.type}" "{c.addr.resource.name}" {{',
     ]
+    if c.action is Action.NOOP:  # an import that changes nothing else: the object as read
+        return lines + _render_unchanged(c) + ["    }"]
     before = c.before or {}
     after = c.after or {}
     names = list(after) if c.action is not Action.DELETE else list(before)
@@ -156,6 +164,16 @@ def _render_change(c: ResourceChange, col: Colors) -> list[str]:
                 lines.append(f"      {col.yellow}~{col.reset} {name:<{width}} = {b_text} -> {a_text}{forces}")
     lines.append("    }")
     return lines
+
+
+def _render_unchanged(c: ResourceChange) -> list[str]:
+    attrs = {k: v for k, v in sorted((c.before or {}).items()) if v is not None and v != [] and v != {}}
+    width = max((len(n) for n in attrs), default=0)
+    out = []
+    for name, value in attrs.items():
+        text = "(sensitive value)" if name in c.sensitive_attrs else render_value(value, pad="        ")
+        out.append(f"        {name:<{width}} = {text}")
+    return out
 
 
 def _render_drift(d: Drift, col: Colors) -> list[str]:
@@ -193,7 +211,7 @@ def render_plan(plan: Plan, color: bool = False) -> str:
             out.append("")
     for src, dst in plan.moved:
         out.append(f"  # {src} has moved to {dst}")
-    changes = sorted((c for c in plan.changes if c.action is not Action.NOOP), key=lambda c: str(c.addr))
+    changes = sorted((c for c in plan.changes if c.action is not Action.NOOP or c.importing), key=lambda c: str(c.addr))
     if plan.mode is PlanMode.REFRESH_ONLY:
         if plan.drift:
             out.append(
@@ -217,7 +235,7 @@ def render_plan(plan: Plan, color: bool = False) -> str:
             )
             return "\n".join(out)
     else:
-        used = sorted({c.action for c in changes}, key=lambda a: list(Action).index(a))
+        used = sorted({c.action for c in changes if c.action is not Action.NOOP}, key=lambda a: list(Action).index(a))
         out.append(
             "\nrelight will perform the following actions (symbols:"
             + ", ".join(f" {col.action(a)}{a.symbol}{col.reset} {a.value}" for a in used)
@@ -226,10 +244,18 @@ def render_plan(plan: Plan, color: bool = False) -> str:
         for c in changes:
             out.extend(_render_change(c, col))
             out.append("")
-        add, change, destroy = plan.counts()
-        out.append(f"{col.bold}Plan:{col.reset} {add} to add, {change} to change, {destroy} to destroy.")
+        out.append(f"{col.bold}Plan:{col.reset} {plan_summary(plan)}.")
     out.extend(_render_outputs(plan.outputs, col))
     return "\n".join(out)
+
+
+def plan_summary(plan: Plan) -> str:
+    """``1 to import, 2 to add, 0 to change, 0 to destroy`` (the import count only when there are
+    imports, as Terraform prints it)."""
+    add, change, destroy = plan.counts()
+    imports = plan.import_count()
+    head = f"{imports} to import, " if imports else ""
+    return f"{head}{add} to add, {change} to change, {destroy} to destroy"
 
 
 def _render_outputs(outputs: list[OutputChange], col: Colors) -> list[str]:

@@ -37,9 +37,11 @@ class Counts:
     add: int = 0
     change: int = 0
     destroy: int = 0
+    imported: int = 0  # objects import blocks bring under management (also counted in change if updated)
 
     def summary(self) -> str:
-        return f"{self.add} to add, {self.change} to change, {self.destroy} to destroy"
+        head = f"{self.imported} to import, " if self.imported else ""
+        return f"{head}{self.add} to add, {self.change} to change, {self.destroy} to destroy"
 
 
 @dataclass(frozen=True)
@@ -113,14 +115,15 @@ class RunResult:
     def counts(self) -> Counts:
         if self.plan is None:
             return Counts()
-        return Counts(*self.plan.counts())
+        return Counts(*self.plan.counts(), imported=self.plan.import_count())
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON-able data (the plan in the ``-json`` plan format)."""
         return {
             "status": self.status.value,
             "diagnostics": [d.to_json() for d in self.diagnostics],
-            "counts": {"add": self.counts.add, "change": self.counts.change, "destroy": self.counts.destroy},
+            "counts": {"add": self.counts.add, "change": self.counts.change, "destroy": self.counts.destroy}
+            | ({"import": self.counts.imported} if self.counts.imported else {}),
             "has_changes": bool(self.plan is not None and self.plan.has_changes),
             "plan": plan_to_json(self.plan) if self.plan is not None else None,
             "lineage": self.lineage,

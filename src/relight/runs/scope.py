@@ -16,7 +16,7 @@ from relight.engine import Engine, Plan
 from relight.providers.clock import CloudClock
 from relight.runs.context import RunContext
 from relight.runs.events import DiagnosticEvent, HookBridge, SafeSink
-from relight.runs.load import Loaded, load, make_engine, relative, variables
+from relight.runs.load import Loaded, load, load_checked, make_engine, relative, variables
 from relight.runs.request import RunRequest
 from relight.runs.result import RunResult, RunStatus
 from relight.values import Value
@@ -59,6 +59,14 @@ class RunScope:
         if loaded is not None:
             self.sources = dict(loaded.sources)
         return loaded
+
+    def load_checked(self, *, with_variables: bool = True) -> tuple[Loaded, dict[str, Value]] | None:
+        """The configuration and variable values, checked as plan checks them (every mistake
+        found at once), or None."""
+        found = load_checked(self.request, self.context, self.diags, with_variables=with_variables)
+        if found is not None:
+            self.sources = dict(found[0].sources)
+        return found
 
     def variables(self, loaded: Loaded) -> dict[str, Value] | None:
         return variables(self.request, self.context, loaded.config, self.diags)

@@ -48,7 +48,7 @@ def run(scope: RunScope) -> RunResult:
         return _import(scope)
     if op is Operation.GRAPH:
         return _graph(scope)
-    backend = scope.context.backend(load_lenient(scope.context), scope.context.directory)
+    backend = scope.context.state_backend(load_lenient(scope.context))
     if op is Operation.FORCE_UNLOCK:
         backend.force_unlock(scope.request.lock_id)
         return scope.result(RunStatus.SUCCEEDED)

@@ -6,7 +6,7 @@ schemas (no credentials needed), and the heal policy when there is one.
 
 from __future__ import annotations
 
-from relight.engine import build_graph, validate_schemas
+from relight.diagnostics import Diagnostics
 from relight.lang import collect_variable_values
 from relight.runs.healpolicy import load_policy
 from relight.runs.result import RunResult, RunStatus
@@ -16,12 +16,14 @@ __all__ = ["init", "validate"]
 
 
 def validate(run: RunScope) -> RunResult:
-    loaded = run.load()
-    if loaded is None:
+    """Everything ``plan`` checks before reading state or the cloud, with every variable unknown
+    (see :func:`relight.runs.load.load_checked`), and the heal policy."""
+    checked = run.load_checked(with_variables=False)
+    if checked is None:
         return run.result(RunStatus.ERRORED)
-    _, found = build_graph(loaded.config)
-    found.extend(validate_schemas(loaded.config, run.context.registry))
-    if loaded.config.relight is not None and not found.has_errors:
+    loaded = checked[0]
+    found = Diagnostics()
+    if loaded.config.relight is not None:
         values, d = collect_variable_values(loaded.config, [], run.context.inputs, file_policy=run.context.files)
         if not d.has_errors:  # missing variables are plan's business, not validate's
             found.extend(load_policy(loaded.config, values, run.context.inputs, file_policy=run.context.files)[1])

@@ -158,7 +158,8 @@ class Actions:
         fresh = self.store.create_run(NewRun(workspace=run.workspace, kind=run.kind, commit_sha=run.commit_sha,
                                              ref=run.ref, clone_url=run.clone_url, trigger=why,
                                              operation="plan" if run.operation == "plan" else "rollback",
-                                             rollback_serial=run.rollback_serial))
+                                             rollback_serial=run.rollback_serial,
+                                             confirm_required=run.confirm_required))
         self.store.update_run(run.id, followed_by=fresh)
         self.queue.wake()
         return fresh

@@ -11,6 +11,11 @@ Routes (names are contracts)::
                                            (?serial=N: a stored version)
     GET  /api/workspaces                   and /api/workspaces/NAME/states (versions), /api/audit
     POST /api/workspaces/NAME/rollback     {"serial": N}: queue a rollback run
+    GET  /api/workspaces/NAME/incidents    what the workspace's health checks found, newest first
+    GET|POST|LOCK|UNLOCK /tfstate/NAME     Terraform's http backend protocol (server/tfhttp.py)
+    GET  /healthz                          the process answers (liveness)
+    GET  /readyz                           the database answers and the queue runs (readiness)
+    GET  /metrics                          Prometheus metrics (server/metrics.py)
 
 Every API route needs a signed-in user (an API token, or the pages' session with the
 ``X-CSRF-Token`` header on writes): state and plans hold secrets. Handlers only verify, parse,
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
@@ -32,8 +38,11 @@ from starlette.routing import BaseRoute, Route
 from relight.errors import StateError
 from relight.server.actions import Answer
 from relight.server.auth import Identity
+from relight.server.healthcheck import incidents_of
+from relight.server.metrics import CONTENT_TYPE
 from relight.server.pages import page_routes
 from relight.server.services import Services, remote_of, workspace_backend
+from relight.server.tfhttp import tfhttp_routes
 from relight.server.webhooks import verify_signature
 from relight.state import dumps
 
@@ -55,6 +64,14 @@ def _error(status: int, message: str) -> JSONResponse:
 
 async def github_webhook(request: Request) -> Response:
     svc: Services = request.app.state.services
+    started = time.perf_counter()
+    response = await _github_webhook(request, svc)
+    event = request.headers.get("x-github-event", "") or "none"
+    svc.metrics.webhook_seconds.labels(event=event[:32]).observe(time.perf_counter() - started)
+    return response
+
+
+async def _github_webhook(request: Request, svc: Services) -> Response:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_PAYLOAD:
         return _error(413, "payload larger than 25 MB")
@@ -195,6 +212,29 @@ async def rollback(request: Request, svc: Services, who: Identity) -> Response:
                                          remote_of(request)))
 
 
+async def workspace_incidents(request: Request, svc: Services, who: Identity) -> Response:
+    ws_id = await run_in_threadpool(svc.store.workspace_id, request.path_params["name"])
+    if ws_id is None:
+        return _error(404, f"no workspace {request.path_params['name']!r}")
+    limit = min(_int(request.query_params.get("limit", "200")) or 200, 1000)
+    return JSONResponse(await run_in_threadpool(incidents_of, svc.store.db, ws_id, limit))
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> Response:
+    svc: Services = request.app.state.services
+    problem = await run_in_threadpool(svc.ready)
+    return PlainTextResponse(problem or "ready", status_code=503 if problem else 200)
+
+
+async def metrics(request: Request) -> Response:
+    svc: Services = request.app.state.services
+    return Response(await run_in_threadpool(svc.metrics.render), media_type=CONTENT_TYPE)
+
+
 async def audit(request: Request, svc: Services, who: Identity) -> Response:
     entries = await run_in_threadpool(svc.accounts.audit_entries, 500, request.query_params.get("workspace"))
     return JSONResponse([e.to_json() for e in entries])
@@ -213,8 +253,12 @@ def api_routes() -> list[BaseRoute]:
         Route("/api/workspaces/{name}/state", api(workspace_state)),
         Route("/api/workspaces/{name}/states", api(workspace_states)),
         Route("/api/workspaces/{name}/rollback", api(rollback, write=True), methods=["POST"]),
+        Route("/api/workspaces/{name}/incidents", api(workspace_incidents)),
         Route("/api/audit", api(audit)),
-        Route("/healthz", lambda request: PlainTextResponse("ok")),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        *tfhttp_routes(),
     ]
 
 

@@ -9,6 +9,7 @@ header); bearer-token requests carry no cookie and need none. Comparisons are co
 
 from __future__ import annotations
 
+import base64
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -47,7 +48,9 @@ class Auth:
         header = request.headers.get("authorization", "")
         if header:
             scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer":
+            if scheme.lower() == "basic":  # Terraform's http backend: the API token is the password
+                token = _basic_password(token.strip())
+            elif scheme.lower() != "bearer":
                 return None
             login = self.accounts.authenticate(token.strip())
             return Identity(login, "token") if login is not None else None
@@ -105,3 +108,12 @@ class Auth:
     def _cookie(self, response: Response, name: str, value: str, max_age: int) -> None:
         response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
                             secure=self.secure)
+
+
+def _basic_password(value: str) -> str:
+    """The password of an HTTP basic credential ("" when it is not one)."""
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[2]

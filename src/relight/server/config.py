@@ -7,6 +7,8 @@
       public_url = "http://127.0.0.1:8080"   # used in links (statuses, Slack)
       data_dir   = ".relight-server"         # SQLite database, checkouts, logs
       database   = ""                        # "" = SQLite in data_dir; or a postgresql:// URL
+      workers    = 2                         # runs at a time in this process (0: serve only,
+                                             # with PostgreSQL and `relight worker` processes)
     }
     github {
       api_url        = "https://api.github.com"   # GitHub Enterprise: https://HOST/api/v3
@@ -23,6 +25,7 @@
       branch     = "main"
       approvers  = ["alice"]
       auto_apply = false
+      health_check = "5m"                    # a heal pass this often ("" or absent: never)
     }
 
 Stage one parses the file with the Terraform-language parser and evaluates each argument as a
@@ -58,6 +61,7 @@ __all__ = [
     "SlackSettings",
     "WorkspaceSettings",
     "load_server_config",
+    "parse_duration",
     "parse_server_config",
 ]
 
@@ -76,6 +80,7 @@ class ServerSettings:
     public_url: str = "http://127.0.0.1:8080"
     data_dir: str = ".relight-server"  # absolute after loading
     database: str = ""  # "" = SQLite in data_dir
+    workers: int = 2  # runs executed at a time by this process; 0: it only serves (PostgreSQL)
 
     @property
     def database_url(self) -> str:
@@ -128,6 +133,7 @@ class WorkspaceSettings:
     branch: str = "main"
     approvers: tuple[str, ...] = ()
     auto_apply: bool = False
+    health_check: float | None = None  # seconds between heal passes; None: no health checks
 
     def touches(self, path: str) -> bool:
         """True when a changed file at ``path`` (repository-relative) is inside ``dir``."""
@@ -198,9 +204,9 @@ def _raw_blocks(body: Body, base_dir: str, diags: Diagnostics) -> list[_RawBlock
 
 # -- stage two: valid ------------------------------------------------------------------------
 
-_STR, _BOOL, _LIST = "string", "bool", "list of string"
+_STR, _BOOL, _LIST, _NUM = "string", "bool", "list of string", "number"
 _SCHEMAS: dict[str, dict[str, str]] = {
-    "server": {"listen": _STR, "public_url": _STR, "data_dir": _STR, "database": _STR},
+    "server": {"listen": _STR, "public_url": _STR, "data_dir": _STR, "database": _STR, "workers": _NUM},
     "github": {
         "api_url": _STR,
         "webhook_secret": _STR,
@@ -212,8 +218,21 @@ _SCHEMAS: dict[str, dict[str, str]] = {
         "pr_comments": _BOOL,
     },
     "slack": {"webhook_url": _STR},
-    "workspace": {"repo": _STR, "dir": _STR, "branch": _STR, "approvers": _LIST, "auto_apply": _BOOL},
+    "workspace": {"repo": _STR, "dir": _STR, "branch": _STR, "approvers": _LIST, "auto_apply": _BOOL,
+                  "health_check": _STR},
 }
+_DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+MAX_WORKERS = 64
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in a Terraform-style duration ("30s", "5m", "1h30m", "500ms"); None if malformed."""
+    text = text.strip()
+    if not _DURATION_RE.match(text):
+        return None
+    return sum(float(n) * _UNIT[u] for n, u in _DURATION_PART.findall(text))
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -245,6 +264,7 @@ class _Checker:
         ok = (
             (want == _STR and isinstance(value, str | int | float) and not isinstance(value, bool))
             or (want == _BOOL and isinstance(value, bool))
+            or (want == _NUM and isinstance(value, int | float) and not isinstance(value, bool))
             or (want == _LIST and isinstance(value, list) and all(isinstance(v, str) for v in value))
         )
         if not ok:
@@ -270,6 +290,12 @@ class _Checker:
     def flag(self, name: str, default: bool) -> bool:
         raw = self.block.values.get(name)
         return raw.value if raw is not None and isinstance(raw.value, bool) else default
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.block.values.get(name)
+        if raw is None or isinstance(raw.value, bool) or not isinstance(raw.value, int | float):
+            return default
+        return float(raw.value)
 
     def strings(self, name: str) -> tuple[str, ...]:
         raw = self.block.values.get(name)
@@ -299,12 +325,22 @@ def _server(c: _Checker | None, base_dir: str) -> ServerSettings:
         c.invalid("database", 'Leave it "" for SQLite in data_dir, or give a postgresql:// URL.')
         database = ""
     data_dir = c.text("data_dir", ".relight-server") or ".relight-server"
+    workers = c.number("workers", 2)
+    if workers != int(workers) or not 0 <= workers <= MAX_WORKERS:
+        c.invalid("workers", f"Expected a whole number from 0 to {MAX_WORKERS}: how many runs this process "
+                  "executes at a time (0: it only serves, and `relight worker` processes run them).")
+        workers = 2
+    elif workers == 0 and not database:
+        c.invalid("workers", "workers = 0 leaves the runs to `relight worker` processes, which reach the server's "
+                  'database over the network: set database = "postgresql://..." too (SQLite has one process).')
+        workers = 2
     return ServerSettings(
         listen_host=host,
         listen_port=int(port_text),
         public_url=public_url,
         data_dir=os.path.normpath(os.path.join(base_dir, os.path.expanduser(data_dir))),
         database=database,
+        workers=int(workers),
     )
 
 
@@ -390,6 +426,13 @@ def _workspace(c: _Checker) -> WorkspaceSettings | None:
     branch = c.text("branch", "main")
     if not branch:
         c.invalid("branch", "The branch whose pushes are planned and applied cannot be empty.")
+    interval: float | None = None
+    if c.text("health_check"):
+        interval = parse_duration(c.text("health_check"))
+        if interval is None or interval < 1.0:
+            c.invalid("health_check", 'Expected how often to run a heal pass, as a duration such as "5m", "30s" '
+                      'or "1h" (at least 1s); leave it out for no health checks.')
+            interval = None
     return WorkspaceSettings(
         name=block.labels[0],
         repo=repo,
@@ -397,6 +440,7 @@ def _workspace(c: _Checker) -> WorkspaceSettings | None:
         branch=branch,
         approvers=c.strings("approvers"),
         auto_apply=c.flag("auto_apply", False),
+        health_check=interval,
     )
 
 

@@ -11,6 +11,7 @@ change its outcome. A plan gone stale at apply time errors the run and queues a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -21,14 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from relight.providers.registry import ProviderRegistry
-from relight.server import operations, rollback
+from relight.server import healthcheck, operations, rollback
 from relight.server.accounts import Accounts
 from relight.server.checkout import CheckoutError, checkout
 from relight.server.config import ServerConfig, WorkspaceSettings
+from relight.server.db import StoreError
 from relight.server.github import GitHubClient, GitHubError, StatusState
 from relight.server.slack import RunNotices, counts_text
 from relight.server.sqlstate import SqlStateBackend
-from relight.server.store import FINAL, Job, NewRun, Run, RunStatus, Store
+from relight.server.store import FINAL, Job, NewRun, Run, RunStatus, Store, now
 
 __all__ = ["Executor", "RunLog"]
 
@@ -72,9 +74,14 @@ class RunLog:
                 self._buffer[:0] = events
 
     def close(self) -> None:
+        """Stop the writer and write what is left (waiting for the database if it is restarting)."""
         self._stop.set()
         self._thread.join(5.0)
-        self.flush()
+        with self._lock:
+            events, self._buffer = self._buffer, []
+        if events:
+            with contextlib.suppress(StoreError):
+                self.store.db.retrying(lambda: self.store.add_events(self.run_id, events))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +90,7 @@ class _Context:
     ws: WorkspaceSettings
     log: RunLog
     store: Store
+    cancel: threading.Event
 
     def move(self, from_: RunStatus, to: RunStatus, **values: Any) -> bool:
         """Change the run's status, after writing its log so far (a page that sees the new status
@@ -101,7 +109,8 @@ class Executor:
 
     def __init__(self, *, config: ServerConfig, store: Store, accounts: Accounts, github: GitHubClient | None,
                  notices: RunNotices, registry: ProviderRegistry, env: Mapping[str, str],
-                 wake: Callable[[], None] = lambda: None, log: Callable[[str], None] = print) -> None:
+                 wake: Callable[[], None] = lambda: None, log: Callable[[str], None] = print,
+                 keep_checkouts: bool = True) -> None:
         self.config = config
         self.store = store
         self.accounts = accounts
@@ -113,6 +122,11 @@ class Executor:
         self.log = log
         self.runs_dir = os.path.join(config.server.data_dir, "runs")
         self.cache_dir = os.path.join(config.server.data_dir, "repos")
+        # Between a plan and its apply the checkout is kept for the apply (one process); with
+        # workers on several machines the apply may run elsewhere, so each phase cleans up.
+        self.keep_checkouts = keep_checkouts
+        self._cancels: dict[int, threading.Event] = {}
+        self._cancels_lock = threading.Lock()
 
     def run_url(self, run_id: int) -> str:
         return f"{self.config.server.public_url}/runs/{run_id}"
@@ -125,14 +139,19 @@ class Executor:
         if run is None:
             return
         log = RunLog(self.store, run.id)
+        cancel = threading.Event()
+        with self._cancels_lock:
+            self._cancels[run.id] = cancel
         try:
             ws = self.config.workspaces.get(run.workspace)
             if ws is None:
                 log.text(f"Workspace {run.workspace!r} is no longer in the server's configuration.", "error")
                 self.store.transition(run.id, [run.status], "errored", error="workspace not configured")
                 return
-            ctx = _Context(run, ws, log, self.store)
-            if job.phase == "plan":
+            ctx = _Context(run, ws, log, self.store, cancel)
+            if job.phase == "plan" and run.operation == "heal":
+                self._heal_phase(ctx)
+            elif job.phase == "plan":
                 self._plan_phase(ctx)
             else:
                 self._apply_phase(ctx)
@@ -142,31 +161,61 @@ class Executor:
             self.store.transition(run.id, ["planning", "applying", "confirmed"], "errored",
                                   error=f"internal error: {type(exc).__name__}")
         finally:
+            with self._cancels_lock:
+                self._cancels.pop(run.id, None)
             log.close()
             self._clean_if_final(run.id)
 
+    def in_flight(self) -> int:
+        """How many runs this process is executing now."""
+        with self._cancels_lock:
+            return len(self._cancels)
+
+    def cancel_all(self) -> int:
+        """Ask every run in flight here to stop at its next safe point (a shutdown's drain ran
+        out): an apply stops between actions, its run ends errored and a fresh plan is queued.
+        Returns how many runs were asked."""
+        with self._cancels_lock:
+            events = list(self._cancels.values())
+        for event in events:
+            event.set()
+        return len(events)
+
     def recover_interrupted(self) -> list[int]:
-        """At start-up: runs a dead server left planning or applying end ``errored`` (logs kept), and
-        a fresh plan is queued for each; the state journal they wrote is replayed on the next read.
-        Returns the fresh runs' ids."""
+        """At start-up (one process with SQLite): runs a dead server left planning or applying end
+        ``errored`` (logs kept), and a fresh plan is queued for each; the state journal they wrote
+        is replayed on the next read. Returns the fresh runs' ids."""
         fresh_ids: list[int] = []
         for run in self.store.interrupted():
             phase = "planning" if run.status == "planning" else "applying"
-            note = f"The server stopped while this run was {phase}; what completed is recorded in the state."
-            if not self.store.transition(run.id, [run.status], "errored", error=f"server stopped while {phase}"):
-                continue
-            fresh = self._queue_fresh(run, f"fresh plan after run {run.id} was cut off")
-            fresh_ids.append(fresh)
-            self.store.add_events(run.id, [{"type": "error", "text": f"{note} A fresh plan was queued: run {fresh}."}])
-            ws = self.config.workspaces.get(run.workspace)
-            if ws is not None:
-                ctx = _Context(run, ws, RunLog(self.store, run.id), self.store)
-                self._status(ctx, "error", f"The server stopped during this run; a fresh plan is run {fresh}.")
-                ctx.log.close()
-                if run.kind == "apply":
-                    self.notices.interrupted(ws.name, run.id, phase, fresh, self.run_url(run.id))
-            self._clean_if_final(run.id)
+            fresh = self.end_cut_off(run, f"server stopped while {phase}",
+                                     f"The server stopped while this run was {phase}")
+            if fresh is not None:
+                fresh_ids.append(fresh)
         return fresh_ids
+
+    def end_cut_off(self, run: Run, error: str, what: str) -> int | None:
+        """End ``run``, cut off while planning or applying (its process died, or its worker was
+        lost): ``errored`` with ``error``, its log kept, what completed recorded in the state;
+        never retried as it was: a fresh plan is queued (it waits for a person unless the
+        workspace auto-applies) and people are told. None if the run had moved on meanwhile."""
+        phase = "planning" if run.status == "planning" else "applying"
+        fresh = self.store.end_with_fresh(run.id, [run.status], error,
+                                          self._fresh_run(run, f"fresh plan after run {run.id} was cut off"))
+        if fresh is None:
+            return None
+        self.wake()
+        self.store.add_events(run.id, [{"type": "error", "text": f"{what}; what completed is recorded in the "
+                                        f"state. A fresh plan was queued: run {fresh}."}])
+        ws = self.config.workspaces.get(run.workspace)
+        if ws is not None:
+            ctx = _Context(run, ws, RunLog(self.store, run.id), self.store, threading.Event())
+            self._status(ctx, "error", f"{what}; a fresh plan is run {fresh}."[:140])
+            ctx.log.close()
+            if run.kind == "apply":
+                self.notices.interrupted(ws.name, run.id, phase, fresh, self.run_url(run.id))
+        self._clean_if_final(run.id)
+        return fresh
 
     # -- the plan phase --------------------------------------------------------------------
 
@@ -202,7 +251,7 @@ class Executor:
             ctx.move("planning", "planned_and_finished")
             self._status(ctx, "success", "No changes: nothing to apply.")
             self.notices.no_changes(ws.name, run.id, self.run_url(run.id))
-        elif ws.auto_apply:
+        elif ws.auto_apply and not run.confirm_required:
             ctx.move("planning", "confirmed", confirmed_by="auto-apply")
             saved = self.store.get_plan(run.id)
             self.accounts.audit("auto-apply", "confirm", "server", workspace=ws.name, run_id=run.id,
@@ -213,6 +262,38 @@ class Executor:
             ctx.move("planning", "planned")
             self._status(ctx, "pending", f"{_plan_line(outcome)[:-1]}; waiting for confirmation.")
             self.notices.waiting(ws.name, run.id, outcome.counts, self.run_url(run.id))
+
+    def _heal_phase(self, ctx: _Context) -> None:
+        """A health check: one heal pass at the commit last applied (see :mod:`.healthcheck`)."""
+        run, ws, log = ctx.run, ctx.ws, ctx.log
+        log.text(f"Run {run.id} ({run.trigger}) of {ws.name}: a heal pass at commit {run.commit_sha[:12]}, the "
+                 "configuration last applied.")
+        directory = self._checkout(ctx)
+        if directory is None:
+            return
+        backend = SqlStateBackend(self.store.db, run.workspace_id, ws.name, run.id)
+        incidents = healthcheck.SqlIncidents(self.store.db, run.workspace_id, run.id)
+
+        def applying() -> None:
+            ctx.move("planning", "applying", apply_started_at=now())
+
+        outcome = healthcheck.heal_pass(
+            directory, backend, store_incidents=incidents, stack=ws.name, env=self.env, registry=self.registry,
+            sink=log, say=log.text, on_apply=applying, slack_url=self.config.slack.webhook_url,
+            root=self._checkout_root(run.id), cancel=ctx.cancel)
+        current = self.store.get_run(run.id)
+        phase: RunStatus = current.status if current is not None and current.status == "applying" else "planning"
+        self.store.update_run(run.id, to_add=outcome.counts[0], to_change=outcome.counts[1],
+                              to_destroy=outcome.counts[2])
+        log.text(outcome.summary)
+        if outcome.status == "errored":
+            ctx.move(phase, "errored", error=outcome.error[:500])
+        else:
+            ctx.move(phase, outcome.status)  # type: ignore[arg-type]
+        if outcome.open_run:
+            fresh = self._queue_fresh(run, f"health check run {run.id} found what a person must confirm",
+                                      confirm_required=True, operation="plan")
+            log.text(f"Not applied by itself: a plan that waits for Confirm & Apply was queued: run {fresh}.")
 
     def _plan_failed(self, ctx: _Context, outcome: operations.Outcome) -> None:
         ctx.log.text(outcome.diagnostics_text or outcome.error, "error")
@@ -245,12 +326,23 @@ class Executor:
             prior = saved.plan_json.get("prior_state")
             planned_serial = prior.get("serial") if isinstance(prior, dict) else None
             outcome = operations.apply(directory, backend, saved.plan_file, env=self.env, registry=self.registry,
-                                       sink=log, planned_serial=planned_serial, root=self._checkout_root(run.id))
+                                       sink=log, planned_serial=planned_serial, root=self._checkout_root(run.id),
+                                       cancel=ctx.cancel)
         seconds = time.monotonic() - started
-        if outcome.stale:
+        if outcome.canceled:
+            log.text(outcome.diagnostics_text or "The apply was stopped between actions by a shutdown.", "error")
+            fresh = self._end_with_fresh(ctx, "stopped by a shutdown while applying",
+                                         f"fresh plan after run {run.id} was stopped by a shutdown")
+            if fresh is None:
+                return
+            log.text(f"What completed is recorded in the state. A fresh plan was queued: run {fresh}.")
+            self._status(ctx, "error", f"Stopped by a shutdown; a fresh plan is run {fresh}.")
+            self.notices.interrupted(ws.name, run.id, "applying", fresh, self.run_url(run.id))
+        elif outcome.stale:
             log.text(outcome.diagnostics_text, "error")
-            ctx.move("applying", "errored", error="the plan was stale")
-            fresh = self._queue_fresh(run, f"fresh plan after run {run.id}'s plan went stale")
+            fresh = self._end_with_fresh(ctx, "the plan was stale", f"fresh plan after run {run.id}'s plan went stale")
+            if fresh is None:
+                return
             log.text(f"Nothing was changed. A fresh plan was queued: run {fresh}.")
             self._status(ctx, "failure", f"The plan was stale; a fresh plan was queued (run {fresh}).")
             self.notices.stale(ws.name, run.id, fresh, self.run_url(fresh))
@@ -267,11 +359,28 @@ class Executor:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _queue_fresh(self, run: Run, why: str) -> int:
-        fresh = self.store.create_run(NewRun(
-            workspace=run.workspace, kind=run.kind, commit_sha=run.commit_sha, ref=run.ref,
-            clone_url=run.clone_url, trigger=why, operation="plan" if run.operation == "plan" else "rollback",
-            pr_number=run.pr_number, base_sha=run.base_sha, rollback_serial=run.rollback_serial))
+    def _end_with_fresh(self, ctx: _Context, error: str, why: str) -> int | None:
+        """End the applying run ``errored`` and queue its fresh plan, in one transaction (so
+        whoever sees it errored also sees what follows it)."""
+        ctx.log.flush()
+        fresh = self.store.end_with_fresh(ctx.run.id, ["applying"], error, self._fresh_run(ctx.run, why))
+        self.wake()
+        return fresh
+
+    def _fresh_run(self, run: Run, why: str, *, confirm_required: bool | None = None,
+                   operation: str | None = None) -> NewRun:
+        """A fresh run of what ``run`` was for (never a retry of it: it plans again)."""
+        op = operation or run.operation
+        return NewRun(
+            workspace=run.workspace, kind=run.kind, commit_sha=run.commit_sha, ref=run.ref, clone_url=run.clone_url,
+            trigger=why, operation=op if op in ("plan", "rollback", "heal") else "plan",  # type: ignore[arg-type]
+            pr_number=run.pr_number, base_sha=run.base_sha, rollback_serial=run.rollback_serial,
+            confirm_required=run.confirm_required if confirm_required is None else confirm_required)
+
+    def _queue_fresh(self, run: Run, why: str, *, confirm_required: bool | None = None,
+                     operation: str | None = None) -> int:
+        fresh = self.store.create_run(self._fresh_run(run, why, confirm_required=confirm_required,
+                                                      operation=operation))
         self.store.update_run(run.id, followed_by=fresh)
         self.wake()
         return fresh
@@ -309,7 +418,8 @@ class Executor:
         return any(ws.touches(p) for p in files)
 
     def _status(self, ctx: _Context, state: StatusState, description: str) -> None:
-        if self.github is None or not ctx.run.commit_sha:  # a rollback has no commit
+        if self.github is None or not ctx.run.commit_sha or ctx.run.operation == "heal":  # a rollback has no
+            # commit; a health check is not about its commit
             return
         try:
             self.github.set_status(ctx.ws.repo, ctx.run.commit_sha, state, description, ctx.status_context,
@@ -332,7 +442,7 @@ class Executor:
 
     def _clean_if_final(self, run_id: int) -> None:
         run = self.store.get_run(run_id)
-        if run is not None and run.status in FINAL:
+        if run is not None and (run.status in FINAL or not self.keep_checkouts):
             shutil.rmtree(os.path.join(self.runs_dir, str(run_id)), ignore_errors=True)
 
 

@@ -13,6 +13,7 @@ the CLI's progress lines); the sink must not raise (the run layer ignores one th
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -33,13 +34,14 @@ from relight.runs import (
     RunRequest,
     RunResult,
     RunStatus,
+    plan_summary,
     plan_to_json,
     progress_line,
     render_plan,
 )
 from relight.state import LockInfo, State, StateBackend, VersionInfo
 
-__all__ = ["EventSink", "Outcome", "ReadOnlyBackend", "apply", "plan", "run_environment"]
+__all__ = ["EventSink", "LogSink", "Outcome", "ReadOnlyBackend", "apply", "plan", "run_context", "run_environment"]
 
 EventSink = Callable[[Mapping[str, Any]], None]
 Status = Literal["planned", "planned_and_finished", "applied", "errored"]
@@ -67,6 +69,7 @@ class Outcome:
     error: str = ""  # the first error's summary, for statuses and Slack
     stale: bool = False
     seconds: float = 0.0
+    canceled: bool = False  # the apply was stopped between actions (a shutdown); what ran is recorded
 
 
 def run_environment(env: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -126,22 +129,17 @@ def plan(
     return _outcome(_execute(request, directory, backend, env, registry, sink, root))
 
 
-def apply(
-    directory: str,
-    backend: StateBackend,
-    plan_file: bytes,
-    *,
-    env: Mapping[str, str],
-    registry: ProviderRegistry,
-    sink: EventSink,
-    planned_serial: int | None = None,
-    root: str | None = None,
-) -> Outcome:
+def apply(directory: str, backend: StateBackend, plan_file: bytes, *, env: Mapping[str, str],
+          registry: ProviderRegistry, sink: EventSink, planned_serial: int | None = None,
+          root: str | None = None, cancel: threading.Event | None = None) -> Outcome:
     """Apply exactly the saved plan. Refused when stale (the state moved on since the plan, as
-    the state's serial shows): ``errored`` with ``stale`` set, nothing changed."""
+    the state's serial shows): ``errored`` with ``stale`` set, nothing changed. ``cancel``, once
+    set, stops the apply between actions (``errored`` with ``canceled`` set)."""
     request = RunRequest(Operation.APPLY, plan_file=plan_file, source="the run's saved plan")
-    result = _execute(request, directory, backend, env, registry, sink, root)
+    result = _execute(request, directory, backend, env, registry, sink, root, cancel)
     outcome = _outcome(result)
+    if result.status is RunStatus.CANCELED:
+        return Outcome(**{**_fields(outcome), "canceled": True, "error": "stopped by a shutdown"})
     if outcome.status == "errored" and planned_serial is not None:
         with contextlib.suppress(StateError):
             if backend.read().serial != planned_serial:
@@ -149,28 +147,25 @@ def apply(
     return outcome
 
 
-def _execute(
-    request: RunRequest,
-    directory: str,
-    backend: StateBackend,
-    env: Mapping[str, str],
-    registry: ProviderRegistry,
-    sink: EventSink,
-    root: str | None,
-) -> RunResult:
-    # Pull requests bring configuration nobody reviewed yet: file functions stay inside the
-    # checkout, and nothing is read from or written to a parse cache.
+def run_context(directory: str, backend: StateBackend, env: Mapping[str, str], registry: ProviderRegistry,
+                root: str | None = None, cancel: threading.Event | None = None) -> RunContext:
+    """The context of a server run: the checkout, the workspace's backend, the run's environment.
+
+    Pull requests bring configuration nobody reviewed yet: file functions stay inside the
+    checkout (``root``), and nothing is read from or written to a parse cache.
+    """
     environment, secrets = run_environment(env)
-    context = RunContext(
-        directory=directory,
-        environment=environment,
-        secrets=secrets,
-        backend=lambda config, where: backend,
-        registry=registry,
-        files=FilePolicy.confined(root or directory),
-        parse_cache=None,
-    )
-    return Runner().execute(request, context, _LogSink(sink))
+    return RunContext(directory=directory, environment=environment, secrets=secrets,
+                      backend=lambda config, where: backend, registry=registry,
+                      files=FilePolicy.confined(root or directory), parse_cache=None,
+                      cancel=cancel if cancel is not None else threading.Event())
+
+
+def _execute(request: RunRequest, directory: str, backend: StateBackend, env: Mapping[str, str],
+             registry: ProviderRegistry, sink: EventSink, root: str | None,
+             cancel: threading.Event | None = None) -> RunResult:
+    context = run_context(directory, backend, env, registry, root, cancel)
+    return Runner().execute(request, context, LogSink(sink))
 
 
 def _outcome(result: RunResult) -> Outcome:
@@ -205,16 +200,15 @@ def event_text(event: Event) -> str | None:
         where = f" ({d.subject})" if d.subject is not None else ""
         return f"{d.severity.value.capitalize()}: {d.summary}{where}"
     if isinstance(event, PlanReady):  # the plan itself is on the run's page, above the log
-        add, change, destroy = event.plan.counts()
         if not event.plan.has_changes:
             return "Plan: no changes."
-        return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
+        return f"Plan: {plan_summary(event.plan)}."
     if isinstance(event, RunFinished) and event.status == "applied":
         return f"Apply complete! Resources: {event.add} added, {event.change} changed, {event.destroy} destroyed."
     return None
 
 
-class _LogSink:
+class LogSink:
     """The run layer's events, as the server's log entries (the plan itself is stored apart)."""
 
     def __init__(self, sink: EventSink) -> None:

@@ -28,6 +28,7 @@ from relight import __version__
 from relight.errors import StateError
 from relight.server.auth import Identity
 from relight.server.github import GitHubError
+from relight.server.healthcheck import due_at, incidents_of
 from relight.server.services import Services, remote_of, workspace_backend
 from relight.server.store import FINAL, iso
 from relight.state import dumps
@@ -197,7 +198,10 @@ async def workspace(request: Request, svc: Services, who: Identity) -> Response:
         return _render("error.html", who, 404, message=f"There is no workspace {name!r}.")
     runs = await run_in_threadpool(svc.store.list_runs, name, 200)
     holder = await run_in_threadpool(backend.holder)
-    return _render("workspace.html", who, name=name, ws=svc.config.workspaces.get(name), runs=runs, holder=holder)
+    found = await run_in_threadpool(incidents_of, svc.store.db, backend.workspace_id, 50)
+    due = await run_in_threadpool(due_at, svc.store.db, name)
+    return _render("workspace.html", who, name=name, ws=svc.config.workspaces.get(name), runs=runs, holder=holder,
+                   incidents=found, next_check=iso(due))
 
 
 async def run_page(request: Request, svc: Services, who: Identity) -> Response:

@@ -32,6 +32,7 @@ __all__ = [
     "api_tokens",
     "audit_log",
     "deliveries",
+    "incidents",
     "metadata",
     "pr_comments",
     "run_events",
@@ -86,6 +87,7 @@ workspaces = Table(
     Column("dir", String(500), nullable=False),
     Column("branch", String(200), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("next_health_check_at", UtcDateTime),  # when the next heal pass is due (health_check)
 )
 
 runs = Table(
@@ -117,6 +119,7 @@ runs = Table(
     Column("to_destroy", Integer),
     Column("error", Text),
     Column("followed_by", Integer),
+    Column("confirm_required", Boolean, nullable=False, default=False),  # never auto-applied
     Index(None, "workspace_id", "kind", "status"),
     Index(None, "status"),
 )
@@ -175,6 +178,7 @@ state_locks = Table(
     Column("lock_id", String(64), nullable=False),
     Column("info", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("run_id", Integer),  # the server's run holding it (None: a CLI or Terraform over http)
 )
 
 deliveries = Table(
@@ -229,6 +233,19 @@ pr_comments = Table(
     Column("pr_number", Integer, primary_key=True),
     Column("workspace", String(64), primary_key=True),
     Column("comment_id", BigInteger, nullable=False),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("detected_at", String(40), nullable=False),  # ISO 8601, as the incident says it
+    Column("outcome", String(32), nullable=False),
+    Column("run_id", Integer),  # the heal run that opened it
+    Column("doc", Text, nullable=False),  # the whole incident as JSON (relight.heal.incidents)
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "workspace_id", "outcome"),
 )
 
 settings = Table(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from relight.providers.registry import ProviderRegistry
 from relight.server.accounts import Accounts
 from relight.server.actions import Actions
 from relight.server.auth import Auth
 from relight.server.config import ServerConfig
 from relight.server.github import GitHubClient
+from relight.server.metrics import Metrics
 from relight.server.queue import RunQueue
 from relight.server.sqlstate import SqlStateBackend
 from relight.server.store import Store
@@ -29,6 +31,10 @@ class Services:
     auth: Auth
     github: GitHubClient | None
     log: Callable[[str], None]
+    metrics: Metrics
+    registry: ProviderRegistry = field(default_factory=ProviderRegistry)
+    env: Mapping[str, str] = field(default_factory=dict)
+    ready: Callable[[], str | None] = lambda: None  # why the server is not ready, or None
 
 
 def remote_of(request: Request) -> str:

@@ -19,7 +19,12 @@ It keeps the local file backend's promises, with rows instead of files:
   whose holder ran on this host and is gone (its pid is dead or reused, or the machine rebooted)
   is taken over and reported in :attr:`~relight.state.LockInfo.took_over_from`; any other holder
   is waited for until the timeout and then named in :class:`~relight.errors.StateLockedError`.
-  Taking and taking over happen in claiming transactions, so two runs never both win.
+  Taking and taking over happen in claiming transactions, so two runs never both win. A lock
+  taken by one of the server's runs records the run, so that when its worker is lost (see
+  :mod:`relight.server.distributed`) the lock is released with the run (:func:`release_run_locks`).
+- Fencing: while this backend holds the lock, every journal commit checks, in its own
+  transaction, that the lock row is still the one it took. A run whose lock was taken from it
+  (its worker was declared lost, then came back) can record nothing more.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from relight.state import UNASSIGNED_LINEAGE, GroupCommitJournal, LockInfo, Stat
 from relight.state.journal import apply_records
 from relight.state.locks import holder_is_dead, lock_error_message
 
-__all__ = ["SqlJournal", "SqlStateBackend"]
+__all__ = ["SqlJournal", "SqlStateBackend", "release_run_locks"]
 
 _FIRST_DELAY = 0.05
 _MAX_DELAY = 1.0
@@ -57,8 +62,9 @@ class SqlStateBackend:
         self.db = db
         self.workspace_id = workspace_id
         self.name = name
-        self.run_id = run_id  # recorded on the versions this backend writes
+        self.run_id = run_id  # recorded on the versions this backend writes and the locks it takes
         self.where = f"the database state of workspace {name!r}"
+        self.held_lock: str | None = None  # the lock ID while this backend holds the lock
 
     def __repr__(self) -> str:
         return f"SqlStateBackend({self.name!r})"
@@ -160,15 +166,18 @@ class SqlStateBackend:
     def lock(self, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
         """Hold the workspace's state lock for a ``with`` block (see the module's take-over rule)."""
         info = self._acquire(operation, timeout)
+        self.held_lock = info.id
         try:
             yield info
         finally:
-            with self.db.write() as conn:
-                conn.execute(
-                    sa.delete(state_locks).where(
-                        state_locks.c.workspace_id == self.workspace_id, state_locks.c.lock_id == info.id
-                    )
-                )
+            self.held_lock = None
+
+            def release() -> None:
+                with self.db.write() as conn:
+                    conn.execute(sa.delete(state_locks).where(
+                        state_locks.c.workspace_id == self.workspace_id, state_locks.c.lock_id == info.id))
+
+            self.db.retrying(release)
 
     def force_unlock(self, lock_id: str) -> None:
         """Remove the lock if its ID is ``lock_id``; StateError naming the real holder otherwise."""
@@ -182,6 +191,60 @@ class SqlStateBackend:
                     f"{holder.who} (ID {holder.id}, operation {holder.operation}, created {holder.created})"
                 )
             conn.execute(sa.delete(state_locks).where(state_locks.c.workspace_id == self.workspace_id))
+
+    # -- Terraform's http backend protocol (server/tfhttp.py) -----------------------------------
+
+    def put(self, state: State) -> State:
+        """Store ``state`` as a client of Terraform's http backend sent it: its serial is the
+        client's own when above the stored one (Terraform counts serials itself), else the next.
+        Refuses another lineage and an older serial (a client that read a stale state)."""
+        result = state.copy()
+        result.lineage = state.lineage or str(uuid.uuid4())
+
+        def write() -> None:
+            with self.db.write(claim=True) as conn:
+                current = self._snapshot(conn)
+                if current is not None and current.lineage != result.lineage:
+                    raise StateError(f"refusing lineage {result.lineage} over {self.where}, which has lineage "
+                                     f"{current.lineage}: they are different states")
+                if current is not None and result.serial < current.serial:
+                    raise StateError(f"refusing serial {result.serial} over {self.where}, which is newer "
+                                     f"(serial {current.serial}): read the state again")
+                if current is not None and result.serial == current.serial and current.same_content(result):
+                    return
+                stored = current.serial if current is not None else 0
+                result.serial = max(result.serial, stored + 1)
+                self._insert_version(conn, result)
+
+        self.db.retrying(write)
+        return result
+
+    def lock_as(self, info: LockInfo) -> LockInfo | None:
+        """Take the lock for a client that names its own lock info (Terraform's LOCK request);
+        None when taken, else the holder (a dead holder on this host is taken over)."""
+        with self.db.write(claim=True) as conn:
+            holder = self._holder(conn)
+            if holder is not None and holder.id == info.id:
+                return None
+            if holder is not None and not holder_is_dead(holder):
+                return holder
+            conn.execute(sa.delete(state_locks).where(state_locks.c.workspace_id == self.workspace_id))
+            conn.execute(sa.insert(state_locks).values(workspace_id=self.workspace_id, lock_id=info.id,
+                                                       info=json.dumps(info.to_json()), created_at=datetime.now(UTC),
+                                                       run_id=None))
+            return None
+
+    def unlock_as(self, lock_id: str) -> LockInfo | None:
+        """Release the lock if its ID is ``lock_id`` (or nobody holds it); else return the holder."""
+        with self.db.write(claim=True) as conn:
+            holder = self._holder(conn)
+            if holder is None:
+                return None
+            if holder.id != lock_id:
+                return holder
+            conn.execute(sa.delete(state_locks).where(state_locks.c.workspace_id == self.workspace_id,
+                                                      state_locks.c.lock_id == lock_id))
+            return None
 
     def holder(self) -> LockInfo | None:
         """Who holds the lock now, if anyone (for pages and messages)."""
@@ -204,6 +267,7 @@ class SqlStateBackend:
                             lock_id=info.id,
                             info=json.dumps(info.to_json()),
                             created_at=datetime.now(UTC),
+                            run_id=self.run_id,
                         )
                     )
                     return replace(info, took_over_from=holder) if holder is not None else info
@@ -294,6 +358,25 @@ class SqlStateBackend:
     def _hint(self) -> str:
         return f"an earlier version (GET /api/workspaces/{self.name}/state?serial=N)"
 
+    def check_fence(self, conn: Connection) -> None:
+        """Inside a write: refuse it unless the lock this backend took is still its own (the row
+        is read FOR SHARE on PostgreSQL, so a release waits for this transaction to commit)."""
+        if self.held_lock is None:
+            return
+        query = sa.select(state_locks.c.lock_id).where(
+            state_locks.c.workspace_id == self.workspace_id, state_locks.c.lock_id == self.held_lock)
+        if not self.db.is_sqlite:
+            query = query.with_for_update(read=True)
+        if conn.execute(query).first() is None:
+            raise StateError(f"{self.where}: this run no longer holds the state lock (it was released when its "
+                             "worker was declared lost); nothing more is recorded")
+
+
+def release_run_locks(db: Database, run_id: int) -> int:
+    """Remove the state locks held by run ``run_id`` (its worker was lost); returns how many."""
+    with db.write(claim=True) as conn:
+        return int(conn.execute(sa.delete(state_locks).where(state_locks.c.run_id == run_id)).rowcount)
+
 
 class SqlJournal(GroupCommitJournal):
     """The :class:`~relight.state.Journal` of :class:`SqlStateBackend`; thread-safe.
@@ -310,21 +393,20 @@ class SqlJournal(GroupCommitJournal):
         return self.flushes
 
     def _write_batch(self, lines: list[bytes], durable: bool) -> None:
+        # Retried while PostgreSQL restarts: the run waits rather than fail between a provider
+        # call and its record. (A batch whose commit answer was lost may be written twice; its
+        # records replay to the same state.) Fenced: refused once the run's lock was taken away.
         b = self._backend
-        try:
+        rows = [{"workspace_id": b.workspace_id, "lineage": self._base.lineage, "base_serial": self._base.serial,
+                 "record": line.decode().rstrip("\n")} for line in lines]
+
+        def insert() -> None:
             with b.db.write() as conn:
-                conn.execute(
-                    sa.insert(state_journal),
-                    [
-                        {
-                            "workspace_id": b.workspace_id,
-                            "lineage": self._base.lineage,
-                            "base_serial": self._base.serial,
-                            "record": line.decode().rstrip("\n"),
-                        }
-                        for line in lines
-                    ],
-                )
+                b.check_fence(conn)
+                conn.execute(sa.insert(state_journal), rows)
+
+        try:
+            b.db.retrying(insert)
         except StoreError as exc:
             raise StateError(f"{b.where}: could not record a change durably: {exc}") from exc
 
@@ -343,21 +425,30 @@ class SqlJournal(GroupCommitJournal):
         result.lineage = self._base.lineage
         result.serial = self._base.serial
         b = self._backend
-        with b.db.write(claim=True) as conn:
-            if self._records or not final.same_content(self._base):
-                newest = b._snapshot(conn)
-                if newest is not None and newest.serial != self._base.serial:
-                    raise StateError(f"{b.where} was written by someone else during this run (now serial "
-                                     f"{newest.serial}); the run's records are kept")
-                result.serial += 1
-                b._insert_version(conn, result)
-            conn.execute(
-                sa.delete(state_journal).where(
-                    state_journal.c.workspace_id == b.workspace_id,
-                    state_journal.c.base_serial == self._base.serial,
-                    state_journal.c.lineage == self._base.lineage,
+
+        def write() -> None:
+            with b.db.write(claim=True) as conn:
+                b.check_fence(conn)
+                result.serial = self._base.serial
+                if self._records or not final.same_content(self._base):
+                    newest = b._snapshot(conn)
+                    if newest is not None and newest.serial == self._base.serial + 1 and newest.same_content(result):
+                        pass  # this very commit, written before its answer was lost
+                    elif newest is not None and newest.serial != self._base.serial:
+                        raise StateError(f"{b.where} was written by someone else during this run (now serial "
+                                         f"{newest.serial}); the run's records are kept")
+                    result.serial += 1
+                    if newest is None or newest.serial == self._base.serial:
+                        b._insert_version(conn, result)
+                conn.execute(
+                    sa.delete(state_journal).where(
+                        state_journal.c.workspace_id == b.workspace_id,
+                        state_journal.c.base_serial == self._base.serial,
+                        state_journal.c.lineage == self._base.lineage,
+                    )
                 )
-            )
+
+        b.db.retrying(write)
         return result
 
     def close(self) -> None:

@@ -5,11 +5,12 @@ Run statuses are spelled as HCP Terraform spells them. An apply-kind run moves
 ``planned_and_finished`` with no changes, ``errored``, ``discarded`` or ``canceled``); a
 speculative run moves ``pending -> planning -> planned_and_finished | errored | canceled``.
 
-The queue rule lives in :meth:`Store.claim_next`, in one claiming transaction: a confirmed run
-is applied first; otherwise the oldest pending speculative run, or the oldest pending apply run
-of a workspace that has no apply run in flight (planning, planned, confirmed or applying), so a
-workspace's apply runs go one at a time, in the order they arrived, and a plan that waits for
-confirmation holds the workspace as in HCP Terraform. Speculative runs never wait for it.
+The queue rule is one SQL condition (:func:`_eligible`), used by :meth:`Store.claim_next` (the
+embedded queue), :meth:`Store.claim_run` and :meth:`Store.eligible` (the distributed queue),
+each in a claiming transaction: a workspace's changes (plan and rollback runs) go one at a time
+in arrival order, and a plan that waits for confirmation holds the workspace as in HCP
+Terraform; its heal passes form a second lane that waits only for runs actually planning or
+applying; a confirmed run is applied first; speculative runs never wait.
 Every status change is a compare-and-set (:meth:`Store.transition`): two people pressing
 Confirm, or a confirm racing a discard, cannot both win.
 """
@@ -34,8 +35,10 @@ from relight.server.schema import deliveries, pr_comments, run_events, run_plans
 __all__ = [
     "ACTIVE_APPLY",
     "FINAL",
+    "Eligible",
     "Job",
     "NewRun",
+    "Operation",
     "PlanRecord",
     "Run",
     "RunKind",
@@ -44,6 +47,7 @@ __all__ = [
 ]
 
 RunKind = Literal["speculative", "apply"]
+Operation = Literal["plan", "rollback", "heal"]
 RunStatus = Literal[
     "pending",
     "planning",
@@ -82,11 +86,12 @@ class NewRun:
     ref: str
     clone_url: str
     trigger: str
-    operation: Literal["plan", "rollback"] = "plan"
+    operation: Operation = "plan"
     pr_number: int | None = None
     base_sha: str | None = None
     delivery_id: str | None = None
     rollback_serial: int | None = None
+    confirm_required: bool = False  # waits for a person even in an auto_apply workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +122,8 @@ class Run:
     counts: tuple[int, int, int] | None
     error: str | None
     followed_by: int | None
+    confirm_required: bool = False
+    claimed_by: str | None = None
 
     @property
     def is_final(self) -> bool:
@@ -140,6 +147,7 @@ class Run:
             "discarded_by": self.discarded_by,
             "error": self.error,
             "followed_by": self.followed_by,
+            "confirm_required": self.confirm_required,
         }
         if self.counts is not None:
             doc["plan"] = dict(zip(("add", "change", "destroy"), self.counts, strict=True))
@@ -157,13 +165,24 @@ class PlanRecord:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """A claimed piece of work: plan a pending run, or apply a confirmed one."""
+    """A claimed piece of work: plan a pending run (a heal run's pass too), or apply a confirmed one."""
 
     run_id: int
     phase: Literal["plan", "apply"]
 
 
-_RUN_COLUMNS = [c for c in runs.c if c.name not in ("claimed_by",)]
+@dataclass(frozen=True, slots=True)
+class Eligible:
+    """A run the queue rule lets start now, and which phase (for the distributed queue's dispatch)."""
+
+    run_id: int
+    workspace: str
+    kind: RunKind
+    operation: str
+    phase: Literal["plan", "apply"]
+
+
+_RUN_COLUMNS = list(runs.c)
 
 
 def _run(row: Row[Any]) -> Run:
@@ -194,12 +213,45 @@ def _run(row: Row[Any]) -> Run:
         counts=counts,
         error=m["error"],
         followed_by=m["followed_by"],
+        confirm_required=bool(m["confirm_required"]),
+        claimed_by=m["claimed_by"],
     )
 
 
 def _select_runs() -> sa.Select[Any]:
     return sa.select(*_RUN_COLUMNS, workspaces.c.name.label("workspace_name")).join(
         workspaces, workspaces.c.id == runs.c.workspace_id
+    )
+
+
+def _eligible() -> sa.ColumnElement[bool]:
+    """The queue rule as one SQL condition on ``runs`` (see the module docstring).
+
+    Two lanes per workspace, each first in, first out: changes (plan and rollback runs) and heal
+    passes. A change may start when no apply-kind run of its workspace is in flight (a plan
+    waiting for a person holds it); a heal pass when none is planning, confirmed or applying (a
+    plan waiting for a person does not hold back a recovery: that plan goes stale instead); a
+    confirmed run when nothing else of its workspace is planning or applying. Speculative plans
+    never wait.
+    """
+    other = sa.alias(runs, "other")
+    same_ws = sa.and_(other.c.workspace_id == runs.c.workspace_id, other.c.kind == "apply", other.c.id != runs.c.id)
+
+    def busy(*statuses: str) -> sa.ColumnElement[bool]:
+        return sa.exists().where(same_ws, other.c.status.in_(statuses))
+
+    def older_in_lane(heal: bool) -> sa.ColumnElement[bool]:
+        lane = other.c.operation == "heal" if heal else other.c.operation != "heal"
+        return sa.exists().where(same_ws, other.c.status == "pending", other.c.id < runs.c.id, lane)
+
+    pending = runs.c.status == "pending"
+    return sa.or_(
+        sa.and_(pending, runs.c.kind == "speculative"),
+        sa.and_(pending, runs.c.kind == "apply", runs.c.operation != "heal", ~older_in_lane(False),
+                ~busy(*ACTIVE_APPLY)),
+        sa.and_(pending, runs.c.kind == "apply", runs.c.operation == "heal", ~older_in_lane(True),
+                ~busy("planning", "confirmed", "applying")),
+        sa.and_(runs.c.status == "confirmed", ~busy("planning", "applying")),
     )
 
 
@@ -250,6 +302,7 @@ class Store:
                     trigger=n.trigger,
                     delivery_id=n.delivery_id,
                     rollback_serial=n.rollback_serial,
+                    confirm_required=n.confirm_required,
                     created_at=now(),
                 )
             )
@@ -307,56 +360,115 @@ class Store:
     def claim_next(self, worker: str) -> Job | None:
         """Take the next job by the module's queue rule, marking its run planning/applying."""
         with self.db.write(claim=True) as conn:
-            confirmed = conn.execute(
-                sa.select(runs.c.id).where(runs.c.status == "confirmed").order_by(runs.c.id).limit(1)
-            ).scalar()
-            if confirmed is not None:
-                conn.execute(sa.update(runs).where(runs.c.id == confirmed).values(
-                    status="applying", claimed_by=worker, apply_started_at=now()))
-                return Job(confirmed, "apply")
-            run_id = conn.execute(self._next_pending()).scalar()
-            if run_id is None:
+            found = conn.execute(
+                sa.select(runs.c.id, runs.c.status).where(_eligible())
+                .order_by((runs.c.status != "confirmed"), runs.c.id).limit(1)
+            ).first()
+            if found is None:
                 return None
-            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(
-                status="planning", claimed_by=worker, started_at=now()))
-            return Job(run_id, "plan")
+            phase: Literal["plan", "apply"] = "apply" if found.status == "confirmed" else "plan"
+            self._mark_claimed(conn, found.id, phase, worker)
+            return Job(found.id, phase)
+
+    def claim_run(self, run_id: int, phase: Literal["plan", "apply"], worker: str) -> Job | None:
+        """Claim one given run for ``phase`` if the queue rule lets it start now; None otherwise
+        (it already started, ended, or must wait): the distributed queue's workers call this."""
+        status = "confirmed" if phase == "apply" else "pending"
+        with self.db.write(claim=True) as conn:
+            found = conn.execute(
+                sa.select(runs.c.id).where(runs.c.id == run_id, runs.c.status == status, _eligible())
+            ).scalar()
+            if found is None:
+                return None
+            self._mark_claimed(conn, run_id, phase, worker)
+            return Job(run_id, phase)
+
+    def eligible(self, limit: int = 200) -> list[Eligible]:
+        """Runs the queue rule lets start now, oldest first (confirmed ones first)."""
+        query = (
+            sa.select(runs.c.id, runs.c.status, runs.c.kind, runs.c.operation, workspaces.c.name)
+            .join(workspaces, workspaces.c.id == runs.c.workspace_id)
+            .where(_eligible())
+            .order_by((runs.c.status != "confirmed"), runs.c.id)
+            .limit(limit)
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        return [Eligible(r.id, r.name, r.kind, r.operation, "apply" if r.status == "confirmed" else "plan")
+                for r in rows]
 
     @staticmethod
-    def _next_pending() -> sa.Select[Any]:
-        first = sa.alias(runs, "first")
-        busy = sa.alias(runs, "busy")
-        oldest_pending = (
-            sa.select(sa.func.min(first.c.id))
-            .where(first.c.workspace_id == runs.c.workspace_id, first.c.kind == "apply", first.c.status == "pending")
-            .scalar_subquery()
-        )
-        in_flight = sa.exists().where(
-            busy.c.workspace_id == runs.c.workspace_id, busy.c.kind == "apply", busy.c.status.in_(ACTIVE_APPLY)
-        )
-        eligible = sa.or_(
-            runs.c.kind == "speculative",
-            sa.and_(runs.c.kind == "apply", runs.c.id == oldest_pending, ~in_flight),
-        )
-        return sa.select(runs.c.id).where(runs.c.status == "pending", eligible).order_by(runs.c.id).limit(1)
+    def _mark_claimed(conn: Connection, run_id: int, phase: str, worker: str) -> None:
+        if phase == "apply":
+            values: dict[str, Any] = {"status": "applying", "claimed_by": worker, "apply_started_at": now()}
+        else:
+            values = {"status": "planning", "claimed_by": worker, "started_at": now()}
+        conn.execute(sa.update(runs).where(runs.c.id == run_id).values(**values))
 
     def transition(self, run_id: int, from_: Iterable[RunStatus], to: RunStatus, **values: Any) -> bool:
         """Set ``to`` (and ``values``) only if the run is in one of ``from_``; False otherwise."""
         if to in FINAL and "finished_at" not in values:
             values["finished_at"] = now()
-        with self.db.write() as conn:
-            result = conn.execute(
-                sa.update(runs).where(runs.c.id == run_id, runs.c.status.in_(list(from_))).values(status=to, **values)
-            )
-            return bool(result.rowcount)
+        tries = 0
+
+        def attempt() -> bool:
+            # Retried while PostgreSQL restarts; a retry that finds the run already in ``to`` means
+            # the earlier attempt committed before its answer was lost.
+            nonlocal tries
+            tries += 1
+            with self.db.write() as conn:
+                result = conn.execute(sa.update(runs).where(runs.c.id == run_id, runs.c.status.in_(list(from_)))
+                                      .values(status=to, **values))
+                if result.rowcount:
+                    return True
+                if tries > 1:
+                    return conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar() == to
+                return False
+
+        return self.db.retrying(attempt)
+
+    def end_with_fresh(self, run_id: int, from_: Iterable[RunStatus], error: str, fresh: NewRun) -> int | None:
+        """In one transaction: end the run ``errored`` with ``error`` if it is in one of ``from_``,
+        queue ``fresh`` and link it as the run's ``followed_by``; the fresh run's id, or None when
+        the run had moved on (nothing is queued then)."""
+
+        def attempt() -> int | None:
+            with self.db.write() as conn:
+                ended = conn.execute(sa.update(runs).where(runs.c.id == run_id, runs.c.status.in_(list(from_)))
+                                     .values(status="errored", error=error, finished_at=now()))
+                if not ended.rowcount:
+                    return None
+                [new_id] = self.insert_runs(conn, [fresh])
+                conn.execute(sa.update(runs).where(runs.c.id == run_id).values(followed_by=new_id))
+                return new_id
+
+        return self.db.retrying(attempt)
 
     def update_run(self, run_id: int, **values: Any) -> None:
-        with self.db.write() as conn:
-            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(**values))
+        def attempt() -> None:
+            with self.db.write() as conn:
+                conn.execute(sa.update(runs).where(runs.c.id == run_id).values(**values))
+
+        self.db.retrying(attempt)
 
     def interrupted(self) -> list[Run]:
-        """Runs a previous server process left planning or applying (it died mid-run)."""
+        """Runs left planning or applying (by a process that died mid-run, or still running)."""
         with self.db.read() as conn:
             return [_run(r) for r in conn.execute(_select_runs().where(runs.c.status.in_(("planning", "applying"))))]
+
+    def deployed_commit(self, workspace: str) -> Run | None:
+        """The newest apply-kind run of ``workspace`` from a commit whose configuration was applied
+        (or planned with no changes): what a health check checks. None before the first one."""
+        query = (
+            _select_runs()
+            .where(workspaces.c.name == workspace, runs.c.kind == "apply", runs.c.operation == "plan",
+                   runs.c.commit_sha != "", runs.c.status.in_(("applied", "planned_and_finished")))
+            .order_by(runs.c.id.desc())
+            .limit(1)
+        )
+        with self.db.read() as conn:
+            row = conn.execute(query).first()
+        return _run(row) if row is not None else None
 
     # -- plans and logs ----------------------------------------------------------------------
 

@@ -237,6 +237,10 @@ class AwsError(CallError):
         self.operation = operation
         self.code = code
 
+    @property
+    def missing(self) -> bool:
+        return self.code.endswith("NotFound") or self.code.startswith("NoSuch")
+
 
 def translate(operation: str, exc: botocore.exceptions.ClientError) -> AwsError:
     err = exc.response.get("Error", {})
