@@ -28,7 +28,9 @@ from relight.providers.registry import ProviderRegistry
 from relight.state import DEFAULT_STATE_FILE, LocalBackend, State, StateBackend
 from relight.state.http import HttpBackend, http_settings
 
-__all__ = ["BackendFactory", "Overlay", "RunContext", "configured_backend", "local_backend", "locate_state", "state_path"]
+__all__ = [
+    "BackendFactory", "Overlay", "RunContext", "configured_backend", "local_backend", "locate_state", "state_path",
+]
 
 BackendFactory = Callable[[Config | None, str], StateBackend]
 """Makes the state backend of a run from its configuration (None when it could not be loaded)
