@@ -327,7 +327,7 @@ def _fresh_snapshot(cloud: Cloud, addr: str, volume_id: str, report: RehearsalRe
 def _previous_image(production: RunContext, current: set[str]) -> str | None:
     """The image the nodes had before, from the workspace's state history (newest first)."""
     config, _ = load_config(production.directory, file_policy=production.files)
-    backend = production.backend(config, production.directory)
+    backend = production.state_backend(config)
     try:
         versions = sorted(backend.history(), key=lambda v: v.serial, reverse=True)
         for version in versions:
