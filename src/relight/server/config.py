@@ -26,6 +26,8 @@
       approvers  = ["alice"]
       auto_apply = false
       health_check = "5m"                    # a heal pass this often ("" or absent: never)
+      images     = ["images/ghe"]   # Packer templates of the images it runs (built on PRs)
+      channel    = "production"     # the channel a merge promotes their new images to
     }
 
 Stage one parses the file with the Terraform-language parser and evaluates each argument as a
@@ -134,10 +136,17 @@ class WorkspaceSettings:
     approvers: tuple[str, ...] = ()
     auto_apply: bool = False
     health_check: float | None = None  # seconds between heal passes; None: no health checks
+    images: tuple[str, ...] = ()  # template directories (repository-relative) of its images
+    channel: str = "production"  # where a merge promotes them
+
+    def image_dir_of(self, path: str) -> str | None:
+        """The image directory a changed file at ``path`` is in, if any."""
+        return next((d for d in self.images if path == d or path.startswith(d + "/")), None)
 
     def touches(self, path: str) -> bool:
         """True when a changed file at ``path`` (repository-relative) is inside ``dir``."""
-        return not self.dir or path == self.dir or path.startswith(self.dir + "/")
+        inside = not self.dir or path == self.dir or path.startswith(self.dir + "/")
+        return inside or self.image_dir_of(path) is not None
 
     def may_confirm(self, login: str) -> bool:
         """GitHub logins compare case-insensitively, as GitHub does."""
@@ -219,7 +228,7 @@ _SCHEMAS: dict[str, dict[str, str]] = {
     },
     "slack": {"webhook_url": _STR},
     "workspace": {"repo": _STR, "dir": _STR, "branch": _STR, "approvers": _LIST, "auto_apply": _BOOL,
-                  "health_check": _STR},
+                  "health_check": _STR, "images": _LIST, "channel": _STR},
 }
 _DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -441,7 +450,20 @@ def _workspace(c: _Checker) -> WorkspaceSettings | None:
         approvers=c.strings("approvers"),
         auto_apply=c.flag("auto_apply", False),
         health_check=interval,
+        images=_image_dirs(c),
+        channel=c.text("channel", "production") or "production",
     )
+
+
+def _image_dirs(c: _Checker) -> tuple[str, ...]:
+    out: list[str] = []
+    for raw in c.strings("images"):
+        directory = raw.strip("/")
+        if not directory or os.path.isabs(raw) or ".." in directory.split("/") or "\\" in directory:
+            c.invalid("images", "Expected template directories inside the repository, relative to its root.")
+            continue
+        out.append(directory)
+    return tuple(out)
 
 
 def parse_server_config(text: str, path: str, env: Mapping[str, str], *,
