@@ -62,7 +62,7 @@ from relight.images.cloud import (
 from relight.images.communicators import Communicator, SshCommunicator, SsmCommunicator
 from relight.images.events import BuildArtifact, BuildFinished, BuildOutput, BuildStarted, BuildStep
 from relight.images.provisioners import FileProvisioner, ShellProvisioner
-from relight.images.registry import ImageRecord, Registry
+from relight.images.registry import ImageRecord, ImageRegistry
 from relight.images.template import BuildSpec
 from relight.runs import EventSink
 
@@ -162,7 +162,7 @@ class _Build:
 def build(
     spec: BuildSpec,
     environment: dict[str, str],
-    registry: Registry,
+    registry: ImageRegistry,
     sink: EventSink,
     options: BuildOptions | None = None,
     cancel: Any = None,
@@ -588,7 +588,7 @@ def _tag_image(b: _Build) -> None:
     b.keep_image()
 
 
-def _record(result: BuildResult, spec: BuildSpec, options: BuildOptions, registry: Registry) -> None:
+def _record(result: BuildResult, spec: BuildSpec, options: BuildOptions, registry: ImageRegistry) -> None:
     try:
         registry.record(
             ImageRecord(

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from relight.images.cleanup import remove_image
 from relight.images.cloud import CHANNEL_TAG_PREFIX, IMAGE_NAME_TAG, REVOKED_TAG, Cloud, tag_list, tags_of
-from relight.images.registry import ImageRecord, Registry, RegistryError
+from relight.images.registry import ImageRecord, ImageRegistry, RegistryError
 
 __all__ = ["PruneReport", "promote", "prune", "revoke"]
 
@@ -35,7 +35,7 @@ def check_channel(channel: str) -> None:
 
 
 def promote(
-    cloud: Cloud, registry: Registry, image_id: str, channel: str, by: str = ""
+    cloud: Cloud, registry: ImageRegistry, image_id: str, channel: str, by: str = ""
 ) -> tuple[ImageRecord, str | None]:
     """Point ``channel`` of the image's name at ``image_id``; returns the record and the image
     the channel pointed at before (None if none)."""
@@ -56,7 +56,7 @@ def promote(
     return registry.set_channel(record.image_id, channel, _now(), by)
 
 
-def revoke(cloud: Cloud, registry: Registry, image_id: str) -> ImageRecord:
+def revoke(cloud: Cloud, registry: ImageRegistry, image_id: str) -> ImageRecord:
     """Mark the image revoked: its channel tags go, ``relight:revoked`` is set (the data source
     refuses it), the registry records it. The image itself stays (running nodes use it)."""
     record = registry.get(image_id)
@@ -75,7 +75,9 @@ class PruneReport:
     kept: list[str] = field(default_factory=list)
 
 
-def prune(cloud: Cloud, registry: Registry, keep: int, name: str | None = None, dry_run: bool = False) -> PruneReport:
+def prune(
+    cloud: Cloud, registry: ImageRegistry, keep: int, name: str | None = None, dry_run: bool = False
+) -> PruneReport:
     """For each image name, keep the ``keep`` newest builds and every build in a channel;
     deregister the others (and delete their snapshots), marking them ``pruned``."""
     if keep < 1:

@@ -33,7 +33,7 @@ from relight.images.cloud import (
     tag_list,
 )
 from relight.images.events import BuildArtifact, BuildFinished, BuildOutput
-from relight.images.registry import ImageRecord, Registry
+from relight.images.registry import ImageRecord, ImageRegistry, Registry
 from relight.images.run import BuildRequest, BuildRun, git_commit
 from relight.images.template import BuildSpec, Template
 from relight.runs import EventSink
@@ -153,7 +153,7 @@ def _adopt(
     result: BuildResult,
     template: Template,
     environment: Mapping[str, str],
-    registry: Registry,
+    registry: ImageRegistry,
     commit: str,
     started: datetime,
 ) -> None:

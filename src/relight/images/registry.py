@@ -22,9 +22,9 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["ChannelMove", "ImageRecord", "Registry", "RegistryError"]
+__all__ = ["ChannelMove", "ImageRecord", "ImageRegistry", "Registry", "RegistryError"]
 
 
 class RegistryError(Exception):
@@ -75,6 +75,39 @@ class ImageRecord:
         args = {k: v for k, v in doc.items() if k in known}
         args["channels"] = tuple(args.get("channels") or ())
         return cls(**args)
+
+
+class ImageRegistry(Protocol):
+    """What builds, promotions and the CLI need of a registry: :class:`Registry` (a JSON file,
+    the CLI without a server) and ``relight.server.imagestore.SqlRegistry`` (the server's
+    database) implement it. ``logs`` and ``locks`` are local directories (build logs, and the
+    lock files that tell a running build, see :mod:`relight.images.cleanup`) in both.
+
+    Contract of the writes: each is atomic (all of it or nothing) and safe against concurrent
+    writers; :meth:`get` and :meth:`set_channel` raise :class:`RegistryError` for an unknown
+    image (by id or ``region:id`` artifact), :meth:`set_channel` also for one not ``built``.
+    """
+
+    logs: str
+    locks: str
+
+    def images(self, name: str | None = None) -> list[ImageRecord]: ...
+
+    def get(self, image_id: str) -> ImageRecord: ...
+
+    def channel(self, name: str, channel: str) -> ImageRecord | None: ...
+
+    def history(self, name: str, channel: str) -> list[ChannelMove]: ...
+
+    def find_digest(self, digest: str) -> ImageRecord | None: ...
+
+    def record(self, record: ImageRecord) -> None: ...
+
+    def set_channel(self, image_id: str, channel: str, at: str, by: str = "") -> tuple[ImageRecord, str | None]: ...
+
+    def set_status(self, image_id: str, status: str) -> ImageRecord: ...
+
+    def log_path(self, build_id: str) -> str: ...
 
 
 class Registry:

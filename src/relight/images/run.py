@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from relight.diagnostics import Diagnostics
 from relight.images.builder import BuildOptions, BuildResult, build
 from relight.images.manifest import write_manifest
-from relight.images.registry import Registry
+from relight.images.registry import ImageRegistry, Registry
 from relight.images.template import BuildSpec, Template, load_template
 from relight.lang import FilePolicy
 from relight.runs import EventSink, ListSink, VarInput
@@ -66,9 +66,16 @@ def run_builds(
     sink: EventSink | None = None,
     cancel: threading.Event | None = None,
     step_hook: Callable[[str, str], None] | None = None,
+    registry: ImageRegistry | None = None,
+    git_commit_id: str | None = None,
+    on_template: Callable[[Template], None] | None = None,
 ) -> BuildRun:
     """See the module docstring. ``cancel`` (set by the shell on Ctrl-C/SIGTERM) stops every
-    build at its next step or wait, after which it cleans up."""
+    build at its next step or wait, after which it cleans up. ``registry`` (default: the JSON
+    registry in ``request.registry``) records the images: the server passes its database's.
+    ``git_commit_id`` is the commit to record (default: asked of git in the template's folder;
+    the server's checkouts have no ``.git``). ``on_template`` is told the loaded template before
+    any build starts."""
     sink = sink or ListSink()
     cancel = cancel or threading.Event()
     out = BuildRun()
@@ -79,6 +86,8 @@ def run_builds(
     if template is None:
         return out
     out.sources = {os.path.relpath(p, template.directory): t for p, t in template.files.items()}
+    if on_template is not None:
+        on_template(template)
     builds = template.select(request.only, request.except_)
     if not builds:
         out.diagnostics.error(
@@ -89,12 +98,12 @@ def run_builds(
         from relight.images.packer import run_packer
 
         return run_packer(request, template, builds, environment, sink, cancel, out)
-    registry = Registry(request.registry)
+    registry = registry if registry is not None else Registry(request.registry)
     options = BuildOptions(
         force=request.force,
         on_error=request.on_error,
         run_uuid=str(uuid.uuid4()),
-        git_commit=git_commit(template.directory),
+        git_commit=git_commit(template.directory) if git_commit_id is None else git_commit_id,
         template=template.directory,
         variables=template.public_variables(),
         step_hook=step_hook,

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from relight.diagnostics import Diagnostics, SourcePos, SourceRange
+from relight.durations import parse_duration
 from relight.lang import Scope, parse_body
 from relight.lang.body import Body
 from relight.runs import url_problem
@@ -63,7 +64,6 @@ __all__ = [
     "SlackSettings",
     "WorkspaceSettings",
     "load_server_config",
-    "parse_duration",
     "parse_server_config",
 ]
 
@@ -230,18 +230,9 @@ _SCHEMAS: dict[str, dict[str, str]] = {
     "workspace": {"repo": _STR, "dir": _STR, "branch": _STR, "approvers": _LIST, "auto_apply": _BOOL,
                   "health_check": _STR, "images": _LIST, "channel": _STR},
 }
-_DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 MAX_WORKERS = 64
 
 
-def parse_duration(text: str) -> float | None:
-    """Seconds in a Terraform-style duration ("30s", "5m", "1h30m", "500ms"); None if malformed."""
-    text = text.strip()
-    if not _DURATION_RE.match(text):
-        return None
-    return sum(float(n) * _UNIT[u] for n, u in _DURATION_PART.findall(text))
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -437,7 +428,10 @@ def _workspace(c: _Checker) -> WorkspaceSettings | None:
         c.invalid("branch", "The branch whose pushes are planned and applied cannot be empty.")
     interval: float | None = None
     if c.text("health_check"):
-        interval = parse_duration(c.text("health_check"))
+        try:
+            interval = parse_duration(c.text("health_check"))
+        except ValueError:
+            interval = None
         if interval is None or interval < 1.0:
             c.invalid("health_check", 'Expected how often to run a heal pass, as a duration such as "5m", "30s" '
                       'or "1h" (at least 1s); leave it out for no health checks.')
