@@ -73,18 +73,12 @@ def test_template_pr_rehearsal_merge_promote_confirm(dataplane: LocalCloud, make
     c1 = repo.commit(template, "ghe 2.18 image")
     live.github.pr_files[("acme/infra", 7)] = list(template)
     assert live.hooks.pull_request(7, c1, base_sha=first, head_ref="ghe-218").status_code == 202
-    try:
-        built = live.github.wait_status("relight/image: ghe", "success", sha=c1, timeout=180)
-    except AssertionError:
-        for r in live.runs(alice):
-            print(r)
-            print(api.get(f"/api/runs/{r['id']}/log").json()[-8:])
-        raise
+    built = live.github.wait_status("relight/image: ghe", "success", sha=c1, timeout=180)
     assert built.description.startswith("Built ami-") and "/runs/" in built.target_url
     image = built.description.split()[-1]
     build_run = int(built.target_url.rsplit("/", 1)[1])
     page = api.get(f"/runs/{build_run}").text
-    assert "Creating the image" in page or "create-image" in page or "CreateImage" in page or image in page
+    assert f"AMI: {image}" in page and "relight/image: ghe" in page
     assert SqlRegistry(live.server.db, "").get(image).name == "ghe"  # the registry is the server's database
 
     # A build of the PR made an image the workspace's channel does not point at: a rehearsal is
@@ -106,8 +100,9 @@ def test_template_pr_rehearsal_merge_promote_confirm(dataplane: LocalCloud, make
     plan = live.github.wait_status("relight/plan: ghe", "success", sha=c2, timeout=120)
     assert "to destroy" in plan.description
     # The rehearsal of c2 is queued for the plan's image change and boots the PR's configuration.
-    # (Its checks on the server-built image do not pass yet here: see the report of this work;
-    # the merge does not wait for it, and closing the PR cancels it and destroys its stack.)
+    # (Its command check cannot pass on this branch yet: the rehearsal's copy of the data volume
+    # lacks the token, as tests/images/test_rehearsal.py shows. The merge does not wait for it,
+    # and closing the PR cancels it and destroys its stack.)
     rehearsal = _wait("the rehearsal of c2", lambda: next(
         (r for r in _runs_of(live, alice, "rehearsal") if r["commit_sha"] == c2), None))
     assert isinstance(rehearsal, dict)
