@@ -57,8 +57,18 @@ def say(text: str = "") -> None:
 
 
 SHOWN = {
-    "progress": ("Creating", "Destroying", "Modifying", "complete", "kept", "Took", "adopted", "Error", "Apply",
-                 "Enter a value"),  # fmt: skip
+    "progress": (
+        "Creating",
+        "Destroying",
+        "Modifying",
+        "complete",
+        "kept",
+        "Took",
+        "adopted",
+        "Error",
+        "Apply",
+        "Enter a value",
+    ),
     "build": ("==>", "-->", "AMI", ": ami-", "took", "Error", "left behind"),
     "rehearsal": ("==>", "Rehearsal r-", "  image:", "  data:", "  ok", "  FAIL", "  left behind", "Error"),
     "summary": ("must be replaced", "forces replacement", "will be", "Plan:", "Error", "Do you want", "Enter a value"),
