@@ -119,6 +119,8 @@ def test_upgrade_then_downgrade_rehearsals_leave_production_untouched(dataplane:
     assert status["version"] == "2.17.0" and status["data_token"] == token and status["migrated_from"] == 16
     assert up.checks[1].output.strip() == "17"
     assert len(up.fresh_snapshots) == 1 and up.left_behind == []
+    phases = [up.timings[k] for k in ("apply", "checks", "destroy")]
+    assert min(phases) >= 0 and sum(phases) <= up.timings["total"]
     assert "aws_route53_record.ghe" not in up.created and "aws_instance.ghe_node" in up.created
     assert (Path(up.directory) / "report.json").is_file() and "Creation complete" in (
         Path(up.directory) / "log.txt"
