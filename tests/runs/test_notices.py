@@ -10,7 +10,10 @@ import pytest
 
 from relight.addrs import InstanceAddr
 from relight.diagnostics import Severity
-from relight.runs import Approval, Operation, RunContext, Runner, RunRequest, RunResult, RunStatus
+from relight.lang import load_config
+from relight.runs import Approval, Operation, RunContext, Runner, RunRequest, RunResult, RunStatus, local_backend
+from relight.runs.notices import backend_check
+from relight.state.http import HttpBackend
 
 NODES = """
 resource "terraform_data" "node" {
@@ -90,7 +93,6 @@ def test_replace_of_an_object_not_created_yet_says_so(tmp_path: Path) -> None:
 BACKENDS = [
     ('backend "remote" {\n    organization = "acme"\n  }', "error", "This stack's state is in a backend relight does not use"),
     ('cloud {\n    organization = "acme"\n  }', "error", "This stack's state is in a backend relight does not use"),
-    ('backend "http" {\n    address = "https://relight.example/state"\n  }', "warning", 'relight does not use the backend "http"'),
     ('backend "local" {\n    path = "x.tfstate"\n    workspace_dir = "ws"\n  }', "warning", "Unsupported local backend settings"),
 ]
 
@@ -103,6 +105,26 @@ def test_backends_relight_does_not_use_are_never_silent(tmp_path: Path, block: s
     diag = next(d for d in result.diagnostics if d.summary == summary)
     assert diag.subject is not None and diag.subject.filename == "main.tf" and diag.subject.start.line == 2
     assert "relight.tfstate" in diag.detail or "x.tfstate" in diag.detail  # where the state goes instead
+
+
+HTTP = 'terraform {\n  backend "http" {\n    address = "https://relight.example/state"\n  }\n}\n'
+
+
+def test_the_http_backend_is_used_as_written(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(HTTP + NODES)
+    config, diags = load_config(str(tmp_path))
+    assert config is not None and not diags.has_errors
+    backend = RunContext(str(tmp_path)).state_backend(config)
+    assert isinstance(backend, HttpBackend)  # the state goes where the block says: nothing to say
+    assert list(backend_check(config, backend)) == []
+
+
+def test_an_http_backend_the_run_does_not_use_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(HTTP + NODES)
+    context = RunContext(str(tmp_path), backend=local_backend)
+    result = Runner().execute(RunRequest(Operation.PLAN, approval=Approval.AUTO), context)
+    diag = next(d for d in result.diagnostics if d.summary == 'relight does not use the backend "http"')
+    assert diag.severity is Severity.WARNING and "relight.tfstate" in diag.detail
 
 
 def test_a_foreign_backend_is_a_warning_once_relight_holds_the_state(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import socket
@@ -162,15 +163,14 @@ def make_live(tmp_path: Path, repo: GitRepo, github: FakeGitHub,
 
 # -- PostgreSQL, started by the suite in a temporary directory ----------------------------------
 
-_PG_BIN = "/usr/lib/postgresql/15/bin"
-
-
 def _pg_tool(name: str) -> str | None:
+    """``name`` on PATH, else in Debian's newest /usr/lib/postgresql/VERSION/bin."""
     found = shutil.which(name)
     if found:
         return found
-    candidate = os.path.join(_PG_BIN, name)
-    return candidate if os.path.exists(candidate) else None
+    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                      key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    return versions[-1] if versions else None
 
 
 class PgCluster:
@@ -179,6 +179,8 @@ class PgCluster:
     def __init__(self) -> None:
         initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
         if initdb is None or pg_ctl is None:
+            if os.environ.get("RELIGHT_REQUIRE_POSTGRESQL"):
+                pytest.fail("PostgreSQL's initdb/pg_ctl are not installed (CI requires them: see .ci/run)")
             pytest.skip("PostgreSQL's initdb/pg_ctl are not installed on this machine")
         self.pg_ctl = pg_ctl
         # Not under pytest's tmp_path: its folders are private to root, and PostgreSQL runs as postgres.

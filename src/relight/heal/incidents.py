@@ -23,7 +23,7 @@ from typing import Any, Literal, Protocol
 
 from relight.errors import StateError
 
-__all__ = ["Incident", "IncidentLog", "IncidentStore", "Outcome", "new_incident_id", "now_iso"]
+__all__ = ["Incident", "IncidentLog", "IncidentRecords", "IncidentStore", "Outcome", "new_incident_id", "now_iso"]
 
 Outcome = Literal["open", "recovered", "failed", "needs-person", "resolved", "superseded"]
 
@@ -111,15 +111,16 @@ def recoveries_since(incidents: list[Incident], hours: float) -> int:
     return sum(1 for i in incidents if i.applied_at is not None and datetime.fromisoformat(i.applied_at) >= since)
 
 
-class IncidentLog:
-    """The incident file of one state. Thread-safe; every write is durable when it returns."""
+class IncidentRecords:
+    """An :class:`IncidentStore` made of two primitives a subclass gives: :meth:`write` (one
+    incident as it is now, durable when it returns) and :meth:`all` (each incident as last
+    written, oldest first)."""
 
-    def __init__(self, state_path: str) -> None:
-        self.path = f"{state_path}.incidents.jsonl"
-        self._lock = threading.Lock()
-        # The fold of the file as last read, keyed by its size and mtime: a watch pass asks for the
-        # open incident every time, and re-parsing a growing history each pass is wasted work.
-        self._cache: tuple[tuple[int, int], list[Incident]] | None = None
+    def write(self, incident: Incident) -> None:
+        raise NotImplementedError
+
+    def all(self) -> list[Incident]:
+        raise NotImplementedError
 
     def open(self, stack: str, kind: str, **fields: Any) -> Incident:
         incident = Incident(id=new_incident_id(), stack=stack, kind=kind, **fields)
@@ -130,6 +131,26 @@ class IncidentLog:
         updated = replace(incident, **changes)
         self.write(updated)
         return updated
+
+    def current(self) -> Incident | None:
+        """The newest incident that is not closed, if any."""
+        open_ = [i for i in self.all() if not i.closed]
+        return open_[-1] if open_ else None
+
+    def recoveries_since(self, hours: float = 1.0) -> int:
+        """Recoveries applied in the last ``hours`` (for max_recoveries_per_hour)."""
+        return recoveries_since(self.all(), hours)
+
+
+class IncidentLog(IncidentRecords):
+    """The incident file of one state. Thread-safe; every write is durable when it returns."""
+
+    def __init__(self, state_path: str) -> None:
+        self.path = f"{state_path}.incidents.jsonl"
+        self._lock = threading.Lock()
+        # The fold of the file as last read, keyed by its size and mtime: a watch pass asks for the
+        # open incident every time, and re-parsing a growing history each pass is wasted work.
+        self._cache: tuple[tuple[int, int], list[Incident]] | None = None
 
     def write(self, incident: Incident) -> None:
         line = json.dumps(incident.to_json(), sort_keys=True) + "\n"
@@ -173,11 +194,3 @@ class IncidentLog:
         self._cache = (stamp, ordered)
         return list(ordered)
 
-    def current(self) -> Incident | None:
-        """The newest incident that is not closed, if any."""
-        open_ = [i for i in self.all() if not i.closed]
-        return open_[-1] if open_ else None
-
-    def recoveries_since(self, hours: float = 1.0) -> int:
-        """Recoveries applied in the last ``hours`` (for max_recoveries_per_hour)."""
-        return recoveries_since(self.all(), hours)

@@ -4,8 +4,9 @@
   path, see :func:`relight.engine.adopt.adoption_check`). relight keeps the state in its own
   backend; a plan in a directory whose state lives elsewhere, with no relight state yet, would
   create every object again next to the real ones, so that is an error; once relight holds the
-  state, a warning says where it goes. ``http`` is only a warning: it is how relight's own
-  server may be named as a backend.
+  state, a warning says where it goes. ``http`` is relight's own backend too (Terraform's http
+  protocol, spoken by ``relight serve``): no notice when the run uses it, a warning when the run's
+  state goes elsewhere (a server running the stack with its own SQL backend).
 * :func:`target_notices`: ``-target`` in effect (Terraform's warning), and each ``-target`` or
   ``-replace`` address that names nothing in the configuration or the state, with "Did you mean".
 """
@@ -20,6 +21,7 @@ from relight.diagnostics import Diagnostics
 from relight.engine import Plan
 from relight.lang import Config
 from relight.state import UNASSIGNED_LINEAGE, State, StateBackend
+from relight.state.http import HttpBackend
 
 __all__ = ["applied_with_targets", "backend_check", "target_notices"]
 
@@ -33,7 +35,7 @@ def backend_check(config: Config, backend: StateBackend) -> Diagnostics:
     """An error or a warning for a backend block relight does not use (see the module docstring)."""
     diags = Diagnostics()
     block = config.backend
-    if block is None or block.type == "s3":
+    if block is None or block.type == "s3" or (block.type == "http" and isinstance(backend, HttpBackend)):
         return diags
     where = _where(backend)
     if block.type == "local":

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from relight.diagnostics import Diagnostics, render
 from relight.heal.healer import Healer
-from relight.heal.incidents import Incident, new_incident_id, recoveries_since
+from relight.heal.incidents import Incident, IncidentRecords
 from relight.providers.registry import ProviderRegistry
 from relight.runs import ApplyStarted, Event
 from relight.server import operations
@@ -44,7 +44,7 @@ __all__ = ["HealOutcome", "SqlIncidents", "heal_pass", "incidents_of", "schedule
 _CHECKING = ("pending", "planning", "applying")
 
 
-class SqlIncidents:
+class SqlIncidents(IncidentRecords):
     """One workspace's incidents in the database (the :class:`IncidentStore` of the server).
 
     Each incident is one row holding the whole incident as JSON, rewritten on each change in a
@@ -56,16 +56,6 @@ class SqlIncidents:
         self.db = db
         self.workspace_id = workspace_id
         self.run_id = run_id
-
-    def open(self, stack: str, kind: str, **fields: Any) -> Incident:
-        incident = Incident(id=new_incident_id(), stack=stack, kind=kind, **fields)
-        self.write(incident)
-        return incident
-
-    def update(self, incident: Incident, **changes: Any) -> Incident:
-        updated = replace(incident, **changes)
-        self.write(updated)
-        return updated
 
     def write(self, incident: Incident) -> None:
         doc = json.dumps(incident.to_json(), sort_keys=True)
@@ -88,12 +78,6 @@ class SqlIncidents:
                                 .order_by(incidents.c.detected_at, incidents.c.id)).all()
         return [Incident.from_json(json.loads(r.doc)) for r in rows]
 
-    def current(self) -> Incident | None:
-        open_ = [i for i in self.all() if not i.closed]
-        return open_[-1] if open_ else None
-
-    def recoveries_since(self, hours: float = 1.0) -> int:
-        return recoveries_since(self.all(), hours)
 
 
 def incidents_of(db: Database, workspace_id: int, limit: int = 200) -> list[dict[str, Any]]:

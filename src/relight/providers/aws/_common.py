@@ -15,16 +15,26 @@ never shown in ``tags`` or ``tags_all`` and never removed by updates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from relight.providers.aws._api import AwsApi
-from relight.providers.base import FindCreatedRequest, PlanRequest, PlanResponse, ReadResponse, Schema, schema_plan
+from relight.providers.base import (
+    Attribute,
+    BlockType,
+    FindCreatedRequest,
+    PlanRequest,
+    PlanResponse,
+    ReadResponse,
+    Schema,
+    schema_plan,
+)
 from relight.providers.framework import CallError, DataSource, ResourceType
 from relight.values import UNKNOWN, Value, is_wholly_known
 
 __all__ = [
+    "FILTER_BLOCK",
     "GONE_STATES",
     "TOKEN_TAG",
     "AwsDataSource",
@@ -36,6 +46,7 @@ __all__ = [
     "from_tag_list",
     "instance_alive",
     "merged_tags",
+    "most_recent",
     "split_tags",
     "tag_specs",
     "to_tag_list",
@@ -156,6 +167,33 @@ def update_ec2_tags(
     changed = {k: v for k, v in new.items() if old.get(k) != v}
     if changed:
         api.call("ec2", "CreateTags", Resources=[resource_id], Tags=to_tag_list(changed))
+
+
+FILTER_BLOCK = BlockType(
+    Schema(
+        attributes={
+            "name": Attribute("string", required=True),
+            "values": Attribute("list", element="string", required=True),
+        }
+    ),
+    nesting="set",
+)
+"""The ``filter { name, values }`` block of the EC2 data sources (see :func:`ec2_filters`)."""
+
+
+def most_recent(found: list[dict[str, Any]], config: Mapping[str, Value], what: str,
+                key: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    """The one match of a data source's query (the newest by ``key`` when ``most_recent`` is set);
+    a CallError with Terraform's words when there is none, or several without ``most_recent``.
+    ``what`` says what was asked, for the detail of the empty case."""
+    if not found:
+        raise CallError("Your query returned no results. Please change your search criteria and try again.", what)
+    if len(found) > 1 and not config.get("most_recent"):
+        raise CallError(
+            "Your query returned more than one result. Please try a more specific search criteria, "
+            "or set `most_recent` attribute to true."
+        )
+    return max(found, key=key)
 
 
 def ec2_filters(blocks: Iterable[Mapping[str, Value]] | None) -> list[dict[str, Any]]:

@@ -6,9 +6,8 @@ import re
 from typing import Any
 
 from relight.providers.aws import _tfshapes
-from relight.providers.aws._common import AwsDataSource, ec2_filters, from_tag_list
-from relight.providers.base import Attribute, BlockType, ReadDataRequest, ReadDataResponse, Schema
-from relight.providers.framework import CallError
+from relight.providers.aws._common import FILTER_BLOCK, AwsDataSource, ec2_filters, from_tag_list, most_recent
+from relight.providers.base import Attribute, ReadDataRequest, ReadDataResponse, Schema
 
 __all__ = ["AmiData"]
 
@@ -39,15 +38,7 @@ class AmiData(AwsDataSource):
             "tags": Attribute("map", element="string", computed=True),
         },
         blocks={
-            "filter": BlockType(
-                Schema(
-                    attributes={
-                        "name": Attribute("string", required=True),
-                        "values": Attribute("list", element="string", required=True),
-                    }
-                ),
-                nesting="set",
-            )
+            "filter": FILTER_BLOCK,
         },
     )
 
@@ -65,17 +56,8 @@ class AmiData(AwsDataSource):
         if c.get("name_regex"):
             pattern = re.compile(str(c["name_regex"]))
             images = [i for i in images if pattern.search(i.get("Name", ""))]
-        if not images:
-            raise CallError(
-                "Your query returned no results. Please change your search criteria and try again.",
-                f"data.aws_ami: no image matched owners={c.get('owners')} and filters {filters}.",
-            )
-        if len(images) > 1 and not c.get("most_recent"):
-            raise CallError(
-                "Your query returned more than one result. Please try a more specific search criteria, "
-                "or set `most_recent` attribute to true."
-            )
-        image = max(images, key=lambda i: (i.get("CreationDate", ""), i.get("ImageId", "")))
+        asked = f"data.aws_ami: no image matched owners={c.get('owners')} and filters {filters}."
+        image = most_recent(images, c, asked, key=lambda i: (i.get("CreationDate", ""), i.get("ImageId", "")))
         state = dict(c)
         state.update(
             {

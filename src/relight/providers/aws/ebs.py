@@ -18,18 +18,19 @@ from typing import Any
 from relight.providers.aws import _tfshapes
 from relight.providers.aws._api import AwsError
 from relight.providers.aws._common import (
+    FILTER_BLOCK,
     AwsDataSource,
     AwsResource,
     all_tags,
     ec2_filters,
     from_tag_list,
     instance_alive,
+    most_recent,
     tag_specs,
     update_ec2_tags,
 )
 from relight.providers.base import (
     Attribute,
-    BlockType,
     CreateRequest,
     CreateResponse,
     DeleteRequest,
@@ -558,15 +559,7 @@ class EbsSnapshotData(AwsDataSource):
             "start_time": Attribute("string", computed=True),
         },
         blocks={
-            "filter": BlockType(
-                Schema(
-                    attributes={
-                        "name": Attribute("string", required=True),
-                        "values": Attribute("list", element="string", required=True),
-                    }
-                ),
-                nesting="set",
-            )
+            "filter": FILTER_BLOCK,
         },
     )
 
@@ -584,17 +577,8 @@ class EbsSnapshotData(AwsDataSource):
         if filters:
             params["Filters"] = filters
         snaps = self.api.call("ec2", "DescribeSnapshots", **params).get("Snapshots", [])
-        if not snaps:
-            raise CallError(
-                "Your query returned no results. Please change your search criteria and try again.",
-                f"data.aws_ebs_snapshot: no snapshot matched {params or 'the (empty) criteria'}.",
-            )
-        if len(snaps) > 1 and not c.get("most_recent"):
-            raise CallError(
-                "Your query returned more than one result. Please try a more specific search criteria, "
-                "or set `most_recent` attribute to true."
-            )
-        snap = max(snaps, key=lambda s: (str(s.get("StartTime", "")), s.get("SnapshotId", "")))
+        snap = most_recent(snaps, c, f"data.aws_ebs_snapshot: no snapshot matched {params or 'the (empty) criteria'}.",
+                           key=lambda s: (str(s.get("StartTime", "")), s.get("SnapshotId", "")))
         state = dict(c)
         state.update(snapshot_state(self.api.region, snap))
         state.update(
