@@ -30,6 +30,7 @@ from relight.images.events import (
     BuildStarted,
     BuildStep,
     RehearsalCheck,
+    RehearsalStarted,
     RehearsalStep,
 )
 from relight.images.manifest import artifact_lines, machine_line, write_manifest
@@ -62,6 +63,7 @@ __all__ = [
     "Registry",
     "RegistryError",
     "RehearsalCheck",
+    "RehearsalStarted",
     "RehearsalStep",
     "Template",
     "artifact_lines",

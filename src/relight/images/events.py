@@ -69,6 +69,16 @@ class BuildFinished(Event):
 
 
 @dataclass(frozen=True)
+class RehearsalStarted(Event):
+    """A rehearsal began; its own state is kept in ``directory`` (on the machine running it) until
+    its stack is destroyed, so whoever finds it cut off can destroy what it made."""
+
+    kind: ClassVar[str] = "rehearsal_started"
+    rehearsal_id: str
+    directory: str
+
+
+@dataclass(frozen=True)
 class RehearsalStep(Event):
     kind: ClassVar[str] = "rehearsal_step"
     step: str

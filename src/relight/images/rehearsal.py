@@ -41,7 +41,7 @@ from relight.diagnostics import Diagnostics
 from relight.engine.evaluate import Evaluator
 from relight.images.checks import CheckResult, CheckRunner, RehearsalSpec, decode_rehearsal, run_checks
 from relight.images.cloud import CallError, Canceled, Cloud, tag_list
-from relight.images.events import RehearsalCheck, RehearsalStep
+from relight.images.events import RehearsalCheck, RehearsalStarted, RehearsalStep
 from relight.images.overlay import rehearsal_overlay
 from relight.lang import Config, collect_variable_values, load_config
 from relight.runs import (
@@ -159,6 +159,7 @@ def rehearse(
     report = RehearsalReport(rid, os.path.join(rehearsals_dir, rid), downgrade=request.downgrade)
     os.makedirs(report.directory, exist_ok=True)
     log = _Log(report, sink)
+    sink.emit(RehearsalStarted(rid, report.directory))
     started = time.monotonic()
     candidate = candidate_dir or production.directory
     stack = replace(production, directory=candidate, cancel=cancel, backend=_own_backend(report.directory))

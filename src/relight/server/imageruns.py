@@ -44,14 +44,15 @@ from relight.images import (
     Cloud,
     RegistryError,
     RehearsalCheck,
+    RehearsalStarted,
     RehearsalStep,
     promote,
     run_builds,
     sweep,
 )
-from relight.images.rehearsal import RehearsalRequest, rehearse
+from relight.images.rehearsal import RehearsalRequest, cleanup_rehearsal, rehearse
 from relight.images.template import Template
-from relight.runs import Event
+from relight.runs import Event, RunContext
 from relight.server import imagepolicy, operations
 from relight.server.sqlstate import SqlStateBackend
 from relight.server.store import FINAL, NewRun, Run
@@ -97,6 +98,8 @@ def _event_text(event: Event) -> str | None:
         tail = f": {event.error}" if event.error else ""
         return (f"==> {event.build}: {event.status} in {event.seconds:.1f}s ({event.cloud_seconds:.1f}s cloud, "
                 f"{event.aws_calls} AWS calls){tail}")
+    if isinstance(event, RehearsalStarted):
+        return f"==> rehearsal {event.rehearsal_id} started (its own state: {event.directory})"
     if isinstance(event, RehearsalStep):
         return f"==> {event.message}"
     if isinstance(event, RehearsalCheck):
@@ -215,6 +218,28 @@ def _build(ex: Executor, ctx: _Context) -> dict[str, Any] | None:
             _image_status(ex, ctx, _status_name(run), "failure",
                           f"No image built: {doc['error'] or 'nothing selected'}")
     return doc
+
+
+def _destroy_cut_off_rehearsals(ctx: _Context, production: RunContext) -> None:
+    """Destroy the stacks of the rehearsals of the runs this one follows (they were cut off: a
+    lost worker or a dead server never destroyed them), from the state each kept on its machine.
+    A stack whose state is on another machine is named in the log with the command that destroys
+    it there."""
+    for prior in ctx.store.predecessors(ctx.run.id):
+        for _seq, event in ctx.store.events(prior):
+            rid, directory = event.get("rehearsal_id"), event.get("directory")
+            if event.get("kind") != "rehearsal_started" or not isinstance(rid, str) or not isinstance(directory, str):
+                continue
+            if not os.path.isdir(directory):
+                ctx.log.text(f"Rehearsal {rid} of run {prior} kept its state on another machine ({directory}): "
+                             f"destroy its stack there with `relight rehearse --cleanup {rid}`.", "error")
+                continue
+            done = cleanup_rehearsal(production, os.path.dirname(directory), rid)
+            if done.left_behind or done.error:
+                ctx.log.text(f"Could not destroy rehearsal {rid} of run {prior}: "
+                             f"{done.error or ', '.join(done.left_behind)}", "error")
+            else:
+                ctx.log.text(f"Destroyed what rehearsal {rid} of run {prior} made (it was cut off).")
 
 
 def _sweep_predecessors(ex: Executor, ctx: _Context, env: Mapping[str, str]) -> None:
@@ -376,6 +401,7 @@ def rehearse_phase(ex: Executor, ctx: _Context) -> None:
     production = operations.run_context(directory, backend, ex.env, ex.registry, ex._checkout_root(run.id),
                                         ctx.cancel)
     rehearsals = os.path.join(ex.config.server.data_dir, "rehearsals")
+    _destroy_cut_off_rehearsals(ctx, production)
     with _CancelWatch(ctx):
         report = rehearse(RehearsalRequest(image=image), production, rehearsals, sink=_Sink(ctx), cancel=ctx.cancel)
     doc = {**report.to_json(), "kind": "rehearsal", "why": queued.get("why", ""), "log_lines": report.log,
