@@ -122,6 +122,7 @@ def test_upgrade_then_downgrade_rehearsals_leave_production_untouched(dataplane:
     phases = [up.timings[k] for k in ("apply", "checks", "destroy")]
     assert min(phases) >= 0 and sum(phases) <= up.timings["total"]
     assert "aws_route53_record.ghe" not in up.created and "aws_instance.ghe_node" in up.created
+    assert len(up.booted) == 1 and up.booted[0].startswith("ami-") and up.booted[0] != before["instances"][0][1]
     assert (Path(up.directory) / "report.json").is_file() and "Creation complete" in (
         Path(up.directory) / "log.txt"
     ).read_text()

@@ -109,7 +109,8 @@ def _show(report: RehearsalReport, as_json: bool, directory: str) -> int:
     if report.error:
         print(f"  {report.error}")
     if report.image:
-        print(f"  image: {report.image}")
+        booted = f" (booted {', '.join(report.booted)})" if report.booted and report.booted != [report.image] else ""
+        print(f"  image: {report.image}{booted}")
     for addr, snap in sorted(report.snapshots.items()):
         fresh = " (taken now; kept)" if snap in report.fresh_snapshots else ""
         print(f"  data: {addr} from {snap}{fresh}")

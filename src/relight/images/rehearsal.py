@@ -93,6 +93,7 @@ class RehearsalReport:
     sources: Mapping[str, str] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
     left_behind: list[str] = field(default_factory=list)
+    booted: list[str] = field(default_factory=list)  # the images the nodes booted (as resolved)
     created: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     downgrade: bool = False
@@ -109,6 +110,7 @@ class RehearsalReport:
             "passed": self.passed,
             "downgrade": self.downgrade,
             "image": self.image,
+            "booted": self.booted,
             "snapshots": self.snapshots,
             "fresh_snapshots": self.fresh_snapshots,
             "checks": [c.to_json() for c in self.checks],
@@ -384,6 +386,7 @@ def _apply(
     }
     for addr, (iid, ip) in sorted(nodes.items()):
         log.line(f"node {addr}: {iid} at {ip}")
+    report.booted = sorted({str(a["ami"]) for a in _objects(state, "aws_instance").values() if a.get("ami")})
     return nodes
 
 
