@@ -393,7 +393,7 @@ def main() -> int:
             say("\n[5b] The upgrade story is skipped: image builds and rehearsals need the data plane.")
 
         cloud.reset()  # the pipeline story stands the stack up again, through pull requests
-        pipeline_story(Path(work).parent / "pipeline")
+        pipeline_story(Path(work).parent / "pipeline", cloud.endpoint if data is not None else None)
 
     say("\nTime per run (from relight's own 'Took' line):\n")
     say(f"    {'step':<30} {'wall':>7} {'cloud API':>10} {'relight':>8}")
