@@ -4,7 +4,7 @@ Run it with ``make demo``. It starts the embedded local cloud (an AWS API emulat
 127.0.0.1, no account needed), stands up ``examples/github-enterprise`` in a scratch copy, then
 plays the seed's three failure scenarios, then the upgrade (a new image built from
 ``examples/ghe-image``, rehearsed on a copy of the data, promoted and rolled out), then the
-pull-request pipeline (``demo_pipeline.py``).
+pull-request pipeline (``demo_pipeline.py``), the upgrade included.
 Each step shows what was done to the cloud, the ``relight`` commands a person (or the robot)
 runs and what they print, what was checked afterwards, and how long it took, split into waiting
 on the cloud API and relight's own time.
