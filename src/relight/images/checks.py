@@ -236,8 +236,15 @@ class CheckRunner:
         return True, "exited with 0", output
 
 
+RETRY_FIRST, RETRY_MAX = 0.25, 5.0
+"""A failing check is tried again after 0.25 s, then twice as long each time up to 5 s: a node
+whose service is a moment from answering is not held back by a long first pause, and one that
+takes minutes is not polled needlessly."""
+
+
 def run_checks(runner: CheckRunner, spec: RehearsalSpec, timeout: float | None = None) -> list[CheckResult]:
-    """Each check in order, retried until it passes or the time runs out (shared by all)."""
+    """Each check in order, retried (see :data:`RETRY_FIRST`) until it passes or the time runs out
+    (shared by all)."""
     deadline = time.monotonic() + (timeout if timeout is not None else spec.timeout)
     out: list[CheckResult] = []
     for check in spec.checks:
@@ -251,9 +258,10 @@ def run_checks(runner: CheckRunner, spec: RehearsalSpec, timeout: float | None =
             except CallError as exc:
                 passed, detail, output = False, str(exc), ""
             result.passed, result.detail, result.output = passed, detail, output[-4000:]
-            if passed or time.monotonic() + 2 > deadline:
+            pause = min(RETRY_MAX, RETRY_FIRST * 2 ** (result.attempts - 1))
+            if passed or time.monotonic() + pause > deadline:
                 break
-            if runner.cloud.cancel.wait(2.0):
+            if runner.cloud.cancel.wait(pause):
                 raise Canceled()
         result.seconds = round(time.monotonic() - started, 3)
         runner.say(
