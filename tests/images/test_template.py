@@ -63,6 +63,14 @@ def test_mistakes_are_diagnostics_at_their_line(
     assert hit.subject is not None and hit.subject.start.line == line, (hit.summary, hit.subject)
 
 
+def test_credentials_in_a_template_are_a_warning_at_their_line(tmp_path: Path) -> None:
+    template, diags = load_template(str(write(tmp_path, 'profile = "ops"')))
+    assert template is not None  # the build goes on, with the environment's credentials
+    [warning] = [d for d in diags if d.severity.value == "warning"]
+    assert warning.summary == "Argument not used" and '"profile"' in warning.detail
+    assert warning.subject is not None and warning.subject.start.line == 6
+
+
 def test_other_builders_and_data_sources_are_refused(tmp_path: Path) -> None:
     text = (
         'source "docker" "x" { image = "debian" }\ndata "amazon-ami" "x" { }\nbuild { sources = ["source.docker.x"] }\n'

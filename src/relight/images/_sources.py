@@ -237,7 +237,16 @@ def decode_amazon_ebs(name: str, block: Block, scope: Any, diags: Diagnostics) -
 
 def _check_names(body: Body, diags: Diagnostics) -> None:
     for attr in body.attributes.values():
-        if attr.name in _ARGS or attr.name in _ENVIRONMENT:
+        if attr.name in _ARGS:
+            continue
+        if attr.name in _ENVIRONMENT:
+            diags.warning(
+                "Argument not used",
+                f'relight takes credentials, retries and endpoints from the environment (AWS_PROFILE, '
+                f'AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL...), as the aws provider does: "{attr.name}" here is not '
+                "used. Remove it, or build with --with-packer.",
+                attr.range,
+            )
             continue
         if attr.name in _NOT_IMPLEMENTED:
             diags.error(
