@@ -53,6 +53,7 @@ from relight.images.cloud import (
     DIGEST_TAG,
     IMAGE_NAME_TAG,
     REVOKED_TAG,
+    SOURCE_IMAGE_TAG,
     CallError,
     Canceled,
     Cloud,
@@ -573,7 +574,7 @@ def _tag_image(b: _Build) -> None:
         **b.build_tags,
         DIGEST_TAG: b.result.digest,
         IMAGE_NAME_TAG: name,
-        "relight:source-image": b.result.source_image,
+        SOURCE_IMAGE_TAG: b.result.source_image,
     }
     b.cloud.call("ec2", "CreateTags", Resources=[image_id], Tags=tag_list(image_tags))
     if snapshots:

@@ -19,6 +19,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from relight.providers.aws import AwsApi, AwsError, AwsSettings
+from relight.providers.aws.relight_image import (
+    BUILD_ID_TAG,
+    CHANNEL_TAG_PREFIX,
+    DIGEST_TAG,
+    IMAGE_NAME_TAG,
+    REVOKED_TAG,
+    SOURCE_IMAGE_TAG,
+)
 from relight.providers.clock import CloudClock
 from relight.providers.framework import CallError
 
@@ -30,6 +38,7 @@ __all__ = [
     "DIGEST_TAG",
     "IMAGE_NAME_TAG",
     "REVOKED_TAG",
+    "SOURCE_IMAGE_TAG",
     "AwsError",
     "CallError",
     "Canceled",
@@ -38,13 +47,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-BUILD_ID_TAG = "relight:build-id"  # on every temporary resource and on the image
 BUILD_NAME_TAG = "relight:build"
 BUILD_STATE_TAG = "relight:build-state"  # "pending" until the build finished, then "complete"
-DIGEST_TAG = "relight:build-digest"
-IMAGE_NAME_TAG = "relight:image-name"
-CHANNEL_TAG_PREFIX = "relight:channel:"  # relight:channel:production = "true"
-REVOKED_TAG = "relight:revoked"
 
 
 class Canceled(Exception):

@@ -31,11 +31,19 @@ from relight.providers.base import (
 )
 from relight.providers.framework import BaseProvider, CallError, DataSource
 
-__all__ = ["RelightImageData", "RelightProvider"]
+__all__ = [
+    "BUILD_ID_TAG", "CHANNEL_TAG_PREFIX", "DIGEST_TAG", "IMAGE_NAME_TAG", "REVOKED_TAG", "SOURCE_IMAGE_TAG",
+    "RelightImageData", "RelightProvider",
+]
 
-_NAME_TAG = "relight:image-name"
-_CHANNEL_PREFIX = "relight:channel:"
-_REVOKED_TAG = "relight:revoked"
+# The tags relight's image builds write on an image (relight.images writes them; this data
+# source reads them): one place for their spelling.
+BUILD_ID_TAG = "relight:build-id"  # on every temporary resource of a build and on its image
+DIGEST_TAG = "relight:build-digest"
+SOURCE_IMAGE_TAG = "relight:source-image"
+IMAGE_NAME_TAG = "relight:image-name"
+CHANNEL_TAG_PREFIX = "relight:channel:"  # relight:channel:production = "true"
+REVOKED_TAG = "relight:revoked"
 
 
 class RelightImageData(DataSource):
@@ -63,13 +71,13 @@ class RelightImageData(DataSource):
         name = str(req.config["name"])
         channel = str(req.config.get("channel") or "production")
         filters = [
-            {"Name": f"tag:{_NAME_TAG}", "Values": [name]},
-            {"Name": f"tag:{_CHANNEL_PREFIX}{channel}", "Values": ["true"]},
+            {"Name": f"tag:{IMAGE_NAME_TAG}", "Values": [name]},
+            {"Name": f"tag:{CHANNEL_TAG_PREFIX}{channel}", "Values": ["true"]},
             {"Name": "state", "Values": ["available"]},
         ]
         images = api.call("ec2", "DescribeImages", Owners=["self"], Filters=filters).get("Images", [])
         tags_of = [{str(t["Key"]): str(t.get("Value", "")) for t in i.get("Tags", []) or []} for i in images]
-        live = [(i, t) for i, t in zip(images, tags_of, strict=True) if _REVOKED_TAG not in t]
+        live = [(i, t) for i, t in zip(images, tags_of, strict=True) if REVOKED_TAG not in t]
         if not live:
             raise CallError(
                 f'No image of "{name}" is in the channel "{channel}"',
@@ -92,9 +100,9 @@ class RelightImageData(DataSource):
                 "ami_name": image.get("Name"),
                 "region": api.region,
                 "creation_date": image.get("CreationDate"),
-                "build_id": tags.get("relight:build-id"),
-                "digest": tags.get("relight:build-digest"),
-                "source_image": tags.get("relight:source-image"),
+                "build_id": tags.get(BUILD_ID_TAG),
+                "digest": tags.get(DIGEST_TAG),
+                "source_image": tags.get(SOURCE_IMAGE_TAG),
                 "tags": from_tag_list(image.get("Tags")) or {},
             }
         )
