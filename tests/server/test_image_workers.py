@@ -21,6 +21,7 @@ STACK = ROOT / "examples" / "github-enterprise"
 TEMPLATE = ROOT / "examples" / "ghe-image"
 WORKSPACE = ('workspace "ghe" {\n  repo = "acme/infra"\n  dir = "github-enterprise"\n  approvers = ["alice"]\n'
              '  images = ["ghe-image"]\n  channel = "production"\n}\n')
+FINISHED = ("planned_and_finished", "errored", "canceled")
 
 
 def _files(src: Path, prefix: str) -> dict[str, str]:
@@ -88,7 +89,8 @@ def test_image_build_and_rehearsal_run_on_a_worker(cluster: Cluster, dataplane: 
     built = github.wait_status("relight/image: ghe", "success", sha=head, timeout=300)
     assert built.description.startswith("Built ami-"), built
     image = built.description.split()[-1]
-    build_run = cluster.run(int(built.target_url.rsplit("/", 1)[1]))
+    # The status is posted just before the run ends: wait for its end.
+    build_run = cluster.wait_status(int(built.target_url.rsplit("/", 1)[1]), FINISHED)
     assert (build_run.kind, build_run.operation, build_run.status) == ("image", "build", "planned_and_finished")
     _executed_by_a_worker(cluster, build_run)
 
@@ -101,7 +103,7 @@ def test_image_build_and_rehearsal_run_on_a_worker(cluster: Cluster, dataplane: 
         rehearsed, cluster.log_text())
     states = [s.state for s in github.statuses_for("relight/rehearsal: ghe") if s.sha == head]
     assert states[0] == "pending" and states[-1] == "success", states
-    rehearsal = cluster.run(int(rehearsed.target_url.rsplit("/", 1)[1]))
+    rehearsal = cluster.wait_status(int(rehearsed.target_url.rsplit("/", 1)[1]), FINISHED)
     assert (rehearsal.kind, rehearsal.status, rehearsal.commit_sha) == ("rehearsal", "planned_and_finished", head)
     _executed_by_a_worker(cluster, rehearsal)
     report = cluster.api.get(f"/api/runs/{rehearsal.id}/report").json()
