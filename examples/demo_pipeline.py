@@ -380,7 +380,9 @@ def _show_report(s: _Story, run_id: int) -> None:
     report = s.api.get(f"/api/runs/{run_id}/report").json()
     say(f"    The rehearsal's report ({s.url}/runs/{run_id}, GET /api/runs/{run_id}/report):")
     say(f"      why: {report.get('why', '')}")
-    say(f"      image {report['image']}; data: " + ", ".join(
+    booted = report.get("booted") or []
+    shown = f" (booted {', '.join(booted)})" if booted and booted != [report["image"]] else ""
+    say(f"      image {report['image']}{shown}; data: " + ", ".join(
         f"{addr} from {snap}" for addr, snap in report.get("snapshots", {}).items()))
     for check in report.get("checks", []):
         say(f"      {'ok  ' if check['passed'] else 'FAIL'} {check['name']}: {check['detail']}")
