@@ -2,7 +2,9 @@
 
 Run it with ``make demo``. It starts the embedded local cloud (an AWS API emulator on
 127.0.0.1, no account needed), stands up ``examples/github-enterprise`` in a scratch copy, then
-plays the seed's three failure scenarios, then the pull-request pipeline (``demo_pipeline.py``).
+plays the seed's three failure scenarios, then the upgrade (a new image built from
+``examples/ghe-image``, rehearsed on a copy of the data, promoted and rolled out), then the
+pull-request pipeline (``demo_pipeline.py``), the upgrade included.
 Each step shows what was done to the cloud, the ``relight`` commands a person (or the robot)
 runs and what they print, what was checked afterwards, and how long it took, split into waiting
 on the cloud API and relight's own time.
@@ -54,22 +56,43 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def relight(work: str, *args: str, show: str = "all", label: str = "") -> str:
-    """Run ``relight ARGS`` as a user would; print its output ("all", "progress" or "none")."""
-    say(f"\n  $ relight {' '.join(args)}")
+SHOWN = {
+    "progress": (
+        "Creating",
+        "Destroying",
+        "Modifying",
+        "complete",
+        "kept",
+        "Took",
+        "adopted",
+        "Error",
+        "Apply",
+        "Enter a value",
+    ),
+    "build": ("==>", "-->", "AMI", ": ami-", "took", "Error", "left behind"),
+    "rehearsal": ("==>", "Rehearsal r-", "  image:", "  data:", "  ok", "  FAIL", "  left behind", "Error"),
+    "summary": ("must be replaced", "forces replacement", "will be", "Plan:", "Error", "Do you want", "Enter a value"),
+}
+
+
+def relight(work: str, *args: str, show: str = "all", label: str = "", answer: str | None = None) -> str:
+    """Run ``relight ARGS`` as a user would (``answer``: what the person types at its prompt);
+    print its output: "all", "none", or only the lines of one of the ``SHOWN`` kinds."""
+    say(f"\n  $ {'echo ' + answer.strip() + ' | ' if answer else ''}relight {' '.join(args)}")
     proc = subprocess.run(
         [sys.executable, "-m", "relight", *args],
         cwd=work,
         capture_output=True,
         text=True,
-        stdin=subprocess.DEVNULL,
+        input=answer if answer is not None else "",
         check=False,
     )
     text = proc.stdout + proc.stderr
+    if answer is not None:  # the prompt as the person saw it, with what they typed
+        text = text.replace("Enter a value: ", f"Enter a value: {answer.strip()}\n", 1)
     lines = text.rstrip().splitlines()
-    if show == "progress":
-        keep = ("Creating", "Destroying", "Modifying", "complete", "kept", "Took", "adopted", "Error", "Apply")
-        lines = [ln for ln in lines if any(k in ln for k in keep) and "Refreshing" not in ln]
+    if show in SHOWN:
+        lines = [ln for ln in lines if any(k in ln for k in SHOWN[show]) and "Refreshing" not in ln]
     if show != "none":
         for line in lines:
             say(f"    {line}")
@@ -201,6 +224,76 @@ class Data:
             sys.exit(1)
 
 
+def production_view(view: View, data: Data) -> dict[str, Any]:
+    """What the rehearsal must not touch: the node, its image, IP and volumes, the alarms, DNS
+    and the data the service serves."""
+    node = view.node()
+    alarms = view.cloudwatch.describe_alarms()["MetricAlarms"]
+    zones = view.route53.list_hosted_zones()["HostedZones"]
+    records = [
+        (z["Id"], r["Name"], json.dumps(r.get("ResourceRecords")))
+        for z in zones
+        for r in view.route53.list_resource_record_sets(HostedZoneId=z["Id"])["ResourceRecordSets"]
+    ]
+    volumes = [(v["VolumeId"], v["State"], tuple(a["InstanceId"] for a in v["Attachments"]))
+               for v in view.ec2.describe_volumes()["Volumes"]]  # fmt: skip
+    return {
+        "node": (node["InstanceId"], node["ImageId"], node["PrivateIpAddress"]),
+        "volumes": sorted(volumes),
+        "alarms": sorted((a["AlarmName"], json.dumps(a["Dimensions"]), tuple(a["AlarmActions"])) for a in alarms),
+        "records": sorted(records),
+        "status": data.status(node["InstanceId"])[1],
+    }
+
+
+def upgrade_story(work: str, view: View, data: Data, variables: tuple[str, ...], token: str, volume: str) -> None:
+    """A new version is a new image: build it, rehearse it on a copy of the data, promote it,
+    and roll the node onto it with a confirmed apply (same IP, same data volume, same data)."""
+    started = time.monotonic()
+    template = os.path.join(os.path.dirname(work), "ghe-image")
+    shutil.copytree(os.path.join(HERE, "ghe-image"), template, dirs_exist_ok=True)
+    say("\n[5b] The upgrade: a new version of the service is a new image.")
+    say("    Build GitHub Enterprise 2.18.0 from the Packer template examples/ghe-image (on the 2.17.0")
+    say("    image: launch, provision over SSM, stop, create the image, clean up what the build made):")
+    text = relight(work, "image", "build", "-var=ghe_version=2.18.0", "../ghe-image", show="build")
+    found = re.search(r"us-east-1: (ami-[0-9a-f]+)", text)
+    if found is None:
+        say("demo: the build printed no image id")
+        sys.exit(1)
+    image = found.group(1)
+    relight(work, "image", "list")
+
+    say("\n    Rehearse it before it reaches the node: the same configuration as a throwaway stack,")
+    say("    the new image on a copy of production's data (a fresh snapshot), isolated, checked, torn down:")
+    before = production_view(view, data)
+    relight(work, "rehearse", "-var=ghe_version=2.18.0", *variables, show="rehearsal")
+    after = production_view(view, data)
+    untouched = before == after
+    say(f"    {'ok ' if untouched else 'FAIL'} production untouched: node {after['node'][0]} on {after['node'][1]}, "
+        f"its volumes, alarms, DNS and data token {after['status'].get('data_token')} are as before")  # fmt: skip
+    if not untouched:
+        sys.exit(1)
+
+    say("\n    The rehearsal passed: promote the image, and point the workspace at the production channel")
+    say("    (a pull request sets ghe_version = 2.18.0 and image_channel = production).")
+    relight(work, "image", "promote", image, "--channel", "production")
+    upgrade = ("-var=ghe_version=2.18.0", "-var=image_channel=production", *variables)
+    relight(work, "plan", "-no-color", *upgrade, show="summary")
+    say("    The node is replaced; the data volume, the IP and DNS are not. A person confirms:")
+    relight(work, "apply", "-no-color", *upgrade, show="progress", label="upgrade: node replaced", answer="yes\n")
+    node = view.check(volume)
+    image_now = view.node()["ImageId"]
+    say(f"    {'ok ' if image_now == image else 'FAIL'} node {node} boots {image_now}, the promoted image")
+    data.show("after the upgrade", token)
+    _, status = data.status(node)
+    upgraded = status.get("version") == "2.18.0" and status.get("migrated_from") == 17
+    say(f"    {'ok ' if upgraded else 'FAIL'} GitHub Enterprise {status.get('version')} migrated the data "
+        f"from schema {status.get('migrated_from')} to {status.get('schema')}")  # fmt: skip
+    if image_now != image or not upgraded:
+        sys.exit(1)
+    say(f"    -> the upgrade story took {time.monotonic() - started:.1f}s.")
+
+
 def main() -> int:
     say("relight demo: a stateful node that comes back the same way after any failure")
     say("=" * 78)
@@ -294,8 +387,13 @@ def main() -> int:
         say(f"\n[5] Nothing was lost: {len(ours)} snapshots kept, one data volume in use, one node running.")
         relight(work, "state", "list")
 
+        if data is not None:
+            upgrade_story(work, view, data, (f"-var=snapshot_id={nightly}",), token, new_volume)
+        else:
+            say("\n[5b] The upgrade story is skipped: image builds and rehearsals need the data plane.")
+
         cloud.reset()  # the pipeline story stands the stack up again, through pull requests
-        pipeline_story(Path(work).parent / "pipeline")
+        pipeline_story(Path(work).parent / "pipeline", cloud.endpoint if data is not None else None)
 
     say("\nTime per run (from relight's own 'Took' line):\n")
     say(f"    {'step':<30} {'wall':>7} {'cloud API':>10} {'relight':>8}")

@@ -15,8 +15,11 @@ provider "aws" {
   region = var.region
 }
 
-# The image is baked elsewhere (Packer on a real account; the local cloud ships
-# ghe-* images). Bumping ghe_version rolls the node onto the new image.
+# The image: the newest ghe-<ghe_version>-* image (Packer or `relight image build
+# ../ghe-image` bakes them; the local cloud ships ghe-2.16.0 and ghe-2.17.0). With
+# image_channel set, only an image promoted to that channel qualifies
+# (`relight image promote ID --channel production` tags it). Bumping ghe_version
+# rolls the node onto the new image.
 data "aws_ami" "ghe" {
   most_recent = true
   owners      = ["self"]
@@ -24,6 +27,14 @@ data "aws_ami" "ghe" {
   filter {
     name   = "name"
     values = ["ghe-${var.ghe_version}-*"]
+  }
+
+  dynamic "filter" {
+    for_each = var.image_channel == null ? [] : [var.image_channel]
+    content {
+      name   = "tag:relight:channel:${filter.value}"
+      values = ["true"]
+    }
   }
 }
 

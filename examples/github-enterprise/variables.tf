@@ -14,6 +14,12 @@ variable "ghe_version" {
   description = "The GitHub Enterprise version; picks the newest ghe-<version>-* image."
 }
 
+variable "image_channel" {
+  type        = string
+  default     = null
+  description = "Only boot a ghe image promoted to this channel (e.g. production); null: the newest of ghe_version."
+}
+
 variable "instance_type" {
   type    = string
   default = "r5.xlarge"

@@ -213,6 +213,7 @@ def test_public_api() -> None:
         "collect_variable_values",
         "convert",
         "default_functions",
+        "did_you_mean",
         "load_config",
         "parse_body",
         "parse_expression",

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from relight.addrs import InstanceAddr
+from relight.diagnostics import Diagnostics
+from relight.lang import Config
 from relight.providers.base import Attribute, CreateRequest, CreateResponse, ReadRequest, ReadResponse, Schema
 from relight.providers.framework import BaseProvider, ResourceType
 from relight.providers.registry import ProviderRegistry
@@ -286,3 +289,24 @@ def test_a_confined_run_refuses_files_outside_its_directory(tmp_path: Path, call
     assert "secret" not in error.detail
     unconfined = Runner().execute(RunRequest(Operation.PLAN), RunContext(str(work)))
     assert unconfined.status is not RunStatus.ERRORED or "fileexists" in call or "~" in call
+
+
+
+def _without_b(config: Config) -> tuple[Config, Diagnostics]:
+    kept = {addr: res for addr, res in config.resources.items() if addr.name != "b"}
+    return replace(config, resources=kept), Diagnostics()
+
+
+@pytest.mark.parametrize("operation", [Operation.PLAN, Operation.APPLY])
+def test_the_context_overlay_rewrites_what_every_planning_run_plans(tmp_path: Path, operation: Operation) -> None:
+    """A rehearsal's overlay is its isolation: a run that planned the configuration as written
+    would touch production's objects (alarms of the same name, DNS)."""
+    (tmp_path / "main.tf").write_text(
+        'resource "fake_thing" "a" {\n  name = "a"\n}\nresource "fake_thing" "b" {\n  name = "b"\n}\n'
+    )
+    cloud = FakeCloud()
+    context = RunContext(str(tmp_path), registry=registry_with(cloud), overlay=_without_b)
+    result = Runner().execute(RunRequest(operation, approval=Approval.AUTO), context)
+    assert result.ok, [d.summary for d in result.diagnostics]
+    assert result.counts.add == 1
+    assert [o["name"] for o in cloud.objects.values()] == (["a"] if operation is Operation.APPLY else [])

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from relight.durations import parse_duration
 from relight.heal.incidents import IncidentLog, IncidentStore
 from relight.server import healthcheck
-from relight.server.config import WorkspaceSettings, parse_duration, parse_server_config
+from relight.server.config import WorkspaceSettings, parse_server_config
 from relight.server.db import Database
 from relight.server.schema import runs
 from relight.server.store import NewRun, Store, now
@@ -140,13 +141,18 @@ def test_incidents_in_the_database_behave_as_the_file(store: Store, tmp_path: Pa
 
 # -- configuration -------------------------------------------------------------------------------
 
-DURATIONS = [("5m", 300.0), ("30s", 30.0), ("1h30m", 5400.0), ("500ms", 0.5), ("2.5s", 2.5), ("5", None),
+DURATIONS = [("5m", 300.0), ("30s", 30.0), ("1h30m", 5400.0), ("500ms", 0.5), ("2.5s", 2.5), ("5", 5.0),
              ("m", None), ("5 m", None), ("-5m", None), ("1d", None)]
 
 
 @pytest.mark.parametrize(("text", "seconds"), DURATIONS)
 def test_durations(text: str, seconds: float | None) -> None:
-    assert parse_duration(text) == seconds
+    """The server reads health_check with the one duration parser (relight.durations)."""
+    if seconds is None:
+        with pytest.raises(ValueError):
+            parse_duration(text)
+    else:
+        assert parse_duration(text) == seconds
 
 
 BASE = 'github {\n  webhook_secret = "s"\n  token = "t"\n}\n'

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from relight import __version__
-from relight.cli import server_cmds
+from relight.cli import image_args, rehearse_args, server_cmds
 from relight.cli.args import normalize_argv
 
 __all__ = ["main"]
@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_add_basic, _add_plan_apply, _add_outputs_and_state, _add_heal, _add_import, _add_local_cloud,
-                server_cmds.add_parsers):
+                image_args.add_parsers, rehearse_args.add_parser, server_cmds.add_parsers):
         add(sub)
     return parser
 
@@ -339,6 +339,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return {"heal": heal_cmds.cmd_heal, "watch": heal_cmds.cmd_watch, "incidents": heal_cmds.cmd_incidents}[
             args.command
         ](args)
+    if args.command == "rehearse":
+        from relight.cli.rehearse_cmd import cmd_rehearse
+
+        return cmd_rehearse(args)
+    if args.command == "image":
+        from relight.cli.image_cmds import cmd_image
+
+        return cmd_image(args)
     if args.command == "state":
         from relight.cli.state_cmds import cmd_state
 

@@ -16,6 +16,7 @@ User mistakes are always returned as :class:`relight.diagnostics.Diagnostics`, n
 """
 
 from relight.lang._cache import ParseCache
+from relight.lang._decode import did_you_mean
 from relight.lang._hcl import parse_body, parse_expression
 from relight.lang._prim import ConversionError
 from relight.lang.body import Attribute, Block, Body
@@ -83,6 +84,7 @@ __all__ = [
     "collect_variable_values",
     "convert",
     "default_functions",
+    "did_you_mean",
     "load_config",
     "parse_body",
     "parse_expression",

@@ -25,6 +25,7 @@ ProviderFactory = Callable[[ProviderContext], Provider]
 # name -> "module:attribute"; imported lazily so `relight version` stays fast.
 BUILTIN: Mapping[str, str] = {
     "aws": "relight.providers.aws:AwsProvider",
+    "relight": "relight.providers.aws:RelightProvider",
     "terraform": "relight.providers.builtin:TerraformProvider",
 }
 

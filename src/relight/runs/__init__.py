@@ -13,7 +13,7 @@ live here too, so the CLI and the server show the same thing.
 from relight.engine import Action, Plan, PlanMode
 from relight.lang import FilePolicy, ParseCache
 from relight.runs.classify import Classification, PassKind, classify, summarize
-from relight.runs.context import BackendFactory, RunContext, local_backend, locate_state, state_path
+from relight.runs.context import BackendFactory, Overlay, RunContext, local_backend, locate_state, state_path
 from relight.runs.events import (
     ApplyDone,
     ApplySkipped,
@@ -75,6 +75,7 @@ __all__ = [
     "Message",
     "Operation",
     "OutputState",
+    "Overlay",
     "ParseCache",
     "PassKind",
     "Plan",

@@ -28,11 +28,18 @@ from relight.providers.registry import ProviderRegistry
 from relight.state import DEFAULT_STATE_FILE, LocalBackend, State, StateBackend
 from relight.state.http import HttpBackend, http_settings
 
-__all__ = ["BackendFactory", "RunContext", "configured_backend", "local_backend", "locate_state", "state_path"]
+__all__ = [
+    "BackendFactory", "Overlay", "RunContext", "configured_backend", "local_backend", "locate_state", "state_path",
+]
 
 BackendFactory = Callable[[Config | None, str], StateBackend]
 """Makes the state backend of a run from its configuration (None when it could not be loaded)
 and its directory."""
+
+Overlay = Callable[[Config], tuple[Config, Diagnostics]]
+"""Rewrites a loaded configuration before it is checked and planned (a rehearsal's ephemeral
+copy of a stack: another image, a volume from a snapshot, no DNS); its diagnostics say why a
+configuration cannot be rewritten."""
 
 
 def state_path(config: Config | None, directory: str) -> str:
@@ -110,6 +117,7 @@ class RunContext:
     now: Callable[[], datetime] = _utc_now
     files: FilePolicy = field(default_factory=FilePolicy.unconfined)
     parse_cache: ParseCache | None = None
+    overlay: Overlay | None = None
 
     @property
     def inputs(self) -> dict[str, str]:

@@ -37,9 +37,7 @@ class Loaded:
 def load(context: RunContext, diags: Diagnostics) -> Loaded | None:
     """The configuration in the run's directory, with references checked; an empty directory is
     an error. Diagnostics go to ``diags``; None when nothing usable could be loaded."""
-    config, found = load_config(
-        context.directory, cache=context.parse_cache, file_policy=context.files, engine_features=FEATURES
-    )
+    config, found = _load_config(context)
     if config is not None and not found.has_errors:
         found.extend(validate_references(config))
     if config is not None and not config.sources and not found.has_errors:
@@ -63,9 +61,7 @@ def load_checked(
 
     ``with_variables`` False (``validate``) takes every variable as unknown and asks for none.
     """
-    config, found = load_config(
-        context.directory, cache=context.parse_cache, file_policy=context.files, engine_features=FEATURES
-    )
+    config, found = _load_config(context)
     if config is None:
         diags.extend(found)
         return None
@@ -94,6 +90,20 @@ def load_checked(
     if found.has_errors:
         return None
     return Loaded(config, _relative_sources(config.sources, context.directory)), values or {}
+
+
+def _load_config(context: RunContext) -> tuple[Config | None, Diagnostics]:
+    """The configuration as the run sees it: loaded, then rewritten by the context's overlay (a
+    rehearsal's harmless copy of a stack) when it loaded without errors. Every loader that plans
+    goes through here, so no operation can plan the configuration as written when an overlay is set.
+    """
+    config, found = load_config(
+        context.directory, cache=context.parse_cache, file_policy=context.files, engine_features=FEATURES
+    )
+    if config is not None and not found.has_errors and context.overlay is not None:
+        config, rewritten = context.overlay(config)
+        found.extend(rewritten)
+    return config, found
 
 
 def load_lenient(context: RunContext) -> Config | None:

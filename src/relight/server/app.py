@@ -4,7 +4,7 @@ Routes (names are contracts)::
 
     POST /webhooks/github                  signed by GitHub; 401 when the signature is missing or wrong
     GET  /api/runs?workspace=NAME          newest first
-    GET  /api/runs/ID                      one run; /api/runs/ID/log and /api/runs/ID/plan too
+    GET  /api/runs/ID                      one run; /api/runs/ID/log, /plan and /report too
     POST /api/runs/ID/confirm              Authorization: Bearer TOKEN; 401 / 403 / 409
     POST /api/runs/ID/discard
     GET  /api/workspaces/NAME/state        the current state as `relight state pull` prints it
@@ -157,6 +157,15 @@ async def run_plan(request: Request, svc: Services, who: Identity) -> Response:
     return JSONResponse({"run": run_id, "digest": saved.digest, "plan": saved.plan_json, "text": saved.plan_text})
 
 
+async def run_report(request: Request, svc: Services, who: Identity) -> Response:
+    """An image run's builds or a rehearsal's report (checks, log, what it made and left)."""
+    run_id = _int(request.path_params["id"]) or 0
+    doc = await run_in_threadpool(svc.store.get_report, run_id)
+    if doc is None:
+        return _error(404, f"run {run_id} has no report (yet)")
+    return JSONResponse(doc)
+
+
 def _action(verb: str) -> Handler:
     async def handler(request: Request, svc: Services, who: Identity) -> Response:
         run_id = _int(request.path_params["id"])
@@ -247,6 +256,7 @@ def api_routes() -> list[BaseRoute]:
         Route("/api/runs/{id}", api(get_run)),
         Route("/api/runs/{id}/log", api(run_log)),
         Route("/api/runs/{id}/plan", api(run_plan)),
+        Route("/api/runs/{id}/report", api(run_report)),
         Route("/api/runs/{id}/confirm", api(_action("confirm"), write=True), methods=["POST"]),
         Route("/api/runs/{id}/discard", api(_action("discard"), write=True), methods=["POST"]),
         Route("/api/workspaces", api(list_workspaces)),

@@ -26,6 +26,8 @@
       approvers  = ["alice"]
       auto_apply = false
       health_check = "5m"                    # a heal pass this often ("" or absent: never)
+      images     = ["images/ghe"]   # Packer templates of the images it runs (built on PRs)
+      channel    = "production"     # the channel a merge promotes their new images to
     }
 
 Stage one parses the file with the Terraform-language parser and evaluates each argument as a
@@ -48,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from relight.diagnostics import Diagnostics, SourcePos, SourceRange
+from relight.durations import parse_duration
 from relight.lang import Scope, parse_body
 from relight.lang.body import Body
 from relight.runs import url_problem
@@ -61,7 +64,6 @@ __all__ = [
     "SlackSettings",
     "WorkspaceSettings",
     "load_server_config",
-    "parse_duration",
     "parse_server_config",
 ]
 
@@ -134,10 +136,17 @@ class WorkspaceSettings:
     approvers: tuple[str, ...] = ()
     auto_apply: bool = False
     health_check: float | None = None  # seconds between heal passes; None: no health checks
+    images: tuple[str, ...] = ()  # template directories (repository-relative) of its images
+    channel: str = "production"  # where a merge promotes them
+
+    def image_dir_of(self, path: str) -> str | None:
+        """The image directory a changed file at ``path`` is in, if any."""
+        return next((d for d in self.images if path == d or path.startswith(d + "/")), None)
 
     def touches(self, path: str) -> bool:
         """True when a changed file at ``path`` (repository-relative) is inside ``dir``."""
-        return not self.dir or path == self.dir or path.startswith(self.dir + "/")
+        inside = not self.dir or path == self.dir or path.startswith(self.dir + "/")
+        return inside or self.image_dir_of(path) is not None
 
     def may_confirm(self, login: str) -> bool:
         """GitHub logins compare case-insensitively, as GitHub does."""
@@ -219,20 +228,11 @@ _SCHEMAS: dict[str, dict[str, str]] = {
     },
     "slack": {"webhook_url": _STR},
     "workspace": {"repo": _STR, "dir": _STR, "branch": _STR, "approvers": _LIST, "auto_apply": _BOOL,
-                  "health_check": _STR},
+                  "health_check": _STR, "images": _LIST, "channel": _STR},
 }
-_DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 MAX_WORKERS = 64
 
 
-def parse_duration(text: str) -> float | None:
-    """Seconds in a Terraform-style duration ("30s", "5m", "1h30m", "500ms"); None if malformed."""
-    text = text.strip()
-    if not _DURATION_RE.match(text):
-        return None
-    return sum(float(n) * _UNIT[u] for n, u in _DURATION_PART.findall(text))
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -428,7 +428,10 @@ def _workspace(c: _Checker) -> WorkspaceSettings | None:
         c.invalid("branch", "The branch whose pushes are planned and applied cannot be empty.")
     interval: float | None = None
     if c.text("health_check"):
-        interval = parse_duration(c.text("health_check"))
+        try:
+            interval = parse_duration(c.text("health_check"))
+        except ValueError:
+            interval = None
         if interval is None or interval < 1.0:
             c.invalid("health_check", 'Expected how often to run a heal pass, as a duration such as "5m", "30s" '
                       'or "1h" (at least 1s); leave it out for no health checks.')
@@ -441,7 +444,20 @@ def _workspace(c: _Checker) -> WorkspaceSettings | None:
         approvers=c.strings("approvers"),
         auto_apply=c.flag("auto_apply", False),
         health_check=interval,
+        images=_image_dirs(c),
+        channel=c.text("channel", "production") or "production",
     )
+
+
+def _image_dirs(c: _Checker) -> tuple[str, ...]:
+    out: list[str] = []
+    for raw in c.strings("images"):
+        directory = raw.strip("/")
+        if not directory or os.path.isabs(raw) or ".." in directory.split("/") or "\\" in directory:
+            c.invalid("images", "Expected template directories inside the repository, relative to its root.")
+            continue
+        out.append(directory)
+    return tuple(out)
 
 
 def parse_server_config(text: str, path: str, env: Mapping[str, str], *,

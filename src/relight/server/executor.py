@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from relight.providers.registry import ProviderRegistry
-from relight.server import healthcheck, operations, rollback
+from relight.server import healthcheck, imageruns, operations, rollback
 from relight.server.accounts import Accounts
 from relight.server.checkout import CheckoutError, checkout
 from relight.server.config import ServerConfig, WorkspaceSettings
 from relight.server.db import StoreError
 from relight.server.github import GitHubClient, GitHubError, StatusState
+from relight.server.imagestore import SqlRegistry
 from relight.server.slack import RunNotices, counts_text
 from relight.server.sqlstate import SqlStateBackend
 from relight.server.store import FINAL, Job, NewRun, Run, RunStatus, Store, now
@@ -100,7 +101,8 @@ class _Context:
 
     @property
     def status_context(self) -> str:
-        prefix = "relight/plan" if self.run.kind == "speculative" else "relight/apply"
+        """Plans and applies (image runs post one status per image, rehearsals their own)."""
+        prefix = {"speculative": "relight/plan", "rehearsal": "relight/rehearsal"}.get(self.run.kind, "relight/apply")
         return f"{prefix}: {self.ws.name}"
 
 
@@ -122,6 +124,7 @@ class Executor:
         self.log = log
         self.runs_dir = os.path.join(config.server.data_dir, "runs")
         self.cache_dir = os.path.join(config.server.data_dir, "repos")
+        self.images = SqlRegistry(store.db, os.path.join(config.server.data_dir, "images"))
         # Between a plan and its apply the checkout is kept for the apply (one process); with
         # workers on several machines the apply may run elsewhere, so each phase cleans up.
         self.keep_checkouts = keep_checkouts
@@ -149,7 +152,13 @@ class Executor:
                 self.store.transition(run.id, [run.status], "errored", error="workspace not configured")
                 return
             ctx = _Context(run, ws, log, self.store, cancel)
-            if job.phase == "plan" and run.operation == "heal":
+            if job.phase == "plan" and run.kind == "image" and run.operation == "promote":
+                imageruns.promote_phase(self, ctx)
+            elif job.phase == "plan" and run.kind == "image":
+                imageruns.build_phase(self, ctx)
+            elif job.phase == "plan" and run.kind == "rehearsal":
+                imageruns.rehearse_phase(self, ctx)
+            elif job.phase == "plan" and run.operation == "heal":
                 self._heal_phase(ctx)
             elif job.phase == "plan":
                 self._plan_phase(ctx)
@@ -226,6 +235,7 @@ class Executor:
             reason = f"pull request #{run.pr_number} changes no file in {ws.dir or 'the repository'}/"
             log.text(f"Nothing to plan: {reason}.")
             ctx.move("planning", "canceled", error=reason)
+            imageruns.after_pull_request_run(self, run)
             return
         self._status(ctx, "pending", "Planning\u2026")
         backend = SqlStateBackend(self.store.db, run.workspace_id, ws.name, run.id)
@@ -247,6 +257,7 @@ class Executor:
             ctx.move("planning", "planned_and_finished")
             self._status(ctx, "success", _plan_line(outcome))
             self._comment(ctx, outcome)
+            imageruns.after_pull_request_run(self, run)
         elif outcome.status == "planned_and_finished":
             ctx.move("planning", "planned_and_finished")
             self._status(ctx, "success", "No changes: nothing to apply.")
@@ -301,6 +312,7 @@ class Executor:
         self._status(ctx, "failure", f"Plan failed: {outcome.error}")
         if ctx.run.kind == "speculative":
             self._comment(ctx, outcome)
+            imageruns.after_pull_request_run(self, ctx.run)
         else:
             self.notices.failed(ctx.ws.name, ctx.run.id, "plan", outcome.seconds, outcome.error,
                                 self.run_url(ctx.run.id))
@@ -369,7 +381,13 @@ class Executor:
 
     def _fresh_run(self, run: Run, why: str, *, confirm_required: bool | None = None,
                    operation: str | None = None) -> NewRun:
-        """A fresh run of what ``run`` was for (never a retry of it: it plans again)."""
+        """A fresh run of what ``run`` was for (never a retry of it: it plans again; an image or
+        rehearsal run starts over, sweeping what the cut-off one left)."""
+        if run.kind in ("image", "rehearsal"):
+            return NewRun(workspace=run.workspace, kind=run.kind, commit_sha=run.commit_sha, ref=run.ref,
+                          clone_url=run.clone_url, trigger=why, operation=run.operation,  # type: ignore[arg-type]
+                          pr_number=run.pr_number, base_sha=run.base_sha, delivery_id=run.delivery_id,
+                          image_dir=run.image_dir)
         op = operation or run.operation
         return NewRun(
             workspace=run.workspace, kind=run.kind, commit_sha=run.commit_sha, ref=run.ref, clone_url=run.clone_url,
@@ -418,11 +436,17 @@ class Executor:
         return any(ws.touches(p) for p in files)
 
     def _status(self, ctx: _Context, state: StatusState, description: str) -> None:
+        if ctx.run.kind == "image":  # an image run posts one status per image (relight/image: NAME)
+            return
+        self._post_status(ctx, state, description, ctx.status_context)
+
+    def _post_status(self, ctx: _Context, state: StatusState, description: str, context: str) -> None:
+        """Post a commit status on the run's commit (best effort: a failure is logged in the run)."""
         if self.github is None or not ctx.run.commit_sha or ctx.run.operation == "heal":  # a rollback has no
             # commit; a health check is not about its commit
             return
         try:
-            self.github.set_status(ctx.ws.repo, ctx.run.commit_sha, state, description, ctx.status_context,
+            self.github.set_status(ctx.ws.repo, ctx.run.commit_sha, state, description[:140], context,
                                    self.run_url(ctx.run.id))
         except GitHubError as exc:
             ctx.log.text(f"Could not post the commit status: {exc}")

@@ -210,10 +210,11 @@ async def run_page(request: Request, svc: Services, who: Identity) -> Response:
     if run is None:
         return _render("error.html", who, 404, message=f"There is no run {text}.")
     saved = await run_in_threadpool(svc.store.get_plan, run.id)
+    report = await run_in_threadpool(svc.store.get_report, run.id)
     events = await run_in_threadpool(svc.store.events, run.id)
     ws = svc.config.workspaces.get(run.workspace)
     approver = ws is not None and ws.may_confirm(who.login)
-    return _render("run.html", who, run=run, saved=saved, events=events, approver=approver,
+    return _render("run.html", who, run=run, saved=saved, report=report, events=events, approver=approver,
                    last_seq=events[-1][0] if events else 0, final=run.status in FINAL)
 
 

@@ -32,11 +32,15 @@ __all__ = [
     "api_tokens",
     "audit_log",
     "deliveries",
+    "image_channel_moves",
+    "image_channels",
+    "images",
     "incidents",
     "metadata",
     "pr_comments",
     "run_events",
     "run_plans",
+    "run_reports",
     "runs",
     "settings",
     "state_journal",
@@ -95,8 +99,8 @@ runs = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
-    Column("kind", String(16), nullable=False),  # speculative | apply
-    Column("operation", String(16), nullable=False),  # plan | rollback
+    Column("kind", String(16), nullable=False),  # speculative | apply | image | rehearsal
+    Column("operation", String(16), nullable=False),  # plan | rollback | heal | build | promote | rehearse
     Column("status", String(32), nullable=False),
     Column("commit_sha", String(64), nullable=False),
     Column("ref", String(255), nullable=False),
@@ -120,6 +124,7 @@ runs = Table(
     Column("error", Text),
     Column("followed_by", Integer),
     Column("confirm_required", Boolean, nullable=False, default=False),  # never auto-applied
+    Column("image_dir", String(500)),  # image runs: the template directory (repository-relative)
     Index(None, "workspace_id", "kind", "status"),
     Index(None, "status"),
 )
@@ -253,4 +258,48 @@ settings = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+run_reports = Table(
+    "run_reports",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id"), primary_key=True),
+    Column("doc", Text, nullable=False),  # JSON: an image run's builds, a rehearsal's report
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# The image registry when the server runs (relight.images.registry's interface, server/imagestore.py).
+images = Table(
+    "images",
+    metadata,
+    Column("image_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # built | revoked | pruned
+    Column("digest", String(128), nullable=False),
+    Column("built_at", String(40), nullable=False),  # ISO 8601, as the record says it
+    Column("doc", Text, nullable=False),  # the whole ImageRecord as JSON (its channels excepted)
+    Column("seq", Integer, nullable=False),  # recording order (oldest first)
+    Index(None, "name"),
+    Index(None, "digest"),
+)
+
+image_channels = Table(
+    "image_channels",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("channel", String(64), primary_key=True),
+    Column("image_id", String(64), ForeignKey("images.image_id"), nullable=False),
+)
+
+image_channel_moves = Table(
+    "image_channel_moves",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("image_id", String(64), nullable=False),
+    Column("previous", String(64)),
+    Column("at", String(40), nullable=False),
+    Column("by", String(100), nullable=False),
+    Index(None, "name", "channel"),
 )

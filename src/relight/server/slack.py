@@ -79,5 +79,10 @@ class RunNotices:
         then = f"; queued a fresh plan, run {fresh_id}" if fresh_id is not None else ""
         self._send("errored", run_id, f"{ws}: run {run_id} was cut off while {phase} (the server stopped){then}", url)
 
+    def promoted(self, ws: str, name: str, image_id: str, channel: str, previous: str | None, url: str) -> None:
+        before = f" (was {previous})" if previous else ""
+        self._send("promoted", 0, f"{ws}: image {name} {image_id} promoted to {channel}{before}; the plan that "
+                   "rolls it out follows", url)
+
     def close(self) -> None:
         self.delivery.close()

@@ -30,11 +30,21 @@ from sqlalchemy.engine import Connection, Row
 
 from relight.server.config import WorkspaceSettings
 from relight.server.db import Database
-from relight.server.schema import deliveries, pr_comments, run_events, run_plans, runs, settings, workspaces
+from relight.server.schema import (
+    deliveries,
+    pr_comments,
+    run_events,
+    run_plans,
+    run_reports,
+    runs,
+    settings,
+    workspaces,
+)
 
 __all__ = [
     "ACTIVE_APPLY",
     "FINAL",
+    "UNQUEUED_KINDS",
     "Eligible",
     "Job",
     "NewRun",
@@ -46,8 +56,11 @@ __all__ = [
     "Store",
 ]
 
-RunKind = Literal["speculative", "apply"]
-Operation = Literal["plan", "rollback", "heal"]
+RunKind = Literal["speculative", "apply", "image", "rehearsal"]
+Operation = Literal["plan", "rollback", "heal", "build", "promote", "rehearse"]
+# Kinds that never wait in the queue and hold nothing: they take no state lock and write no state
+# (image builds and promotions, rehearsals on a throwaway copy, speculative plans).
+UNQUEUED_KINDS: tuple[RunKind, ...] = ("speculative", "image", "rehearsal")
 RunStatus = Literal[
     "pending",
     "planning",
@@ -92,6 +105,7 @@ class NewRun:
     delivery_id: str | None = None
     rollback_serial: int | None = None
     confirm_required: bool = False  # waits for a person even in an auto_apply workspace
+    image_dir: str | None = None  # image runs: the template directory they build
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +138,7 @@ class Run:
     followed_by: int | None
     confirm_required: bool = False
     claimed_by: str | None = None
+    image_dir: str | None = None
 
     @property
     def is_final(self) -> bool:
@@ -149,6 +164,8 @@ class Run:
             "followed_by": self.followed_by,
             "confirm_required": self.confirm_required,
         }
+        if self.image_dir is not None:
+            doc["image_dir"] = self.image_dir
         if self.counts is not None:
             doc["plan"] = dict(zip(("add", "change", "destroy"), self.counts, strict=True))
         return doc
@@ -215,6 +232,7 @@ def _run(row: Row[Any]) -> Run:
         followed_by=m["followed_by"],
         confirm_required=bool(m["confirm_required"]),
         claimed_by=m["claimed_by"],
+        image_dir=m["image_dir"],
     )
 
 
@@ -232,7 +250,7 @@ def _eligible() -> sa.ColumnElement[bool]:
     waiting for a person holds it); a heal pass when none is planning, confirmed or applying (a
     plan waiting for a person does not hold back a recovery: that plan goes stale instead); a
     confirmed run when nothing else of its workspace is planning or applying. Speculative plans
-    never wait.
+    never wait, nor do image and rehearsal runs (they hold no state lock and write no state).
     """
     other = sa.alias(runs, "other")
     same_ws = sa.and_(other.c.workspace_id == runs.c.workspace_id, other.c.kind == "apply", other.c.id != runs.c.id)
@@ -246,7 +264,7 @@ def _eligible() -> sa.ColumnElement[bool]:
 
     pending = runs.c.status == "pending"
     return sa.or_(
-        sa.and_(pending, runs.c.kind == "speculative"),
+        sa.and_(pending, runs.c.kind.in_(UNQUEUED_KINDS)),
         sa.and_(pending, runs.c.kind == "apply", runs.c.operation != "heal", ~older_in_lane(False),
                 ~busy(*ACTIVE_APPLY)),
         sa.and_(pending, runs.c.kind == "apply", runs.c.operation == "heal", ~older_in_lane(True),
@@ -303,6 +321,7 @@ class Store:
                     delivery_id=n.delivery_id,
                     rollback_serial=n.rollback_serial,
                     confirm_required=n.confirm_required,
+                    image_dir=n.image_dir,
                     created_at=now(),
                 )
             )
@@ -316,13 +335,15 @@ class Store:
             return self.insert_runs(conn, [new])[0]
 
     def cancel_superseded(self, conn: Connection, workspace: str, pr_number: int, reason: str) -> list[int]:
-        """Cancel pending speculative runs of one PR in one workspace (a newer push supersedes them)."""
+        """Cancel one PR's runs in one workspace that a newer push supersedes: its speculative
+        plans still pending, and its image and rehearsal runs pending or running (a running one
+        sees ``canceled`` within a second and stops, cleaning up what it made)."""
         ws_id = conn.execute(sa.select(workspaces.c.id).where(workspaces.c.name == workspace)).scalar()
         where = sa.and_(
             runs.c.workspace_id == ws_id,
-            runs.c.kind == "speculative",
             runs.c.pr_number == pr_number,
-            runs.c.status == "pending",
+            sa.or_(sa.and_(runs.c.kind == "speculative", runs.c.status == "pending"),
+                   sa.and_(runs.c.kind.in_(("image", "rehearsal")), runs.c.status.in_(("pending", "planning")))),
         )
         found = [r.id for r in conn.execute(sa.select(runs.c.id).where(where))]
         if found:
@@ -451,6 +472,11 @@ class Store:
 
         self.db.retrying(attempt)
 
+    def predecessors(self, run_id: int) -> list[int]:
+        """The runs that ``run_id`` follows (``followed_by``: it is their fresh run)."""
+        with self.db.read() as conn:
+            return [int(r.id) for r in conn.execute(sa.select(runs.c.id).where(runs.c.followed_by == run_id))]
+
     def interrupted(self) -> list[Run]:
         """Runs left planning or applying (by a process that died mid-run, or still running)."""
         with self.db.read() as conn:
@@ -513,6 +539,46 @@ class Store:
                 .order_by(run_events.c.seq)
             ).all()
         return [(r.seq, json.loads(r.event)) for r in rows]
+
+    def save_report(self, run_id: int, doc: Mapping[str, Any]) -> None:
+        """Store (or replace) the run's report: an image run's builds, a rehearsal's report."""
+        text = json.dumps(doc, default=str)
+
+        def attempt() -> None:
+            with self.db.write() as conn:
+                conn.execute(sa.delete(run_reports).where(run_reports.c.run_id == run_id))
+                conn.execute(sa.insert(run_reports).values(run_id=run_id, doc=text, created_at=now()))
+
+        self.db.retrying(attempt)
+
+    def get_report(self, run_id: int) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            text = conn.execute(sa.select(run_reports.c.doc).where(run_reports.c.run_id == run_id)).scalar()
+        return dict(json.loads(text)) if text is not None else None
+
+    def runs_of_commit(self, workspace: str, commit_sha: str, pr_number: int | None) -> list[Run]:
+        """The runs of one workspace at one commit (of one PR when ``pr_number`` is given), oldest first."""
+        query = _select_runs().where(workspaces.c.name == workspace, runs.c.commit_sha == commit_sha)
+        query = query.where(runs.c.pr_number == pr_number if pr_number is not None else runs.c.pr_number.is_(None))
+        with self.db.read() as conn:
+            return [_run(r) for r in conn.execute(query.order_by(runs.c.id))]
+
+    def queue_once(self, new: NewRun, decide: Any) -> int | None:
+        """In one claiming transaction: ``decide(siblings)`` with the runs of ``new``'s workspace at
+        its commit (and PR), and queue ``new`` when it answers True; the new run's id, or None.
+        The siblings' last one to finish calls this, so exactly one follow-up is queued."""
+        query = _select_runs().where(workspaces.c.name == new.workspace, runs.c.commit_sha == new.commit_sha)
+        query = query.where(runs.c.pr_number == new.pr_number if new.pr_number is not None
+                            else runs.c.pr_number.is_(None))
+
+        def attempt() -> int | None:
+            with self.db.write(claim=True) as conn:
+                siblings = [_run(r) for r in conn.execute(query.order_by(runs.c.id))]
+                if not decide(siblings):
+                    return None
+                return self.insert_runs(conn, [new])[0]
+
+        return self.db.retrying(attempt)
 
     # -- deliveries --------------------------------------------------------------------------
 

@@ -68,11 +68,17 @@ def decide(event: str, payload: Mapping[str, Any], workspaces: Sequence[Workspac
     - ``ping``: nothing.
     - ``pull_request`` opened/reopened/synchronize/ready_for_review against a workspace's branch:
       a speculative plan of the head commit per workspace of the repository (whether the PR
-      touches the workspace's ``dir`` is checked in the run, with the PR's file list); a newer
-      push cancels that PR's plans still pending. ``closed``: cancel its pending plans.
-    - ``push`` to a workspace's branch: an apply-kind run per workspace whose ``dir`` the pushed
-      commits touch (every workspace of the repository when the payload cannot tell: more than
-      20 commits, or no file lists). Branch deletions and tags: nothing.
+      touches the workspace's ``dir`` is checked in the run, with the PR's file list), and an
+      image build (kind ``image``, operation ``build``) per template directory in those
+      workspaces' ``images`` (once per directory; whether the PR changes it is checked in the
+      run too); a newer push cancels that PR's plans still pending and its image and rehearsal
+      runs pending or running. ``closed``: cancel the same. (A rehearsal is queued by the PR's
+      runs themselves once its plan and builds are done: see :mod:`.imagepolicy`.)
+    - ``push`` to a workspace's branch: per workspace, an image promotion (kind ``image``,
+      operation ``promote``) per ``images`` directory the pushed commits touch (which queues
+      the workspace's plan once its promotions are done), else an apply-kind run when they
+      touch its ``dir``; every directory and workspace of the repository when the payload
+      cannot tell (more than 20 commits, or no file lists). Branch deletions and tags: nothing.
     - Anything else: nothing, with a note saying why.
     """
     repo = _text(payload, "repository", "full_name")
@@ -111,7 +117,7 @@ def _pull_request(payload: Mapping[str, Any], targets: list[WorkspaceSettings], 
     clone_url = _text(payload, "repository", "clone_url")
     if not sha or not clone_url:
         return Decision(notes=(f"pull request #{number} without head sha or clone_url: ignored",))
-    new = tuple(
+    plans = tuple(
         NewRun(
             workspace=w.name,
             kind="speculative",
@@ -125,8 +131,22 @@ def _pull_request(payload: Mapping[str, Any], targets: list[WorkspaceSettings], 
         )
         for w in mine
     )
-    return Decision(runs=new, cancel=tuple((w.name, number) for w in mine),
-                    notes=(f"pull request #{number} {action}: speculative plan in {', '.join(w.name for w in mine)}",))
+    owners: dict[str, str] = {}
+    for w in mine:
+        for directory in w.images:
+            owners.setdefault(directory, w.name)
+    builds = tuple(
+        NewRun(workspace=owner, kind="image", operation="build", commit_sha=sha,
+               ref=_text(payload, "pull_request", "head", "ref"), clone_url=clone_url,
+               trigger=f"pull request #{number} ({action})", pr_number=number,
+               base_sha=_text(payload, "pull_request", "base", "sha") or None, delivery_id=delivery_id,
+               image_dir=directory)
+        for directory, owner in owners.items()
+    )
+    notes = [f"pull request #{number} {action}: speculative plan in {', '.join(w.name for w in mine)}"]
+    if builds:
+        notes.append(f"image builds of {', '.join(owners)} (if the pull request changes them)")
+    return Decision(runs=plans + builds, cancel=tuple((w.name, number) for w in mine), notes=tuple(notes))
 
 
 def _push(payload: Mapping[str, Any], targets: list[WorkspaceSettings], delivery_id: str | None) -> Decision:
@@ -144,17 +164,28 @@ def _push(payload: Mapping[str, Any], targets: list[WorkspaceSettings], delivery
     chosen = [w for w in mine if touched is None or any(w.touches(p) for p in touched)]
     skipped = [w.name for w in mine if w not in chosen]
     clone_url = _text(payload, "repository", "clone_url")
-    new = tuple(
-        NewRun(workspace=w.name, kind="apply", commit_sha=after, ref=branch, clone_url=clone_url,
-               trigger=f"push to {branch}", delivery_id=delivery_id)
-        for w in chosen
-    )
+    new: list[NewRun] = []
+    planned: list[str] = []
+    promoted: list[str] = []
+    for w in chosen:
+        dirs = [d for d in w.images if touched is None or any(w.image_dir_of(p) == d for p in touched)]
+        for directory in dirs:
+            new.append(NewRun(workspace=w.name, kind="image", operation="promote", commit_sha=after, ref=branch,
+                              clone_url=clone_url, trigger=f"push to {branch}", delivery_id=delivery_id,
+                              image_dir=directory))
+            promoted.append(f"{directory} to {w.name}'s {w.channel}")
+        if not dirs:
+            new.append(NewRun(workspace=w.name, kind="apply", commit_sha=after, ref=branch, clone_url=clone_url,
+                              trigger=f"push to {branch}", delivery_id=delivery_id))
+            planned.append(w.name)
     notes = []
-    if chosen:
-        notes.append(f"push to {branch} ({after[:12]}): plan in {', '.join(w.name for w in chosen)}")
+    if planned:
+        notes.append(f"push to {branch} ({after[:12]}): plan in {', '.join(planned)}")
+    if promoted:
+        notes.append(f"push to {branch} ({after[:12]}): promote {', '.join(promoted)}, then plan")
     if skipped:
         notes.append(f"not planned, no file changed in their dir: {', '.join(skipped)}")
-    return Decision(runs=new, notes=tuple(notes))
+    return Decision(runs=tuple(new), notes=tuple(notes))
 
 
 def _touched_files(payload: Mapping[str, Any]) -> set[str] | None:

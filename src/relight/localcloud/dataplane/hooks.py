@@ -141,8 +141,16 @@ def _info(inst: Any) -> InstanceInfo:
         user_data = base64.b64decode(inst.user_data.as_bytes())
     devices = {d: str(b.volume_id) for d, b in inst.get_block_device_mapping if b.volume_id}
     return InstanceInfo(
-        inst.id, str(inst.state), str(inst.image_id), inst.private_ip, user_data, devices, inst.region_name
-    )
+        inst.id, str(inst.state), str(inst.image_id), inst.private_ip, user_data, devices, inst.region_name,
+        _public_key(inst),
+    )  # fmt: skip
+
+
+def _public_key(inst: Any) -> str | None:
+    """The OpenSSH public key of the key pair the instance was launched with (cloud-init's input)."""
+    name = getattr(inst, "key_name", None)
+    pair = getattr(getattr(inst, "ec2_backend", None), "key_pairs", {}).get(name) if name else None
+    return None if pair is None else str(pair.public_key)
 
 
 def _root_volume(backend: Any, inst: Any) -> str | None:

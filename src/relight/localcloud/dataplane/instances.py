@@ -44,6 +44,7 @@ class BootPlan:
     devices: Mapping[str, str]  # device name -> volume id (data volumes) when the boot started
     first_boot: bool
     user_data: bytes | None
+    public_key: str | None = None
 
 
 def parse_fstab(text: str) -> list[tuple[str, str]]:
@@ -249,6 +250,15 @@ class InstanceRuntime:
         (root / "etc" / "hosts").write_text(hosts)
         if plan.first_boot and plan.user_data:
             (root / "var/lib/cloud/instance/user-data.txt").write_bytes(plan.user_data)
+        if plan.first_boot and plan.public_key:
+            # As cloud-init does with the launch's key pair (for the image's login user; every
+            # process of an instance runs as root here).
+            ssh = root / "root" / ".ssh"
+            ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
+            keys = ssh / "authorized_keys"
+            with open(keys, "a") as f:
+                f.write(plan.public_key.strip() + "\n")
+            keys.chmod(0o600)
 
     def console(self, text: str) -> None:
         """Append a line to the instance's console log (``/var/log/cloud-init-output.log``)."""

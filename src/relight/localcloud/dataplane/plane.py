@@ -50,6 +50,7 @@ class InstanceInfo:
     user_data: bytes | None
     devices: Mapping[str, str]  # device name -> volume id, the root device included
     region: str
+    public_key: str | None = None  # the launch's key pair (OpenSSH public key), if it named one
 
 
 class Catalog(Protocol):
@@ -252,7 +253,7 @@ class DataPlane:
             record.booted_once = True
         # The devices are read before the boot takes the instance's lock (lock order: the
         # emulator's first); an attach in between is mounted by the sync after the boot.
-        runtime.boot(BootPlan(root, self._devices(instance_id), first, info.user_data))
+        runtime.boot(BootPlan(root, self._devices(instance_id), first, info.user_data, info.public_key))
         box = runtime.sandbox
         if box is not None:
             with self._lock:

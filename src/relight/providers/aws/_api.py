@@ -34,7 +34,7 @@ __all__ = ["LOCAL_CLOUD_HEADER", "SERVICES", "AwsApi", "AwsError", "AwsSettings"
 
 _T = TypeVar("_T")
 
-SERVICES = ("ec2", "cloudwatch", "route53", "sts", "s3")
+SERVICES = ("ec2", "cloudwatch", "route53", "sts", "s3", "ssm")
 # relight's local cloud marks every answer with this header (its value names the emulator), so
 # the provider can say which settings the emulator cannot apply (see _gaps.py).
 LOCAL_CLOUD_HEADER = "x-relight-local-cloud"
