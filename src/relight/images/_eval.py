@@ -36,6 +36,9 @@ __all__ = ["PACKER_FUNCTIONS", "PackerScope", "decode_variables", "evaluate_loca
 _VARIABLE_ARGS = frozenset({"type", "default", "description", "sensitive", "nullable"})
 
 
+PACKER_VERSION = "1.11.2"  # the Packer language relight reads (``packer.version``)
+
+
 @dataclass(frozen=True)
 class PackerScope:
     """What a template's expressions see: variables, locals, ``path.root`` and, inside a source
@@ -48,8 +51,6 @@ class PackerScope:
     names: Mapping[str, Mapping[str, Value]] | None = None
 
     def for_source(self, kind: str, name: str, build_name: str = "") -> PackerScope:
-        from relight.images.template import PACKER_VERSION
-
         names = {
             "source": {"name": name, "type": kind},
             "build": {"name": build_name},

@@ -34,7 +34,7 @@ from relight.images.cloud import (
 )
 from relight.images.events import BuildArtifact, BuildFinished, BuildOutput
 from relight.images.registry import ImageRecord, ImageRegistry, Registry
-from relight.images.run import BuildRequest, BuildRun, git_commit
+from relight.images.request import BuildRequest, BuildRun, git_commit
 from relight.images.template import BuildSpec, Template
 from relight.runs import EventSink
 

@@ -13,51 +13,20 @@ failing build does not stop the others (as Packer).
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
-from relight.diagnostics import Diagnostics
 from relight.images.builder import BuildOptions, BuildResult, build
 from relight.images.manifest import write_manifest
+from relight.images.packer import run_packer
 from relight.images.registry import ImageRegistry, Registry
+from relight.images.request import BuildRequest, BuildRun, git_commit
 from relight.images.template import BuildSpec, Template, load_template
 from relight.lang import FilePolicy
-from relight.runs import EventSink, ListSink, VarInput
+from relight.runs import EventSink, ListSink
 
-__all__ = ["BuildRequest", "BuildRun", "git_commit", "run_builds"]
-
-
-@dataclass(frozen=True)
-class BuildRequest:
-    """What ``relight image build`` was asked. Relative paths (var files, manifest outputs) are
-    relative to ``base`` (the CLI's directory); ``registry`` is the registry directory."""
-
-    directory: str
-    registry: str
-    base: str = "."
-    variables: tuple[VarInput, ...] = ()
-    only: tuple[str, ...] = ()
-    except_: tuple[str, ...] = ()
-    force: bool = False
-    on_error: str = "cleanup"
-    with_packer: bool = False
-    packer_binary: str = "packer"
-
-
-@dataclass
-class BuildRun:
-    diagnostics: Diagnostics = field(default_factory=Diagnostics)
-    results: list[BuildResult] = field(default_factory=list)
-    sources: Mapping[str, str] = field(default_factory=dict)
-    manifests: list[str] = field(default_factory=list)
-    template: Template | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.diagnostics.has_errors and all(r.ok for r in self.results)
+__all__ = ["BuildRequest", "BuildRun", "git_commit", "run_builds"]  # the first three from .request
 
 
 def run_builds(
@@ -95,7 +64,6 @@ def run_builds(
         )
         return out
     if request.with_packer:
-        from relight.images.packer import run_packer
 
         return run_packer(request, template, builds, environment, sink, cancel, out)
     registry = registry if registry is not None else Registry(request.registry)
@@ -128,23 +96,3 @@ def _manifests(request: BuildRequest, spec: BuildSpec, result: BuildResult, run_
             out.diagnostics.error("Cannot write the manifest", f"{path}: {exc}.", post.range)
             continue
         out.manifests.append(path)
-
-
-def git_commit(directory: str) -> str:
-    """The commit the template directory is at (``+dirty`` with uncommitted changes), or ""."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", directory, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
-        )
-        if head.returncode != 0:
-            return ""
-        dirty = subprocess.run(
-            ["git", "-C", directory, "status", "--porcelain", "--", "."],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")

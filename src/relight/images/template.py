@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from relight.diagnostics import Diagnostics
-from relight.images._eval import PackerScope, decode_variables, evaluate_locals
+from relight.images._eval import PACKER_VERSION, PackerScope, decode_variables, evaluate_locals
 from relight.images._sources import AmazonEbs, decode_amazon_ebs
 from relight.images.provisioners import (
     FileProvisioner,
@@ -51,8 +51,6 @@ __all__ = [
     "Template",
     "load_template",
 ]
-
-PACKER_VERSION = "1.11.2"  # the Packer language relight reads (``packer.version``)
 
 _TOP_BLOCKS = ("packer", "variable", "variables", "locals", "local", "source", "build", "data")
 _BUILD_ARGS = ("name", "description", "sources")
