@@ -112,6 +112,16 @@ def test_cli_machine_readable_and_registry_commands(
     assert main(["-chdir", str(tmp_path), "image", "list", "-json"]) == 0
     listed: list[dict[str, Any]] = json.loads(capsys.readouterr().out.split("\n", 1)[1])
     assert [(r["image_id"], r["channels"]) for r in listed] == [(image, ["production"])]
+    # A forced rebuild under the promoted image's name with force_deregister is refused: it would
+    # deregister the image the channel points at (configurations run it, heal re-creates from it).
+    name = m.ec2.describe_images(ImageIds=[image])["Images"][0]["Name"]
+    hcl = template / "ghe.pkr.hcl"
+    hcl.write_text(hcl.read_text().replace('ami_name      = "ghe-${var.ghe_version}-${local.stamp}"',
+                                           f'ami_name = "{name}"\n  force_deregister = true'))
+    assert main(["-chdir", str(tmp_path), "image", "build", "-force", "-var", "ghe_version=2.19.0", str(template)]) == 1
+    assert "the image of channel production" in capsys.readouterr().err
+    assert m.ec2.describe_images(ImageIds=[image])["Images"][0]["State"] == "available"
+    assert not leftovers(m.ec2, keep_images=(image,)).get("instances")
     assert main(["-chdir", str(tmp_path), "image", "revoke", image]) == 0
     tags = {t["Key"]: t["Value"] for t in m.ec2.describe_images(ImageIds=[image])["Images"][0]["Tags"]}
     assert "relight:channel:production" not in tags and "relight:revoked" in tags

@@ -112,6 +112,11 @@ def test_upgrade_then_downgrade_rehearsals_leave_production_untouched(dataplane:
     before = world(m, node)
     snaps_before = snapshots(m)
 
+    # A snapshot for a volume production does not have is refused before anything is made.
+    typo = run(directory, V17, snapshots={"aws_ebs_volume.ghe_dat": "snap-0123"})
+    assert typo.status == "errored" and "aws_ebs_volume.ghe_dat" in (typo.error or "") and not typo.created
+    assert world(m, node) == before
+
     # Rehearse the upgrade: 2.17 on a copy of the data 2.16 wrote (no snapshot yet: a fresh one).
     up = run(directory, V17)
     assert up.passed, (up.error, [c.to_json() for c in up.checks], up.log)

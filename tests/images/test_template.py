@@ -71,6 +71,25 @@ def test_credentials_in_a_template_are_a_warning_at_their_line(tmp_path: Path) -
     assert warning.subject is not None and warning.subject.start.line == 6
 
 
+NOT_USED = [
+    ('ena_support = true', "", 6, '"ena_support"'),
+    ('ssh_interface = "private_ip"', "", 6, "ssh_interface"),
+    ("", 'provisioner "shell" {\n inline = ["x"]\n remote_folder = "/var/tmp"\n}', 12, '"remote_folder"'),
+    ("", 'post-processor "manifest" {\n strip_time = true\n}', 11, '"strip_time"'),
+]
+
+
+@pytest.mark.parametrize(("extra", "build", "line", "named"), NOT_USED, ids=[n[3] for n in NOT_USED])
+def test_arguments_relight_does_not_apply_are_warnings_at_their_line(
+    tmp_path: Path, extra: str, build: str, line: int, named: str
+) -> None:
+    template, diags = load_template(str(write(tmp_path, extra, build)))
+    assert template is not None
+    [warning] = [d for d in diags if d.severity.value == "warning"]
+    assert warning.summary == "Argument not used" and named in warning.detail
+    assert warning.subject is not None and warning.subject.start.line == line
+
+
 def test_other_builders_and_data_sources_are_refused(tmp_path: Path) -> None:
     text = (
         'source "docker" "x" { image = "debian" }\ndata "amazon-ami" "x" { }\nbuild { sources = ["source.docker.x"] }\n'

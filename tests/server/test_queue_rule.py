@@ -166,6 +166,9 @@ MISTAKES = [
      'Invalid value for "health_check"', 3),
     ("a too frequent health check", 'workspace "a" {\n  repo = "acme/infra"\n  health_check = "10ms"\n}\n',
      'Invalid value for "health_check"', 3),
+    ("a bad channel", 'workspace "a" {\n  repo = "acme/infra"\n  channel = "Prod!"\n}\n', 'Invalid value for "channel"', 3),
+    ("an image directory outside", 'workspace "a" {\n  repo = "acme/infra"\n  images = ["../x"]\n}\n',
+     'Invalid value for "images"', 3),
 ]
 
 

@@ -62,6 +62,10 @@ def cmd_image(args: argparse.Namespace) -> int:
     except (RegistryError, CallError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the registry's directory or files (permissions, a full disk)
+        print(f"Error: the image registry: {exc}. Fix its directory (-registry), then run the command again.",
+              file=sys.stderr)
+        return 1
 
 
 class _Printer:
@@ -132,7 +136,12 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _summary(results: list, machine: bool) -> None:  # type: ignore[type-arg]
-    if not results or machine:
+    if not results:
+        return
+    if machine:  # Packer's way: the error as a ui,error line (the artifacts were printed already)
+        for r in results:
+            if not r.ok or r.error:
+                print(machine_line("", "ui", "error", f"Build '{r.name}' errored: {r.error}"), flush=True)
         return
     failed = [r for r in results if not r.ok]
     for r in failed:
@@ -145,6 +154,8 @@ def _summary(results: list, machine: bool) -> None:  # type: ignore[type-arg]
     for r in good:
         note = " (up to date: not rebuilt)" if r.status == "up-to-date" else ""
         print(f"--> {r.name}: AMIs were created:\n{r.region}: {r.image_id}{note}")
+        if r.error:
+            print(f"Warning: {r.name}: {r.error}", file=sys.stderr)
         if r.seconds:
             calls = sum(r.calls.values())
             print(f"    took {r.seconds:.1f}s ({r.cloud_seconds:.1f}s waiting on the cloud), {calls} AWS calls")

@@ -235,8 +235,25 @@ def decode_amazon_ebs(name: str, block: Block, scope: Any, diags: Diagnostics) -
     )
 
 
+# Accepted (real templates set them), not applied by relight's builder: a warning says so.
+_NOT_APPLIED = {
+    "associate_public_ip_address": "the instance gets the subnet's default",
+    "ena_support": "the image keeps the source image's attribute",
+    "sriov_support": "the image keeps the source image's attribute",
+    "ami_virtualization_type": "the image keeps the source image's virtualization type",
+}
+
+
 def _check_names(body: Body, diags: Diagnostics) -> None:
     for attr in body.attributes.values():
+        if attr.name in _NOT_APPLIED:
+            diags.warning(
+                "Argument not used",
+                f'relight\'s amazon-ebs builder does not apply "{attr.name}" ({_NOT_APPLIED[attr.name]}). '
+                "Remove it, or build with --with-packer.",
+                attr.range,
+            )
+            continue
         if attr.name in _ARGS:
             continue
         if attr.name in _ENVIRONMENT:
@@ -380,8 +397,16 @@ def _communicator(body: Body, args: dict[str, Any], diags: Diagnostics) -> None:
     """SSM Run Command unless the template says ``communicator = "ssh"`` (or ``none``); Packer's
     ``ssh_interface = "session_manager"`` also means SSM."""
     chosen = args.get("communicator") or "ssm"
-    if args.pop("ssh_interface", None) == "session_manager":
+    interface = args.pop("ssh_interface", None)
+    if interface == "session_manager":
         chosen = "ssm"
+    elif interface is not None and "ssh_interface" in body.attributes:
+        diags.warning(
+            "Argument not used",
+            f'ssh_interface = "{interface}" is not used: relight connects over SSH to the public IP when the '
+            'instance has one, else the private IP ("session_manager" means SSM).',
+            body.attributes["ssh_interface"].range,
+        )
     if chosen not in _COMMUNICATORS:
         diags.error(
             "Unsupported communicator",

@@ -37,6 +37,7 @@ from typing import Any
 
 from relight.images.cleanup import (
     BUILD_HOST_TAG,
+    BUILD_LOCK_TAG,
     BUILD_STARTED_TAG,
     BuildLock,
     CleanupStack,
@@ -50,6 +51,7 @@ from relight.images.cloud import (
     BUILD_ID_TAG,
     BUILD_NAME_TAG,
     BUILD_STATE_TAG,
+    CHANNEL_TAG_PREFIX,
     DIGEST_TAG,
     IMAGE_NAME_TAG,
     REVOKED_TAG,
@@ -133,6 +135,7 @@ class _Build:
         self.key_pem = ""
         self.key_name = ""
         self.keep_image: Callable[[], None] = lambda: None  # disarms the half-made image's removal
+        self.lock_path = ""  # the build's lock file: gc on this host asks it whether the build runs
 
     @property
     def build_tags(self) -> dict[str, str]:
@@ -141,6 +144,7 @@ class _Build:
             BUILD_NAME_TAG: self.spec.name,
             BUILD_HOST_TAG: socket.gethostname(),
             BUILD_STARTED_TAG: str(int(time.time())),
+            **({BUILD_LOCK_TAG: self.lock_path} if self.lock_path else {}),
         }
 
     def say(self, line: str) -> None:
@@ -175,10 +179,17 @@ def build(
         cloud = Cloud(environment, spec.source.region, cancel)
     except CallError as exc:
         return BuildResult(spec.name, "", error=str(exc))
-    os.makedirs(registry.logs, exist_ok=True)
     b = _Build(spec, cloud, options, sink)
     b.result.log_path = registry.log_path(b.result.build_id)
-    with open(b.result.log_path, "w", encoding="utf-8") as log, BuildLock(registry.locks, b.result.build_id).held():
+    lock = BuildLock(registry.locks, b.result.build_id)
+    b.lock_path = os.path.abspath(lock.path)
+    try:
+        os.makedirs(registry.logs, exist_ok=True)
+        log = open(b.result.log_path, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        b.result.error = f"cannot write the build's log in the registry ({exc}); nothing was made in the cloud"
+        return b.result
+    with log, lock.held():
         b.log = log
         sink.emit(BuildStarted(spec.name, b.result.build_id))
         _run(b)
@@ -208,6 +219,10 @@ def _run(b: _Build) -> None:
         b.result.status = "failed"
         b.result.error = str(exc)
         b.say(f"==> {b.spec.name}: Error: {exc}")
+    except Exception as exc:  # a communicator's own error (SSH, a dropped session...): still clean up
+        b.result.status = "failed"
+        b.result.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        b.say(f"==> {b.spec.name}: Error: {b.result.error}")
     keep = b.result.status == "failed" and b.options.on_error == "abort"
     if keep:
         b.say(
@@ -263,6 +278,15 @@ def _steps(b: _Build) -> None:
             f"AMI Name: '{src.ami_name}' is used by an existing AMI: {existing[0]}",
             "Set force_deregister = true to replace it.",
         )
+    in_channels = _channels_of(b.cloud, existing)
+    if in_channels:
+        image, channels = in_channels
+        raise CallError(
+            f"AMI Name: '{src.ami_name}' is used by {image}, the image of channel {', '.join(channels)}",
+            "force_deregister would remove the image configurations run (and heal re-creates from). Give the "
+            "build a new ami_name (e.g. with the version or a timestamp), or promote another image to the "
+            "channel first.",
+        )
     if src.communicator == "ssh" and not src.ssh_private_key_file:
         b.step("key-pair", "Creating temporary keypair")
         _key_pair(b)
@@ -304,6 +328,19 @@ def _digest(template_digest: str, source_image: str) -> str:
     import hashlib
 
     return hashlib.sha256(f"{template_digest}\0{source_image}".encode()).hexdigest()
+
+
+def _channels_of(cloud: Cloud, image_ids: list[str]) -> tuple[str, list[str]] | None:
+    """The first of ``image_ids`` a registry channel points at, with its channels (None: none)."""
+    if not image_ids:
+        return None
+    out = cloud.call("ec2", "DescribeImages", ImageIds=image_ids)
+    for image in out.get("Images", []):
+        tags = tags_of(image)
+        channels = sorted(k.removeprefix(CHANNEL_TAG_PREFIX) for k in tags if k.startswith(CHANNEL_TAG_PREFIX))
+        if channels:
+            return str(image["ImageId"]), channels
+    return None
 
 
 def _images_named(cloud: Cloud, name: str) -> list[str]:

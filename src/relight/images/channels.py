@@ -43,6 +43,7 @@ def promote(
     record = registry.get(image_id)
     if record.status != "built":
         raise RegistryError(f"{record.image_id} is {record.status}: it cannot be promoted")
+    cloud = cloud.for_region(record.region)
     key = CHANNEL_TAG_PREFIX + channel
     images = cloud.call(
         "ec2", "DescribeImages", Owners=["self"], Filters=[{"Name": f"tag:{IMAGE_NAME_TAG}", "Values": [record.name]}]
@@ -60,6 +61,7 @@ def revoke(cloud: Cloud, registry: ImageRegistry, image_id: str) -> ImageRecord:
     """Mark the image revoked: its channel tags go, ``relight:revoked`` is set (the data source
     refuses it), the registry records it. The image itself stays (running nodes use it)."""
     record = registry.get(image_id)
+    cloud = cloud.for_region(record.region)
     found = cloud.try_call("ec2", "DescribeImages", ("InvalidAMIID.NotFound",), ImageIds=[record.image_id])
     for image in (found or {}).get("Images", []):
         channel_tags = [{"Key": k} for k in tags_of(image) if k.startswith(CHANNEL_TAG_PREFIX)]
@@ -93,7 +95,7 @@ def prune(
             if n < keep or record.channels:
                 report.kept.append(record.image_id)
                 continue
-            snapshots = [] if dry_run else remove_image(cloud, record.image_id)
+            snapshots = [] if dry_run else remove_image(cloud.for_region(record.region), record.image_id)
             if not dry_run:
                 registry.set_status(record.image_id, "pruned")
             report.removed.append((record.image_id, snapshots))

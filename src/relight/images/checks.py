@@ -19,11 +19,13 @@
       }
     }
 
+The block is decoded by :mod:`relight.runs.rehearsalspec` (so ``relight validate`` checks it).
 Each check may name its node with ``instance = "aws_instance.ghe_node"`` (the address in the
-rehearsal's stack); with one instance in the stack it is that one. Checks are retried every two
-seconds until they pass or the timeout runs out (a fresh node needs time to boot, and on AWS a
-volume restored from a snapshot reads slowly at first). The node is reached where the local cloud
-says (its ``/_relight`` API), else at its private IP (run rehearsals from inside the VPC).
+rehearsal's stack); with one instance in the stack it is that one. A failing check is retried
+(after 0.25 s, doubling up to 5 s) until it passes or the timeout runs out (a fresh node needs
+time to boot, and on AWS a volume restored from a snapshot reads slowly at first). The node is
+reached where the local cloud says (its ``/_relight`` API), else at its private IP (run
+rehearsals from inside the VPC).
 """
 
 from __future__ import annotations
@@ -36,38 +38,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from relight.diagnostics import Diagnostics, SourceRange
-from relight.durations import parse_duration
 from relight.images.cloud import AwsError, CallError, Canceled, Cloud
 from relight.images.communicators import SsmCommunicator
-from relight.lang import Body, Scope
-from relight.values import Value
+from relight.runs.rehearsalspec import Check, RehearsalSpec, decode_rehearsal
 
 __all__ = ["Check", "CheckResult", "CheckRunner", "RehearsalSpec", "decode_rehearsal", "run_checks"]
-
-_HTTP = frozenset({"path", "port", "status", "contains", "json", "instance"})
-_COMMAND = frozenset({"run", "contains", "instance"})
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str  # "http /status" or "command test -s ..."
-    kind: str  # http | command
-    instance: str | None
-    path: str = "/"
-    port: int = 80
-    status: int = 200
-    contains: str | None = None
-    json: Mapping[str, Value] | None = None
-    run: str = ""
-
-
-@dataclass(frozen=True)
-class RehearsalSpec:
-    checks: tuple[Check, ...] = ()
-    timeout: float = 600.0
-    range: SourceRange | None = None
-
 
 @dataclass
 class CheckResult:
@@ -80,83 +55,6 @@ class CheckResult:
 
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("name", "passed", "detail", "attempts", "seconds", "output")}
-
-
-def decode_rehearsal(relight_body: Body | None, scope: Scope) -> tuple[RehearsalSpec, Diagnostics]:
-    """The rehearsal block of ``relight {}`` (an empty spec when there is none)."""
-    diags = Diagnostics()
-    blocks = relight_body.blocks_of("rehearsal") if relight_body is not None else ()
-    if not blocks:
-        return RehearsalSpec(), diags
-    if len(blocks) > 1:
-        diags.error(
-            "Duplicate rehearsal block", "Only one rehearsal block is allowed in the relight block.", blocks[1].range
-        )
-    body = blocks[0].body
-    timeout = 600.0
-    for name, attr in body.attributes.items():
-        if name != "timeout":
-            diags.error(
-                "Unsupported argument", f'An argument named "{name}" is not expected in relight.rehearsal.', attr.range
-            )
-            continue
-        value, d = attr.expr.evaluate(scope)
-        diags.extend(d)
-        try:
-            timeout = parse_duration(str(value))
-        except ValueError as exc:
-            diags.error("Invalid timeout", f"{exc}.", attr.range)
-    checks: list[Check] = []
-    for block in body.blocks:
-        if block.type != "check" or len(block.labels) != 1 or block.labels[0] not in ("http", "command"):
-            diags.error(
-                "Unsupported block type",
-                'relight.rehearsal holds check "http" { ... } and check "command" { ... } blocks.',
-                block.range,
-            )
-            continue
-        found = _check(block.labels[0], block.body, scope, diags)
-        if found is not None:
-            checks.append(found)
-    return RehearsalSpec(tuple(checks), timeout, blocks[0].range), diags
-
-
-def _check(kind: str, body: Body, scope: Scope, diags: Diagnostics) -> Check | None:
-    allowed = _HTTP if kind == "http" else _COMMAND
-    values: dict[str, Value] = {}
-    for name, attr in body.attributes.items():
-        if name not in allowed:
-            diags.error(
-                "Unsupported argument", f'An argument named "{name}" is not expected in a {kind} check.', attr.range
-            )
-            continue
-        values[name], d = attr.expr.evaluate(scope)
-        diags.extend(d)
-    for nested in body.blocks:
-        diags.error("Unsupported block type", f"A {kind} check has no nested blocks.", nested.range)
-    instance = str(values["instance"]) if values.get("instance") else None
-    if kind == "command":
-        if not values.get("run"):
-            diags.error("Missing run", 'A command check needs run = "...".', body.range)
-            return None
-        run = str(values["run"])
-        return Check(f"command {run}", "command", instance, run=run, contains=_opt(values.get("contains")))
-    path = str(values.get("path") or "/")
-    try:
-        port, status = int(values.get("port") or 80), int(values.get("status") or 200)
-    except (TypeError, ValueError):
-        diags.error("Invalid value", "port and status must be numbers.", body.range)
-        return None
-    expected = values.get("json")
-    if expected is not None and not isinstance(expected, dict):
-        diags.error("Invalid value", "json must be an object of expected keys and values.", body.range)
-        return None
-    return Check(f"http {path}", "http", instance, path=path, port=port, status=status,
-                 contains=_opt(values.get("contains")), json=expected)  # fmt: skip
-
-
-def _opt(value: Value) -> str | None:
-    return None if value is None else str(value)
 
 
 @dataclass

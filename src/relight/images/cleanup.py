@@ -29,6 +29,7 @@ from relight.images.cloud import BUILD_ID_TAG, BUILD_STATE_TAG, AwsError, CallEr
 
 __all__ = [
     "BUILD_HOST_TAG",
+    "BUILD_LOCK_TAG",
     "BUILD_STARTED_TAG",
     "BuildLock",
     "CleanupStack",
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 BUILD_HOST_TAG = "relight:build-host"
+BUILD_LOCK_TAG = "relight:build-lock"  # the lock file the running build holds, on its host
 BUILD_STARTED_TAG = "relight:build-started"
 
 
@@ -231,6 +233,9 @@ def _tags_for(cloud: Cloud, kind: str, item: str) -> dict[str, str]:
 
 def _alive(build_id: str, tags: dict[str, str], locks_dir: str, older_than: float) -> bool:
     if tags.get(BUILD_HOST_TAG) == socket.gethostname():
+        lock = tags.get(BUILD_LOCK_TAG)  # where the build holds its lock, whatever registry gc reads
+        if lock:
+            return BuildLock.path_held(lock)
         return BuildLock.held_by_someone(locks_dir, build_id)
     try:
         started = float(tags.get(BUILD_STARTED_TAG, "0"))
@@ -261,7 +266,11 @@ class BuildLock:
 
     @staticmethod
     def held_by_someone(locks_dir: str, build_id: str) -> bool:
-        path = os.path.join(locks_dir, f"{build_id}.lock")
+        return BuildLock.path_held(os.path.join(locks_dir, f"{build_id}.lock"))
+
+    @staticmethod
+    def path_held(path: str) -> bool:
+        """True while a build holds the lock file at ``path`` (gone or free: the build ended)."""
         try:
             fd = os.open(path, os.O_RDWR)
         except OSError:

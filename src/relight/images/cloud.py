@@ -74,13 +74,23 @@ class Cloud:
         self.clock = clock or CloudClock()
         self.api = AwsApi(settings, self.clock)
         if self.api.region is None:
-            raise CallError("No AWS region", "Set region in the source block, or export AWS_REGION.")
+            raise CallError(
+                "No AWS region", "Set region in the source block (a build), pass -region, or export AWS_REGION."
+            )
         self.region: str = self.api.region
+        self.environment = environment
         self.endpoint = settings.endpoints.get("ec2")
         self.cancel = cancel or threading.Event()
         self.calls: Counter[str] = Counter()
         self.sequence: list[str] = []
         self._lock = threading.Lock()
+
+    def for_region(self, region: str) -> Cloud:
+        """This cloud in ``region`` (itself when it is already there): an image lives in the
+        region it was built in, whatever region the command runs with."""
+        if not region or region == self.region:
+            return self
+        return Cloud(self.environment, region, self.cancel, self.clock)
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         with self._lock:

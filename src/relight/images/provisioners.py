@@ -170,6 +170,14 @@ def decode_provisioner(block: Block, scope: Any, diags: Diagnostics) -> Provisio
     return _file(block, args, common, scope, diags)
 
 
+def warn_not_used(block: Block, names: Mapping[str, str], diags: Diagnostics) -> None:
+    """A warning for each of ``names`` (argument -> why) the block sets: accepted, not applied."""
+    for name, why in names.items():
+        attr = block.body.attributes.get(name)
+        if attr is not None:
+            diags.warning("Argument not used", f'"{name}" is not used by relight: {why}.', attr.range)
+
+
 def _args(
     block: Block, table: Mapping[str, str], not_implemented: frozenset[str], scope: Any, diags: Diagnostics
 ) -> tuple[dict[str, Any], bool]:
@@ -218,6 +226,11 @@ def _common(block: Block, args: Mapping[str, Any]) -> dict[str, Any]:
 def _shell(
     block: Block, args: dict[str, Any], common: dict[str, Any], scope: Any, diags: Diagnostics
 ) -> ShellProvisioner | None:
+    warn_not_used(block, {
+        "remote_folder": "scripts are uploaded to /tmp on the instance",
+        "expect_disconnect": "a script that reboots the instance fails the build",
+        "skip_clean": "the uploaded scripts are always removed",
+    }, diags)  # fmt: skip
     given = [k for k in ("inline", "script", "scripts") if args.get(k)]
     if len(given) != 1:
         diags.error(
@@ -332,6 +345,12 @@ def decode_post_processor(block: Block, scope: Any, diags: Diagnostics) -> Manif
     args, ok = _args(block, {**_MANIFEST, "only": "list", "except": "list"}, frozenset(), scope, diags)
     if not ok:
         return None
+    warn_not_used(block, {
+        "only": "the manifest lists every build of the block",
+        "except": "the manifest lists every build of the block",
+        "strip_time": "relight's manifest entries carry the build time",
+        "keep_input_artifact": "the image is always kept",
+    }, diags)  # fmt: skip
     custom: Mapping[str, Value] = args.get("custom_data") or {}
     return ManifestPostProcessor(
         output=args.get("output") or "packer-manifest.json",

@@ -272,6 +272,16 @@ def _choose(
                 raise _Stop("--downgrade: the state's history has no earlier image of the node; give it with --image")
         log.line(f"downgrade: booting {image} (the nodes run {', '.join(sorted(current))})")
     log.step("data", "Choosing the data to rehearse on")
+    unknown = sorted(a for a in request.snapshots if a and a not in volumes)
+    if unknown:
+        raise _Stop(f"--snapshot {unknown[0]}=...: no volume of production's state has that address "
+                    f"(its volumes: {', '.join(sorted(volumes)) or 'none'})")
+    if "" in request.snapshots and len(volumes) != 1:
+        raise _Stop(f"--snapshot SNAP without an address: production has {len(volumes)} volumes; "
+                    "say which, as --snapshot ADDR=SNAP")
+    if request.fresh_snapshot and request.downgrade:
+        raise _Stop("--fresh-snapshot and --downgrade: a downgrade boots on the snapshot from before the upgrade, "
+                    "not on today's data; drop one of them")
     chosen: dict[str, str] = {}
     for addr, attrs in sorted(volumes.items()):
         given = request.snapshots.get(addr) or (request.snapshots.get("") if len(volumes) == 1 else None)

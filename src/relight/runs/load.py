@@ -20,6 +20,7 @@ from relight.providers.base import ProviderContext
 from relight.providers.clock import CloudClock
 from relight.runs.context import RunContext
 from relight.runs.events import HookBridge
+from relight.runs.rehearsalspec import check_relight_block
 from relight.runs.request import RunRequest
 from relight.values import Value
 
@@ -100,6 +101,8 @@ def _load_config(context: RunContext) -> tuple[Config | None, Diagnostics]:
     config, found = load_config(
         context.directory, cache=context.parse_cache, file_policy=context.files, engine_features=FEATURES
     )
+    if config is not None and config.relight is not None:
+        found.extend(check_relight_block(config.relight))
     if config is not None and not found.has_errors and context.overlay is not None:
         config, rewritten = context.overlay(config)
         found.extend(rewritten)

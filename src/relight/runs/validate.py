@@ -7,8 +7,10 @@ schemas (no credentials needed), and the heal policy when there is one.
 from __future__ import annotations
 
 from relight.diagnostics import Diagnostics
+from relight.engine.evaluate import Evaluator
 from relight.lang import collect_variable_values
 from relight.runs.healpolicy import load_policy
+from relight.runs.rehearsalspec import decode_rehearsal
 from relight.runs.result import RunResult, RunStatus
 from relight.runs.scope import RunScope
 
@@ -27,6 +29,8 @@ def validate(run: RunScope) -> RunResult:
         values, d = collect_variable_values(loaded.config, [], run.context.inputs, file_policy=run.context.files)
         if not d.has_errors:  # missing variables are plan's business, not validate's
             found.extend(load_policy(loaded.config, values, run.context.inputs, file_policy=run.context.files)[1])
+            scope = Evaluator(loaded.config, values, run.context.files).scope()
+            found.extend(decode_rehearsal(loaded.config.relight, scope)[1])
     run.diags.extend(found)
     return run.result(RunStatus.ERRORED if run.diags.has_errors else RunStatus.SUCCEEDED)
 

@@ -51,6 +51,8 @@ from typing import Any
 
 from relight.diagnostics import Diagnostics, SourcePos, SourceRange
 from relight.durations import parse_duration
+from relight.images.channels import check_channel
+from relight.images.registry import RegistryError
 from relight.lang import Scope, parse_body
 from relight.lang.body import Body
 from relight.runs import url_problem
@@ -445,7 +447,7 @@ def _workspace(c: _Checker) -> WorkspaceSettings | None:
         auto_apply=c.flag("auto_apply", False),
         health_check=interval,
         images=_image_dirs(c),
-        channel=c.text("channel", "production") or "production",
+        channel=_channel(c),
     )
 
 
@@ -458,6 +460,15 @@ def _image_dirs(c: _Checker) -> tuple[str, ...]:
             continue
         out.append(directory)
     return tuple(out)
+
+
+def _channel(c: _Checker) -> str:
+    channel = c.text("channel", "production") or "production"
+    try:
+        check_channel(channel)
+    except RegistryError as exc:
+        c.invalid("channel", f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+    return channel
 
 
 def parse_server_config(text: str, path: str, env: Mapping[str, str], *,
