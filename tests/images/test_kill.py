@@ -63,6 +63,23 @@ def test_sigkill_at_each_step_then_gc_leaves_nothing(dataplane: LocalCloud, tmp_
         assert report.removed == []  # nothing was made yet
 
 
+def test_gc_from_another_registry_keeps_a_running_build(dataplane: LocalCloud, tmp_path: Path) -> None:
+    proc = start(dataplane, tmp_path, "provision")  # the build runs, and waits at its provisioners
+    try:
+        m = Machines(dataplane)
+        before = leftovers(m.ec2)
+        assert before.get("instances")
+        elsewhere = Registry(str(tmp_path / "another-registry")).locks  # gc run from another directory
+        report = collect_garbage(Cloud(env_of(dataplane)), elsewhere, older_than=0)
+        assert report.removed == [] and report.kept_running, report
+        assert leftovers(m.ec2) == before
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+    assert "DONE ['canceled'] []" in out
+    assert leftovers(Machines(dataplane).ec2) == {}
+
+
 @pytest.mark.parametrize("step", ["security-group", "launch", "provision", "create-image", "tag"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
 def test_sigterm_or_ctrl_c_at_a_step_cleans_up_by_itself(
