@@ -155,3 +155,9 @@ def test_digest_ignores_timestamps_but_not_content(tmp_path: Path) -> None:
     fourth, _ = load_template(str(tmp_path), [("var", "v=2")])
     assert fourth is not None and fourth.builds[0].digest != third.builds[0].digest
     assert text  # documented above
+
+
+def test_only_and_except_take_packer_s_comma_lists() -> None:
+    from relight.cli.image_cmds import _names
+
+    assert _names(["amazon-ebs.a,amazon-ebs.b", "c", " d , "]) == ("amazon-ebs.a", "amazon-ebs.b", "c", "d")

@@ -31,8 +31,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     b.add_argument(
         "--var-file", action="append", default=[], dest="vars", type=lambda v: ("var-file", v), metavar="FILE"
     )
-    b.add_argument("--only", action="append", default=[], metavar="NAME", help="build only NAME (amazon-ebs.x; globs)")
-    b.add_argument("--except", action="append", default=[], dest="except_", metavar="NAME", help="skip NAME")
+    b.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="build only NAME (amazon-ebs.x; globs; a,b or repeated)")
+    b.add_argument("--except", action="append", default=[], dest="except_", metavar="NAME",
+                   help="skip NAME (a,b or repeated)")
     b.add_argument("--force", action="store_true", help="build even if an identical image exists")
     b.add_argument("--on-error", choices=["cleanup", "abort"], default="cleanup", help="default cleanup")
     b.add_argument("--machine-readable", action="store_true", help="Packer's machine-readable output")

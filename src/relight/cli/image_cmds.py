@@ -119,8 +119,8 @@ def _build(args: argparse.Namespace) -> int:
         registry=registry_dir(args),
         base=base,
         variables=var_inputs(args),
-        only=tuple(args.only),
-        except_=tuple(args.except_),
+        only=_names(args.only),
+        except_=_names(args.except_),
         force=args.force,
         on_error=args.on_error,
         with_packer=args.with_packer,
@@ -133,6 +133,11 @@ def _build(args: argparse.Namespace) -> int:
     if cancel.is_set():
         return 130
     return 0 if run.ok else 1
+
+
+def _names(given: list[str]) -> tuple[str, ...]:
+    """``-only``/``-except`` as Packer takes them: comma-separated, and repeatable."""
+    return tuple(n.strip() for g in given for n in g.split(",") if n.strip())
 
 
 def _summary(results: list, machine: bool) -> None:  # type: ignore[type-arg]
