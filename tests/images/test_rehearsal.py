@@ -185,3 +185,11 @@ def test_cli_rehearse_reports_and_exit_codes(
     # An image that does not serve (the emulator boots an unknown id as an empty machine): the
     # checks fail within the timeout, the exit code says so, and the stack is gone.
     assert doc["status"] == "failed" and doc["left_behind"] == [] and not doc["checks"][0]["passed"]
+    # --keep leaves the stack for a person; --cleanup ID (with the same -var) destroys it.
+    before = world(m, _node)
+    assert main(["-chdir", str(directory), "rehearse", "-json", "-keep", "-var", "ghe_version=2.17.0"]) == 0
+    kept = json.loads(capsys.readouterr().out)
+    assert kept["created"] and world(m, _node) != before
+    assert main(["-chdir", str(directory), "rehearse", "-cleanup", kept["id"], "-var", "ghe_version=2.17.0"]) == 0
+    capsys.readouterr()
+    assert world(m, _node) == before

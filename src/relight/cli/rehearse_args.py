@@ -33,5 +33,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     r.add_argument("--keep", action="store_true", help="keep the rehearsal's stack (relight rehearse --cleanup ID)")
     r.add_argument("--timeout", metavar="DURATION", help="override the rehearsal block's timeout")
     r.add_argument("--candidate", metavar="DIR", help="rehearse DIR's configuration on this workspace's data")
-    r.add_argument("--cleanup", metavar="ID", help="destroy what rehearsal ID left (after --keep or a failure)")
+    r.add_argument("--cleanup", metavar="ID",
+                   help="destroy what rehearsal ID left (after --keep or a failure); give the same -var flags")
     r.add_argument("--json", action="store_true", help="print the report as JSON")

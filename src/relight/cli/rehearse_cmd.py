@@ -62,7 +62,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
             args.candidate if os.path.isabs(args.candidate) else os.path.join(directory_of(args), args.candidate)
         )
     if args.cleanup:
-        report = cleanup_rehearsal(context, rehearsals, args.cleanup, candidate)
+        report = cleanup_rehearsal(context, rehearsals, args.cleanup, candidate, var_inputs(args))
         return _show(report, args.json, candidate or context.directory)
     timeout = None
     if args.timeout:

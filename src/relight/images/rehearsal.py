@@ -434,9 +434,15 @@ def _destroy(stack: RunContext, request: RehearsalRequest, log: _Log, report: Re
 
 
 def cleanup_rehearsal(
-    production: RunContext, rehearsals_dir: str, rid: str, candidate_dir: str | None = None
+    production: RunContext,
+    rehearsals_dir: str,
+    rid: str,
+    candidate_dir: str | None = None,
+    variables: tuple[VarInput, ...] = (),
 ) -> RehearsalReport:
-    """Destroy what a kept (``--keep``) or interrupted rehearsal left, from its own state."""
+    """Destroy what a kept (``--keep``) or interrupted rehearsal left, from its own state.
+    ``variables`` are the ``-var``/``-var-file`` inputs the rehearsal was given (they are not
+    stored with it: they may hold secrets); a configuration that requires one needs it again."""
     report = RehearsalReport(rid, os.path.join(rehearsals_dir, rid))
     if not os.path.isdir(report.directory):
         report.error = f"no rehearsal {rid} in {rehearsals_dir}"
@@ -449,7 +455,7 @@ def cleanup_rehearsal(
             f"relight-rehearsal-{rid}-", previous.get("image_override"), previous.get("snapshots", {})
         ),
     )
-    _destroy(stack, RehearsalRequest(), _Log(report, SafeSink(None, ())), report)
+    _destroy(stack, RehearsalRequest(variables=variables), _Log(report, SafeSink(None, ())), report)
     report.status = "passed" if not report.left_behind else "errored"
     return report
 
