@@ -183,21 +183,25 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cloud(args: argparse.Namespace) -> Cloud:
-    return Cloud(dict(os.environ), getattr(args, "region", None))
+def _cloud(args: argparse.Namespace, image_id: str | None = None) -> Cloud:
+    """The cloud of ``-region`` (else AWS_REGION); for one image, the region it was built in
+    (so an unknown id is said before a missing region)."""
+    region = getattr(args, "region", None)
+    if image_id is not None and not region:
+        region = Registry(registry_dir(args)).get(image_id).region or None
+    return Cloud(dict(os.environ), region)
 
 
 def _promote(args: argparse.Namespace) -> int:
-    record, previous = promote(
-        _cloud(args), Registry(registry_dir(args)), args.image_id, args.channel, os.environ.get("USER", "")
-    )
+    cloud, registry = _cloud(args, args.image_id), Registry(registry_dir(args))
+    record, previous = promote(cloud, registry, args.image_id, args.channel, os.environ.get("USER", ""))
     was = f" (it pointed at {previous})" if previous else ""
     print(f"{record.name}/{args.channel} now points at {record.image_id}{was}.")
     return 0
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    record = revoke(_cloud(args), Registry(registry_dir(args)), args.image_id)
+    record = revoke(_cloud(args, args.image_id), Registry(registry_dir(args)), args.image_id)
     print(f"{record.image_id} ({record.name}) is revoked: no channel points at it, data sources refuse it.")
     return 0
 
