@@ -209,13 +209,12 @@ class Executor:
         never retried as it was: a fresh plan is queued (it waits for a person unless the
         workspace auto-applies) and people are told. None if the run had moved on meanwhile."""
         phase = "planning" if run.status == "planning" else "applying"
-        fresh = self.store.end_with_fresh(run.id, [run.status], error,
-                                          self._fresh_run(run, f"fresh plan after run {run.id} was cut off"))
+        fresh = self.store.end_with_fresh(
+            run.id, [run.status], error, self._fresh_run(run, f"fresh plan after run {run.id} was cut off"),
+            lambda new: f"{what}; what completed is recorded in the state. A fresh plan was queued: run {new}.")
         if fresh is None:
             return None
         self.wake()
-        self.store.add_events(run.id, [{"type": "error", "text": f"{what}; what completed is recorded in the "
-                                        f"state. A fresh plan was queued: run {fresh}."}])
         ws = self.config.workspaces.get(run.workspace)
         if ws is not None:
             ctx = _Context(run, ws, RunLog(self.store, run.id), self.store, threading.Event())

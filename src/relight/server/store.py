@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
@@ -448,10 +448,12 @@ class Store:
 
         return self.db.retrying(attempt)
 
-    def end_with_fresh(self, run_id: int, from_: Iterable[RunStatus], error: str, fresh: NewRun) -> int | None:
+    def end_with_fresh(self, run_id: int, from_: Iterable[RunStatus], error: str, fresh: NewRun,
+                       say: Callable[[int], str] | None = None) -> int | None:
         """In one transaction: end the run ``errored`` with ``error`` if it is in one of ``from_``,
-        queue ``fresh`` and link it as the run's ``followed_by``; the fresh run's id, or None when
-        the run had moved on (nothing is queued then)."""
+        queue ``fresh``, link it as the run's ``followed_by`` and log ``say(fresh id)`` as the run's
+        last error line (so whoever sees it ended reads why); the fresh run's id, or None when the
+        run had moved on (nothing is queued then)."""
 
         def attempt() -> int | None:
             with self.db.write() as conn:
@@ -461,6 +463,8 @@ class Store:
                     return None
                 [new_id] = self.insert_runs(conn, [fresh])
                 conn.execute(sa.update(runs).where(runs.c.id == run_id).values(followed_by=new_id))
+                if say is not None:
+                    _append_events(conn, run_id, [{"type": "error", "text": say(new_id)}])
                 return new_id
 
         return self.db.retrying(attempt)
@@ -522,13 +526,7 @@ class Store:
         if not events:
             return
         with self.db.write() as conn:
-            last = conn.execute(sa.select(sa.func.max(run_events.c.seq)).where(run_events.c.run_id == run_id)).scalar()
-            seq = int(last or 0)
-            rows = []
-            for ev in events:
-                seq += 1
-                rows.append({"run_id": run_id, "seq": seq, "at": now(), "event": json.dumps(ev, default=str)})
-            conn.execute(sa.insert(run_events), rows)
+            _append_events(conn, run_id, events)
 
     def events(self, run_id: int, after: int = 0) -> list[tuple[int, dict[str, Any]]]:
         """The run's log after sequence number ``after``, oldest first, as (seq, event)."""
@@ -621,3 +619,14 @@ class Store:
                 value = secrets.token_urlsafe(48)
                 conn.execute(sa.insert(settings).values(name=name, value=value))
             return str(value)
+
+
+def _append_events(conn: sa.Connection, run_id: int, events: Sequence[Mapping[str, Any]]) -> None:
+    """Append ``events`` to the run's log in ``conn``'s transaction, numbered after the stored ones."""
+    last = conn.execute(sa.select(sa.func.max(run_events.c.seq)).where(run_events.c.run_id == run_id)).scalar()
+    seq = int(last or 0)
+    rows = []
+    for ev in events:
+        seq += 1
+        rows.append({"run_id": run_id, "seq": seq, "at": now(), "event": json.dumps(ev, default=str)})
+    conn.execute(sa.insert(run_events), rows)
