@@ -164,8 +164,10 @@ def build_phase(ex: Executor, ctx: _Context) -> None:
         after_pull_request_run(ex, run)
         return
     ok = doc["ok"]
-    if ctx.move("planning", "planned_and_finished" if ok else "errored",
-                **({} if ok else {"error": doc["error"][:500]})):
+    moved = ctx.move("planning", "planned_and_finished" if ok else "errored",
+                     **({} if ok else {"error": doc["error"][:500]}))
+    _final_statuses(ex, ctx, doc)  # after the run ended: a status never runs ahead of its run
+    if moved:
         after_pull_request_run(ex, run)
 
 
@@ -208,16 +210,18 @@ def _build(ex: Executor, ctx: _Context) -> dict[str, Any] | None:
     doc: dict[str, Any] = {"kind": "image", "image_dir": run.image_dir, "builds": builds, "ok": result.ok,
                            "error": "; ".join(errors), "diagnostics": diagnostics}
     ctx.store.save_report(run.id, doc)
-    if run.operation == "build":
-        for r in result.results:
-            state = "success" if r.ok else "failure"
-            said = {"built": f"Built {r.image_id}", "up-to-date": f"Up to date: {r.image_id}"}.get(
-                r.status, f"Build {r.status}: {r.error}")
-            _image_status(ex, ctx, names.get(r.name, r.name), state, said)
-        if not builds:
-            _image_status(ex, ctx, _status_name(run), "failure",
-                          f"No image built: {doc['error'] or 'nothing selected'}")
     return doc
+
+
+def _final_statuses(ex: Executor, ctx: _Context, doc: Mapping[str, Any]) -> None:
+    """A build run's ``relight/image: NAME`` statuses, one per build, from its report."""
+    for b in doc["builds"]:
+        said = {"built": f"Built {b['image_id']}", "up-to-date": f"Up to date: {b['image_id']}"}.get(
+            b["status"], f"Build {b['status']}: {b['error']}")
+        _image_status(ex, ctx, b["name"], "success" if b["status"] in ("built", "up-to-date") else "failure", said)
+    if not doc["builds"]:
+        said = f"No image built: {doc['error'] or 'nothing selected'}"
+        _image_status(ex, ctx, _status_name(ctx.run), "failure", said)
 
 
 def _destroy_cut_off_rehearsals(ctx: _Context, production: RunContext) -> None:
