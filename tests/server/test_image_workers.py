@@ -89,7 +89,7 @@ def test_image_build_and_rehearsal_run_on_a_worker(cluster: Cluster, dataplane: 
     built = github.wait_status("relight/image: ghe", "success", sha=head, timeout=300)
     assert built.description.startswith("Built ami-"), built
     image = built.description.split()[-1]
-    # The status is posted just before the run ends: wait for its end.
+    # The run has ended when its status is posted (waiting costs nothing and tolerates a slow read).
     build_run = cluster.wait_status(int(built.target_url.rsplit("/", 1)[1]), FINISHED)
     assert (build_run.kind, build_run.operation, build_run.status) == ("image", "build", "planned_and_finished")
     _executed_by_a_worker(cluster, build_run)
