@@ -16,22 +16,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from relight.channel_names import channel_problem
 from relight.images.cleanup import remove_image
 from relight.images.cloud import CHANNEL_TAG_PREFIX, IMAGE_NAME_TAG, REVOKED_TAG, Cloud, tag_list, tags_of
 from relight.images.registry import ImageRecord, ImageRegistry, RegistryError
 
 __all__ = ["PruneReport", "promote", "prune", "revoke"]
 
-_CHANNEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_channel(channel: str) -> None:
-    if not channel or not set(channel) <= _CHANNEL_CHARS:
-        raise RegistryError(f"invalid channel name {channel!r}: use lower-case letters, digits, - and _")
+    problem = channel_problem(channel)
+    if problem is not None:
+        raise RegistryError(problem)
 
 
 def promote(

@@ -49,10 +49,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from relight.channel_names import channel_problem
 from relight.diagnostics import Diagnostics, SourcePos, SourceRange
 from relight.durations import parse_duration
-from relight.images.channels import check_channel
-from relight.images.registry import RegistryError
 from relight.lang import Scope, parse_body
 from relight.lang.body import Body
 from relight.runs import url_problem
@@ -464,10 +463,9 @@ def _image_dirs(c: _Checker) -> tuple[str, ...]:
 
 def _channel(c: _Checker) -> str:
     channel = c.text("channel", "production") or "production"
-    try:
-        check_channel(channel)
-    except RegistryError as exc:
-        c.invalid("channel", f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+    problem = channel_problem(channel)
+    if problem is not None:
+        c.invalid("channel", f"{problem[0].upper()}{problem[1:]}.")
     return channel
 
 
